@@ -1,0 +1,80 @@
+"""Model fields that declare the exact column types of the v1 schema.
+
+Django writes lowercase ``text``/``integer``/``real``; the v1 DDL declares
+``TEXT``/``INTEGER``/``REAL`` and other tools read the declared type back from
+``PRAGMA table_xinfo``, so these fields declare it exactly as the contract does.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .ids import new_id
+from .jsontext import parse_json_text
+from .timeutil import parse_iso
+
+
+def validate_json_object(value: str) -> None:
+    """Refuse text that is not a JSON object."""
+    parsed = parse_json_text(value)
+    if not parsed.valid:
+        raise ValidationError("Enter valid JSON.", code="invalid_json")
+    if not isinstance(parsed.value, dict):
+        raise ValidationError("Enter a JSON object ({...}).", code="not_object")
+
+
+def validate_iso_timestamp(value: str) -> None:
+    """Refuse text that is not an ISO-8601 timestamp."""
+    if parse_iso(value) is None:
+        raise ValidationError("Enter an ISO-8601 timestamp.", code="invalid_timestamp")
+
+
+class TextColumn(models.TextField):
+    """A ``TEXT`` column."""
+
+    def db_type(self, connection):
+        return "TEXT"
+
+
+class IntegerColumn(models.IntegerField):
+    """An ``INTEGER`` column."""
+
+    def db_type(self, connection):
+        return "INTEGER"
+
+
+class RealColumn(models.FloatField):
+    """A ``REAL`` column."""
+
+    def db_type(self, connection):
+        return "REAL"
+
+
+class TextIdField(TextColumn):
+    """``id TEXT PRIMARY KEY`` as the v1 DDL writes it: new rows get a UUIDv7.
+
+    The DDL does not say NOT NULL, and SQLite then allows NULL in a TEXT primary
+    key; the column is declared the same way so both schemas read back identically.
+    Every id this project writes is a non-empty text.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("primary_key", True)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("default", new_id)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def _check_null_allowed_for_primary_keys(self):
+        return []
+
+
+class JSONTextField(TextColumn):
+    """A ``*_json`` column: JSON object text, stored and returned as text."""
+
+    default_validators = [validate_json_object]
+
+
+class TimestampField(TextColumn):
+    """A timestamp column: ISO-8601 text."""
+
+    default_validators = [validate_iso_timestamp]

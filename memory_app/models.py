@@ -1,0 +1,565 @@
+"""The twelve tables of runtime memory schema v1 (see memory_app/sql/v1_schema.sql).
+
+Fields are declared in the contract's column order, with its types, defaults,
+keys and indexes; other processes write the same tables. Reads are QuerySet
+methods named for the domain; runtime writes go through ``memory_app.store``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .fields import (
+    IntegerColumn,
+    JSONTextField,
+    RealColumn,
+    TextColumn,
+    TextIdField,
+    TimestampField,
+)
+from .jsontext import ParsedJSON, parse_json_text
+from .timeutil import parse_iso
+
+
+class Role(models.TextChoices):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+    AGENT = "agent"
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+class Channel(models.TextChoices):
+    CLI = "cli"
+    API = "api"
+    SDK = "sdk"
+    CRON = "cron"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+    SUCCEEDED = "succeeded"
+    ABORTED = "aborted"
+
+
+class StepStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+    SUCCEEDED = "succeeded"
+    SKIPPED = "skipped"
+
+
+class TriggerSource(models.TextChoices):
+    CRON = "cron"
+    MANUAL = "manual"
+    API = "api"
+    AGENT = "agent"
+
+
+class EventType(models.TextChoices):
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+    POLICY = "policy"
+    APPROVAL = "approval"
+
+
+class Level(models.TextChoices):
+    """Event level and proposal risk share one scale."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class SourceType(models.TextChoices):
+    CONVERSATION = "conversation"
+    DOC = "doc"
+    EXTERNAL = "external"
+
+
+class SkillState(models.TextChoices):
+    ACTIVE = "active"
+    PROMOTED = "promoted"
+    RETIRED = "retired"
+
+
+class ProposedBy(models.TextChoices):
+    OXIDE = "oxide"
+    HUMAN = "human"
+
+
+class ProposalType(models.TextChoices):
+    CODE_PATCH = "code_patch"
+    CONFIG_CHANGE = "config_change"
+    POLICY_CHANGE = "policy_change"
+
+
+class ProposalStatus(models.TextChoices):
+    DRAFTED = "drafted"
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+    PROMOTED = "promoted"
+
+
+class Validator(models.TextChoices):
+    CI = "ci"
+    OXIDE = "oxide"
+    HUMAN = "human"
+
+
+class ApprovalType(models.TextChoices):
+    POLICY = "policy"
+    HUMAN = "human"
+    SECURITY = "security"
+    OPS = "ops"
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DeployStatus(models.TextChoices):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or delete a row of the audit trail."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk changes and deletes are refused: the audit trail only grows."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be updated")
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is written once and then never changed or deleted.
+
+    The same rule is enforced by SQLite triggers (migration 0003), so raw SQL
+    from any process is refused too.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(
+                f"{self._meta.db_table} is append-only: row {self.pk!r} cannot be changed"
+            )
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(
+            f"{self._meta.db_table} is append-only: row {self.pk!r} cannot be deleted"
+        )
+
+
+class JSONColumnsMixin:
+    """Lenient access to the model's ``*_json`` columns."""
+
+    def json(self, field_name: str) -> ParsedJSON:
+        """Parse one JSON column, keeping the raw text when another writer broke it."""
+        return parse_json_text(getattr(self, field_name))
+
+
+# --- conversations -------------------------------------------------------------------------
+
+
+class SessionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=SessionStatus.ACTIVE)
+
+
+class Session(JSONColumnsMixin, models.Model):
+    id = TextIdField()
+    actor = TextColumn()
+    channel = TextColumn(null=True, blank=True)
+    started_at = TimestampField()
+    ended_at = TimestampField(null=True, blank=True)
+    status = TextColumn(db_default="active", choices=SessionStatus)
+    metadata_json = JSONTextField(db_default="{}")
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        db_table = "sessions"
+
+    def __str__(self) -> str:
+        return f"{self.actor} session {self.id}"
+
+
+class TurnQuerySet(models.QuerySet):
+    def for_replay(self, session: Session | str):
+        """The session's turns in ``turn_index`` order."""
+        return self.filter(session=session).order_by("turn_index")
+
+
+class Turn(JSONColumnsMixin, models.Model):
+    id = TextIdField()
+    session = models.ForeignKey(
+        Session, on_delete=models.DB_CASCADE, related_name="turns", db_index=False
+    )
+    turn_index = IntegerColumn()
+    role = TextColumn(choices=Role)
+    content = TextColumn()
+    token_count = IntegerColumn(null=True, blank=True)
+    created_at = TimestampField()
+    metadata_json = JSONTextField(db_default="{}")
+
+    objects = TurnQuerySet.as_manager()
+
+    class Meta:
+        db_table = "conversation_turns"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "turn_index"], name="uniq_turn_position"),
+        ]
+        indexes = [
+            models.Index(fields=["session", "created_at"], name="idx_turns_session_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"turn {self.turn_index} of {self.session_id}"
+
+
+# --- workflows -----------------------------------------------------------------------------
+
+
+class WorkflowRunQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+
+
+class WorkflowRun(JSONColumnsMixin, models.Model):
+    id = TextIdField()
+    workflow_name = TextColumn()
+    trigger_source = TextColumn(choices=TriggerSource)
+    initiated_by = TextColumn()
+    status = TextColumn(choices=RunStatus)
+    started_at = TimestampField()
+    finished_at = TimestampField(null=True, blank=True)
+    context_json = JSONTextField(db_default="{}")
+
+    objects = WorkflowRunQuerySet.as_manager()
+
+    class Meta:
+        db_table = "workflow_runs"
+        indexes = [models.Index(fields=["status", "started_at"], name="idx_workflow_runs_status")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_name} run {self.id}"
+
+
+class WorkflowStepQuerySet(models.QuerySet):
+    def for_replay(self, run: WorkflowRun | str):
+        """The run's steps in ``step_index`` order."""
+        return self.filter(workflow_run=run).order_by("step_index")
+
+
+class WorkflowStep(JSONColumnsMixin, models.Model):
+    id = TextIdField()
+    workflow_run = models.ForeignKey(
+        WorkflowRun, on_delete=models.DB_CASCADE, related_name="steps", db_index=False
+    )
+    step_index = IntegerColumn()
+    step_name = TextColumn()
+    status = TextColumn(choices=StepStatus)
+    started_at = TimestampField()
+    finished_at = TimestampField(null=True, blank=True)
+    details_json = JSONTextField(db_default="{}")
+
+    objects = WorkflowStepQuerySet.as_manager()
+
+    class Meta:
+        db_table = "workflow_steps"
+        constraints = [
+            models.UniqueConstraint(fields=["workflow_run", "step_index"], name="uniq_step_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step_index} {self.step_name}"
+
+
+class TaskEventQuerySet(AppendOnlyQuerySet):
+    def for_replay(self, run: WorkflowRun | str):
+        """Every event of the run (step-level and run-level) in time order."""
+        return self.filter(workflow_run=run).order_by("created_at", "id")
+
+
+class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
+    id = TextIdField()
+    workflow_run = models.ForeignKey(
+        WorkflowRun,
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
+    )
+    step = models.ForeignKey(
+        WorkflowStep,
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
+    )
+    event_type = TextColumn(choices=EventType)
+    event_level = TextColumn(choices=Level)
+    message = TextColumn()
+    payload_json = JSONTextField(db_default="{}")
+    created_at = TimestampField()
+
+    objects = TaskEventQuerySet.as_manager()
+
+    class Meta:
+        db_table = "task_events"
+
+    def __str__(self) -> str:
+        return f"{self.event_level} {self.event_type}: {self.message[:60]}"
+
+
+# --- skills and profiles -------------------------------------------------------------------
+
+
+class Skill(JSONColumnsMixin, models.Model):
+    id = TextIdField()
+    skill_key = TextColumn()
+    description = TextColumn()
+    source_type = TextColumn(choices=SourceType)
+    source_ref = TextColumn(null=True, blank=True)
+    confidence = RealColumn()
+    learned_at = TimestampField()
+    state = TextColumn(db_default="active", choices=SkillState)
+    metadata_json = JSONTextField(db_default="{}")
+
+    class Meta:
+        db_table = "skills_learned"
+        constraints = [
+            models.UniqueConstraint(fields=["skill_key", "learned_at"], name="uniq_skill_learned"),
+        ]
+        indexes = [models.Index(fields=["skill_key", "state"], name="idx_skills_key_state")]
+
+    def __str__(self) -> str:
+        return self.skill_key
+
+
+class ProfileQuerySet(models.QuerySet):
+    def versions_of(self, name: str):
+        """Every version of one profile, newest first (one indexed query)."""
+        return self.filter(profile_name=name).order_by("-version")
+
+    def active_at(self, name: str, at) -> ProfileVersion | None:
+        """The highest version whose effective window contains ``at``.
+
+        Windows are compared as instants, not as text: other writers store
+        ``effective_from``/``effective_to`` in other ISO-8601 forms, and text
+        order is then not time order. A profile has few versions, so they are
+        read with one indexed query and compared here.
+        """
+        moment = parse_iso(at)
+        if moment is None:
+            raise ValueError(f"not an ISO-8601 timestamp: {at!r}")
+        for version in self.versions_of(name):
+            if version.is_active_at(moment):
+                return version
+        return None
+
+
+class ProfileVersion(JSONColumnsMixin, models.Model):
+    """Behaviour common to both versioned profile tables."""
+
+    DOCUMENT_FIELD: str
+
+    objects = ProfileQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.profile_name} v{self.version}"
+
+    @property
+    def document(self) -> ParsedJSON:
+        return self.json(self.DOCUMENT_FIELD)
+
+    def is_active_at(self, moment) -> bool:
+        """Whether ``effective_from <= moment`` and the window is still open at ``moment``."""
+        start = parse_iso(self.effective_from)
+        if start is None or start > moment:
+            return False
+        if self.effective_to in (None, ""):
+            return True
+        end = parse_iso(self.effective_to)
+        return end is not None and end > moment
+
+
+class BehaviorProfile(ProfileVersion):
+    DOCUMENT_FIELD = "behavior_json"
+
+    id = TextIdField()
+    profile_name = TextColumn()
+    version = IntegerColumn()
+    behavior_json = JSONTextField()
+    rationale = TextColumn(null=True, blank=True)
+    source_ref = TextColumn(null=True, blank=True)
+    effective_from = TimestampField()
+    effective_to = TimestampField(null=True, blank=True)
+    created_at = TimestampField()
+    created_by = TextColumn()
+
+    class Meta:
+        db_table = "behavior_profiles"
+        constraints = [
+            models.UniqueConstraint(fields=["profile_name", "version"], name="uniq_behavior_version"),
+        ]
+        indexes = [
+            models.Index(fields=["profile_name", "effective_from"], name="idx_behavior_effective"),
+        ]
+
+
+class PersonalityProfile(ProfileVersion):
+    DOCUMENT_FIELD = "personality_json"
+
+    id = TextIdField()
+    profile_name = TextColumn()
+    version = IntegerColumn()
+    personality_json = JSONTextField()
+    rationale = TextColumn(null=True, blank=True)
+    source_ref = TextColumn(null=True, blank=True)
+    effective_from = TimestampField()
+    effective_to = TimestampField(null=True, blank=True)
+    created_at = TimestampField()
+    created_by = TextColumn()
+
+    class Meta:
+        db_table = "personality_profiles"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile_name", "version"], name="uniq_personality_version"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["profile_name", "effective_from"], name="idx_personality_effective"
+            ),
+        ]
+
+
+# --- skill-to-logic promotion --------------------------------------------------------------
+
+
+class Proposal(JSONColumnsMixin, models.Model):
+    id = TextIdField()
+    skill = models.ForeignKey(
+        Skill, on_delete=models.DB_CASCADE, related_name="proposals", db_index=False
+    )
+    proposed_by = TextColumn(choices=ProposedBy)
+    proposal_type = TextColumn(choices=ProposalType)
+    proposal_json = JSONTextField()
+    determinism_score = RealColumn(null=True, blank=True)
+    risk_level = TextColumn(choices=Level)
+    status = TextColumn(choices=ProposalStatus)
+    created_at = TimestampField()
+    updated_at = TimestampField()
+
+    class Meta:
+        db_table = "skill_to_logic_proposals"
+        indexes = [
+            models.Index(fields=["status", "risk_level"], name="idx_proposals_status_risk"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_type} proposal {self.id}"
+
+    def delete(self, *args, **kwargs):
+        if self.approvals.exists():
+            raise AppendOnlyError(f"proposal {self.pk!r} has approvals and cannot be deleted")
+        return super().delete(*args, **kwargs)
+
+
+class ValidationResult(JSONColumnsMixin, AppendOnlyModel):
+    id = TextIdField()
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.DB_CASCADE, related_name="validations", db_index=False
+    )
+    validator = TextColumn(choices=Validator)
+    build_pass = IntegerColumn(db_default=0)
+    lint_pass = IntegerColumn(db_default=0)
+    test_pass = IntegerColumn(db_default=0)
+    policy_pass = IntegerColumn(db_default=0)
+    details_json = JSONTextField(db_default="{}")
+    validated_at = TimestampField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "validation_results"
+
+    @property
+    def all_passed(self) -> bool:
+        return all((self.build_pass, self.lint_pass, self.test_pass, self.policy_pass))
+
+
+class Approval(AppendOnlyModel):
+    id = TextIdField()
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.DB_CASCADE, related_name="approvals", db_index=False
+    )
+    approver = TextColumn()
+    approval_type = TextColumn(choices=ApprovalType)
+    decision = TextColumn(choices=Decision)
+    notes = TextColumn(null=True, blank=True)
+    decided_at = TimestampField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "approvals"
+
+    def __str__(self) -> str:
+        return f"{self.approval_type} {self.decision} by {self.approver}"
+
+
+class DeployOutcome(JSONColumnsMixin, AppendOnlyModel):
+    id = TextIdField()
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.DB_CASCADE, related_name="deploy_outcomes", db_index=False
+    )
+    deployment_target = TextColumn()
+    deployment_id = TextColumn(null=True, blank=True)
+    status = TextColumn(choices=DeployStatus)
+    summary = TextColumn(null=True, blank=True)
+    metrics_json = JSONTextField(db_default="{}")
+    deployed_at = TimestampField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "deploy_outcomes"
+
+    def __str__(self) -> str:
+        return f"{self.status} to {self.deployment_target}"

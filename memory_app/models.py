@@ -296,7 +296,9 @@ class WorkflowStep(JSONColumnsMixin, models.Model):
     class Meta:
         db_table = "workflow_steps"
         constraints = [
-            models.UniqueConstraint(fields=["workflow_run", "step_index"], name="uniq_step_position"),
+            models.UniqueConstraint(
+                fields=["workflow_run", "step_index"], name="uniq_step_position"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -337,6 +339,12 @@ class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
 
     class Meta:
         db_table = "task_events"
+        indexes = [
+            # Not in v1: workflow_replay reads a run's events in time order.
+            models.Index(fields=["workflow_run", "created_at"], name="idx_task_events_run_created"),
+            # Not in v1: a step's events, and the ON DELETE SET NULL when a step goes.
+            models.Index(fields=["step"], name="idx_task_events_step"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_level} {self.event_type}: {self.message[:60]}"
@@ -434,7 +442,9 @@ class BehaviorProfile(ProfileVersion):
     class Meta:
         db_table = "behavior_profiles"
         constraints = [
-            models.UniqueConstraint(fields=["profile_name", "version"], name="uniq_behavior_version"),
+            models.UniqueConstraint(
+                fields=["profile_name", "version"], name="uniq_behavior_version"
+            ),
         ]
         indexes = [
             models.Index(fields=["profile_name", "effective_from"], name="idx_behavior_effective"),
@@ -490,6 +500,8 @@ class Proposal(JSONColumnsMixin, models.Model):
         db_table = "skill_to_logic_proposals"
         indexes = [
             models.Index(fields=["status", "risk_level"], name="idx_proposals_status_risk"),
+            # Not in v1: a skill's proposals, and the cascade when a skill goes.
+            models.Index(fields=["skill"], name="idx_proposals_skill"),
         ]
 
     def __str__(self) -> str:
@@ -518,6 +530,13 @@ class ValidationResult(JSONColumnsMixin, AppendOnlyModel):
 
     class Meta:
         db_table = "validation_results"
+        # Not in v1: proposal_lineage reads these by proposal in time order.
+        indexes = [
+            models.Index(fields=["proposal", "validated_at"], name="idx_validations_proposal")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.validator} validation {self.id}"
 
     @property
     def all_passed(self) -> bool:
@@ -539,6 +558,8 @@ class Approval(AppendOnlyModel):
 
     class Meta:
         db_table = "approvals"
+        # Not in v1: proposal_lineage reads these by proposal in time order.
+        indexes = [models.Index(fields=["proposal", "decided_at"], name="idx_approvals_proposal")]
 
     def __str__(self) -> str:
         return f"{self.approval_type} {self.decision} by {self.approver}"
@@ -560,6 +581,8 @@ class DeployOutcome(JSONColumnsMixin, AppendOnlyModel):
 
     class Meta:
         db_table = "deploy_outcomes"
+        # Not in v1: proposal_lineage reads these by proposal in time order.
+        indexes = [models.Index(fields=["proposal", "deployed_at"], name="idx_deploys_proposal")]
 
     def __str__(self) -> str:
         return f"{self.status} to {self.deployment_target}"

@@ -51,3 +51,11 @@ def normalize_iso(value: object) -> str:
     if moment is None:
         raise ValueError(f"not an ISO-8601 timestamp: {value!r}")
     return format_iso(moment)
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def chronological[T](rows: list[T], attr: str) -> list[T]:
+    """Sort rows by the instant in a timestamp column; unparseable values go last, as written."""
+    return sorted(rows, key=lambda row: (parse_iso(getattr(row, attr)) or _NEVER,))

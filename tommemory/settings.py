@@ -31,7 +31,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG")
 
-RUNTIME_DB_PATH = Path(os.environ.get("TOM_RUNTIME_DB") or BASE_DIR / "memory" / "tom_runtime.sqlite")
+RUNTIME_DB_PATH = Path(
+    os.environ.get("TOM_RUNTIME_DB") or BASE_DIR / "memory" / "tom_runtime.sqlite"
+)
 if not RUNTIME_DB_PATH.is_absolute():
     RUNTIME_DB_PATH = BASE_DIR / RUNTIME_DB_PATH
 RUNTIME_DB_PATH.parent.mkdir(parents=True, exist_ok=True)

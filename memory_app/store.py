@@ -1,0 +1,646 @@
+"""RuntimeMemoryStore: the one write path for the runtime side, and the v1 query set.
+
+The Python counterpart of the seed's TypeScript adapter. Every write validates
+its input first and raises ``StoreError`` (``NotFound`` or ``InvalidInput``)
+with a clear message before anything is written; multi-row writes run in one
+transaction (IMMEDIATE, see settings), so concurrent writers never interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Max, Q
+
+from .jsontext import json_object_text
+from .models import (
+    Approval,
+    ApprovalType,
+    BehaviorProfile,
+    Decision,
+    DeployOutcome,
+    DeployStatus,
+    EventType,
+    Level,
+    PersonalityProfile,
+    ProfileVersion,
+    Proposal,
+    ProposalStatus,
+    ProposalType,
+    ProposedBy,
+    Role,
+    RunStatus,
+    Session,
+    SessionStatus,
+    Skill,
+    SkillState,
+    SourceType,
+    StepStatus,
+    TaskEvent,
+    TriggerSource,
+    Turn,
+    ValidationResult,
+    Validator,
+    WorkflowRun,
+    WorkflowStep,
+)
+from .timeutil import chronological, normalize_iso, now_iso, parse_iso
+
+
+class StoreError(ValueError):
+    """A write or read was refused; nothing was written."""
+
+
+class NotFound(StoreError, LookupError):
+    """The row a call names does not exist."""
+
+
+class InvalidInput(StoreError):
+    """A value is not one the v1 contract allows."""
+
+
+@dataclass(frozen=True)
+class SessionReplay:
+    session: Session
+    turns: list[Turn]
+
+
+@dataclass(frozen=True)
+class StepReplay:
+    step: WorkflowStep
+    events: list[TaskEvent]
+
+
+@dataclass(frozen=True)
+class WorkflowReplay:
+    run: WorkflowRun
+    steps: list[StepReplay]
+    run_events: list[TaskEvent]
+
+
+@dataclass(frozen=True)
+class ProposalLineage:
+    skill: Skill
+    proposal: Proposal
+    validations: list[ValidationResult] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
+    deploy_outcomes: list[DeployOutcome] = field(default_factory=list)
+
+
+def _get[M: models.Model](model: type[M], pk: object) -> M:
+    """Fetch a row by id or raise NotFound naming the table."""
+    if not isinstance(pk, str) or not pk:
+        raise InvalidInput(f"{model._meta.db_table} id must be a non-empty text, got {pk!r}")
+    try:
+        return model.objects.get(pk=pk)
+    except model.DoesNotExist:
+        raise NotFound(f"no {model._meta.db_table} row with id {pk!r}") from None
+
+
+def _choice(value: object, choices: type[models.TextChoices], what: str) -> str:
+    """Return value if it is one of the allowed choices."""
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise InvalidInput(f"{what} must be one of {allowed}; got {value!r}")
+    return str(value)
+
+
+def _text(value: object, what: str, *, required: bool = True) -> str | None:
+    """Return a text value; required ones must be non-blank."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidInput(f"{what} must be a non-empty text; got {value!r}")
+    return value
+
+
+def _when(value: datetime | str | None, what: str) -> str:
+    """Canonical timestamp for value, or now when value is None."""
+    if value is None:
+        return now_iso()
+    try:
+        return normalize_iso(value)
+    except ValueError:
+        raise InvalidInput(f"{what} must be an ISO-8601 timestamp; got {value!r}") from None
+
+
+def _json(value: Any, what: str) -> str:
+    """JSON object text for value (a mapping or JSON text); ``{}`` when None."""
+    if value is None:
+        return "{}"
+    try:
+        return json_object_text(value, what)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _id(value: str | None) -> dict[str, str]:
+    """Keyword for an id the caller chose, or none to let the model make a UUIDv7."""
+    return {} if value is None else {"id": _text(value, "id")}
+
+
+def _flag(value: object, what: str) -> int:
+    """0 or 1 for a pass/fail check."""
+    if value not in (0, 1, True, False):
+        raise InvalidInput(f"{what} must be true/false or 0/1; got {value!r}")
+    return int(value)
+
+
+def _number(value: object, what: str, *, required: bool = True) -> float | None:
+    """A finite real number."""
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise InvalidInput(f"{what} must be a number; got {value!r}")
+    return float(value)
+
+
+class RuntimeMemoryStore:
+    """Writes and replays runtime memory through the Django connection."""
+
+    # --- conversations ------------------------------------------------------------------
+
+    def start_session(
+        self,
+        actor: str,
+        *,
+        channel: str | None = None,
+        metadata: Any = None,
+        started_at: datetime | str | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        return Session.objects.create(
+            **_id(session_id),
+            actor=_text(actor, "actor"),
+            channel=_text(channel, "channel", required=False),
+            started_at=_when(started_at, "started_at"),
+            status=SessionStatus.ACTIVE,
+            metadata_json=_json(metadata, "metadata"),
+        )
+
+    def end_session(
+        self,
+        session_id: str,
+        *,
+        status: str = SessionStatus.ENDED,
+        ended_at: datetime | str | None = None,
+    ) -> Session:
+        status = _choice(status, SessionStatus, "session status")
+        if status == SessionStatus.ACTIVE:
+            raise InvalidInput("an ended session cannot have status 'active'")
+        ended = _when(ended_at, "ended_at")
+        with transaction.atomic():
+            session = _get(Session, session_id)
+            session.status, session.ended_at = status, ended
+            session.save(update_fields=["status", "ended_at"])
+        return session
+
+    def append_turn(
+        self,
+        session_id: str,
+        role: str,
+        content: str,
+        *,
+        token_count: int | None = None,
+        metadata: Any = None,
+        created_at: datetime | str | None = None,
+        turn_id: str | None = None,
+    ) -> Turn:
+        """Append a turn at the next ``turn_index`` of its session (gap-free, unique)."""
+        role = _choice(role, Role, "role")
+        if not isinstance(content, str):
+            raise InvalidInput(f"content must be text; got {type(content).__name__}")
+        if token_count is not None and (
+            isinstance(token_count, bool) or not isinstance(token_count, int) or token_count < 0
+        ):
+            raise InvalidInput(f"token_count must be a non-negative integer; got {token_count!r}")
+        values = {
+            **_id(turn_id),
+            "role": role,
+            "content": content,
+            "token_count": token_count,
+            "created_at": _when(created_at, "created_at"),
+            "metadata_json": _json(metadata, "metadata"),
+        }
+        # The transaction begins IMMEDIATE, so no other writer can append between
+        # reading the last index and inserting the next one.
+        with transaction.atomic():
+            session = _get(Session, session_id)
+            last = Turn.objects.filter(session=session).aggregate(last=Max("turn_index"))["last"]
+            next_index = 0 if last is None else last + 1
+            return Turn.objects.create(session=session, turn_index=next_index, **values)
+
+    # --- workflows ----------------------------------------------------------------------
+
+    def start_workflow_run(
+        self,
+        workflow_name: str,
+        *,
+        trigger_source: str,
+        initiated_by: str,
+        status: str = RunStatus.RUNNING,
+        context: Any = None,
+        started_at: datetime | str | None = None,
+        run_id: str | None = None,
+    ) -> WorkflowRun:
+        status = _choice(status, RunStatus, "workflow status")
+        if status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+            raise InvalidInput(f"a run starts queued or running; got {status!r}")
+        return WorkflowRun.objects.create(
+            **_id(run_id),
+            workflow_name=_text(workflow_name, "workflow_name"),
+            trigger_source=_choice(trigger_source, TriggerSource, "trigger_source"),
+            initiated_by=_text(initiated_by, "initiated_by"),
+            status=status,
+            started_at=_when(started_at, "started_at"),
+            context_json=_json(context, "context"),
+        )
+
+    def finish_workflow_run(
+        self, run_id: str, *, status: str, finished_at: datetime | str | None = None
+    ) -> WorkflowRun:
+        status = _choice(status, RunStatus, "workflow status")
+        if status in (RunStatus.QUEUED, RunStatus.RUNNING):
+            raise InvalidInput(f"a run finishes failed, succeeded or aborted; got {status!r}")
+        finished = _when(finished_at, "finished_at")
+        with transaction.atomic():
+            run = _get(WorkflowRun, run_id)
+            run.status, run.finished_at = status, finished
+            run.save(update_fields=["status", "finished_at"])
+        return run
+
+    def add_step(
+        self,
+        run_id: str,
+        step_name: str,
+        *,
+        status: str = StepStatus.RUNNING,
+        details: Any = None,
+        started_at: datetime | str | None = None,
+        step_id: str | None = None,
+    ) -> WorkflowStep:
+        """Add the run's next step (``step_index`` assigned like ``turn_index``)."""
+        values = {
+            **_id(step_id),
+            "step_name": _text(step_name, "step_name"),
+            "status": _choice(status, StepStatus, "step status"),
+            "started_at": _when(started_at, "started_at"),
+            "details_json": _json(details, "details"),
+        }
+        with transaction.atomic():
+            run = _get(WorkflowRun, run_id)
+            last = run.steps.aggregate(last=Max("step_index"))["last"]
+            next_index = 0 if last is None else last + 1
+            return WorkflowStep.objects.create(workflow_run=run, step_index=next_index, **values)
+
+    def finish_step(
+        self,
+        step_id: str,
+        *,
+        status: str,
+        finished_at: datetime | str | None = None,
+    ) -> WorkflowStep:
+        status = _choice(status, StepStatus, "step status")
+        finished = _when(finished_at, "finished_at")
+        with transaction.atomic():
+            step = _get(WorkflowStep, step_id)
+            step.status, step.finished_at = status, finished
+            step.save(update_fields=["status", "finished_at"])
+        return step
+
+    def add_event(
+        self,
+        event_type: str,
+        event_level: str,
+        message: str,
+        *,
+        run_id: str | None = None,
+        step_id: str | None = None,
+        payload: Any = None,
+        created_at: datetime | str | None = None,
+        event_id: str | None = None,
+    ) -> TaskEvent:
+        """Record a task event for a run, one of its steps, or neither (system-wide)."""
+        values = {
+            **_id(event_id),
+            "event_type": _choice(event_type, EventType, "event_type"),
+            "event_level": _choice(event_level, Level, "event_level"),
+            "message": _text(message, "message"),
+            "payload_json": _json(payload, "payload"),
+            "created_at": _when(created_at, "created_at"),
+        }
+        run = _get(WorkflowRun, run_id) if run_id is not None else None
+        step = _get(WorkflowStep, step_id) if step_id is not None else None
+        if step is not None:
+            if run is not None and step.workflow_run_id != run.pk:
+                raise InvalidInput(f"step {step.pk!r} belongs to run {step.workflow_run_id!r}")
+            run = step.workflow_run
+        return TaskEvent.objects.create(workflow_run=run, step=step, **values)
+
+    # --- skills and proposals -----------------------------------------------------------
+
+    def learn_skill(
+        self,
+        skill_key: str,
+        description: str,
+        *,
+        source_type: str,
+        confidence: float,
+        source_ref: str | None = None,
+        metadata: Any = None,
+        learned_at: datetime | str | None = None,
+        state: str = SkillState.ACTIVE,
+        skill_id: str | None = None,
+    ) -> Skill:
+        confidence = _number(confidence, "confidence")
+        if not 0 <= confidence <= 1:
+            raise InvalidInput(f"confidence must be between 0 and 1; got {confidence!r}")
+        learned = _when(learned_at, "learned_at")
+        key = _text(skill_key, "skill_key")
+        if Skill.objects.filter(skill_key=key, learned_at=learned).exists():
+            raise InvalidInput(f"skill {key!r} was already learned at {learned}")
+        return Skill.objects.create(
+            **_id(skill_id),
+            skill_key=key,
+            description=_text(description, "description"),
+            source_type=_choice(source_type, SourceType, "source_type"),
+            source_ref=_text(source_ref, "source_ref", required=False),
+            confidence=confidence,
+            learned_at=learned,
+            state=_choice(state, SkillState, "skill state"),
+            metadata_json=_json(metadata, "metadata"),
+        )
+
+    def draft_proposal(
+        self,
+        skill_id: str,
+        *,
+        proposed_by: str,
+        proposal_type: str,
+        proposal: Any,
+        risk_level: str,
+        determinism_score: float | None = None,
+        created_at: datetime | str | None = None,
+        proposal_id: str | None = None,
+    ) -> Proposal:
+        score = _number(determinism_score, "determinism_score", required=False)
+        if score is not None and not 0 <= score <= 1:
+            raise InvalidInput(f"determinism_score must be between 0 and 1; got {score!r}")
+        if proposal is None:
+            raise InvalidInput("proposal must be a JSON object; got None")
+        created = _when(created_at, "created_at")
+        values = {
+            **_id(proposal_id),
+            "proposed_by": _choice(proposed_by, ProposedBy, "proposed_by"),
+            "proposal_type": _choice(proposal_type, ProposalType, "proposal_type"),
+            "proposal_json": _json(proposal, "proposal"),
+            "determinism_score": score,
+            "risk_level": _choice(risk_level, Level, "risk_level"),
+        }
+        skill = _get(Skill, skill_id)
+        return Proposal.objects.create(
+            skill=skill,
+            status=ProposalStatus.DRAFTED,
+            created_at=created,
+            updated_at=created,
+            **values,
+        )
+
+    def record_validation(
+        self,
+        proposal_id: str,
+        *,
+        validator: str,
+        build_pass: bool,
+        lint_pass: bool,
+        test_pass: bool,
+        policy_pass: bool,
+        details: Any = None,
+        validated_at: datetime | str | None = None,
+    ) -> ValidationResult:
+        """Append a validation result; a drafted proposal that passes all four becomes validated."""
+        values = {
+            "validator": _choice(validator, Validator, "validator"),
+            "build_pass": _flag(build_pass, "build_pass"),
+            "lint_pass": _flag(lint_pass, "lint_pass"),
+            "test_pass": _flag(test_pass, "test_pass"),
+            "policy_pass": _flag(policy_pass, "policy_pass"),
+            "details_json": _json(details, "details"),
+            "validated_at": _when(validated_at, "validated_at"),
+        }
+        with transaction.atomic():
+            proposal = _get(Proposal, proposal_id)
+            result = ValidationResult.objects.create(proposal=proposal, **values)
+            if result.all_passed and proposal.status == ProposalStatus.DRAFTED:
+                self._set_status(proposal, ProposalStatus.VALIDATED, result.validated_at)
+        return result
+
+    def record_approval(
+        self,
+        proposal_id: str,
+        *,
+        approver: str,
+        approval_type: str,
+        decision: str,
+        notes: str | None = None,
+        decided_at: datetime | str | None = None,
+    ) -> Approval:
+        """Append one decision; changing one's mind is a new row."""
+        values = {
+            "approver": _text(approver, "approver"),
+            "approval_type": _choice(approval_type, ApprovalType, "approval_type"),
+            "decision": _choice(decision, Decision, "decision"),
+            "notes": _text(notes, "notes", required=False),
+            "decided_at": _when(decided_at, "decided_at"),
+        }
+        if values["decision"] == Decision.REJECTED and not (notes or "").strip():
+            raise InvalidInput("a rejection needs notes saying why")
+        with transaction.atomic():
+            proposal = _get(Proposal, proposal_id)
+            return Approval.objects.create(proposal=proposal, **values)
+
+    def record_deploy_outcome(
+        self,
+        proposal_id: str,
+        *,
+        deployment_target: str,
+        status: str,
+        deployment_id: str | None = None,
+        summary: str | None = None,
+        metrics: Any = None,
+        deployed_at: datetime | str | None = None,
+    ) -> DeployOutcome:
+        """Append a deploy outcome; a successful deploy of an approved proposal promotes it."""
+        values = {
+            "deployment_target": _text(deployment_target, "deployment_target"),
+            "deployment_id": _text(deployment_id, "deployment_id", required=False),
+            "status": _choice(status, DeployStatus, "deploy status"),
+            "summary": _text(summary, "summary", required=False),
+            "metrics_json": _json(metrics, "metrics"),
+            "deployed_at": _when(deployed_at, "deployed_at"),
+        }
+        with transaction.atomic():
+            proposal = _get(Proposal, proposal_id)
+            outcome = DeployOutcome.objects.create(proposal=proposal, **values)
+            if (
+                outcome.status == DeployStatus.SUCCEEDED
+                and proposal.status == ProposalStatus.APPROVED
+            ):
+                self._set_status(proposal, ProposalStatus.PROMOTED, outcome.deployed_at)
+        return outcome
+
+    @staticmethod
+    def _set_status(proposal: Proposal, status: str, when: str) -> None:
+        proposal.status, proposal.updated_at = status, when
+        proposal.save(update_fields=["status", "updated_at"])
+
+    # --- profiles -----------------------------------------------------------------------
+
+    def publish_behavior_profile(
+        self, profile_name: str, behavior: Any, **kwargs
+    ) -> BehaviorProfile:
+        """Publish the next version of a behavior profile (see ``_publish``)."""
+        return self._publish(BehaviorProfile, profile_name, behavior, **kwargs)
+
+    def publish_personality_profile(
+        self, profile_name: str, personality: Any, **kwargs
+    ) -> PersonalityProfile:
+        """Publish the next version of a personality profile (see ``_publish``)."""
+        return self._publish(PersonalityProfile, profile_name, personality, **kwargs)
+
+    def _publish[P: ProfileVersion](
+        self,
+        model: type[P],
+        profile_name: str,
+        document: Any,
+        *,
+        created_by: str,
+        rationale: str | None = None,
+        source_ref: str | None = None,
+        effective_from: datetime | str | None = None,
+    ) -> P:
+        """Add version N+1 and close the open window at its ``effective_from``, atomically.
+
+        Old versions are never rewritten: the only change to one is closing its open
+        ``effective_to``. A start that would overlap an already-closed window, or that
+        is not after the latest version's start, is refused.
+        """
+        name = _text(profile_name, "profile_name")
+        values = {
+            model.DOCUMENT_FIELD: _json(document, model.DOCUMENT_FIELD),
+            "rationale": _text(rationale, "rationale", required=False),
+            "source_ref": _text(source_ref, "source_ref", required=False),
+            "created_by": _text(created_by, "created_by"),
+        }
+        start_text = _when(effective_from, "effective_from")
+        start = parse_iso(start_text)
+        with transaction.atomic():
+            versions = list(model.objects.versions_of(name))
+            to_close = []
+            for version in versions:
+                begins = parse_iso(version.effective_from)
+                if begins is not None and begins >= start:
+                    raise InvalidInput(
+                        f"{name} v{version.version} starts at {version.effective_from}; "
+                        f"a new version must start after it"
+                    )
+                if version.effective_to in (None, ""):
+                    to_close.append(version.pk)
+                    continue
+                ends = parse_iso(version.effective_to)
+                if ends is not None and ends > start:
+                    raise InvalidInput(
+                        f"{name} v{version.version} is in effect until {version.effective_to}; "
+                        f"a new version cannot start before that"
+                    )
+            model.objects.filter(pk__in=to_close).update(effective_to=start_text)
+            latest = versions[0].version if versions else 0
+            return model.objects.create(
+                profile_name=name,
+                version=latest + 1,
+                effective_from=start_text,
+                effective_to=None,
+                created_at=now_iso(),
+                **values,
+            )
+
+    # --- the minimum v1 query set -------------------------------------------------------
+
+    def latest_active_behavior_profile(
+        self, profile_name: str, at: datetime | str | None = None
+    ) -> BehaviorProfile | None:
+        """The highest behavior version in effect at ``at`` (default now), or None."""
+        return BehaviorProfile.objects.active_at(profile_name, _when(at, "at"))
+
+    def latest_active_personality_profile(
+        self, profile_name: str, at: datetime | str | None = None
+    ) -> PersonalityProfile | None:
+        """The highest personality version in effect at ``at`` (default now), or None."""
+        return PersonalityProfile.objects.active_at(profile_name, _when(at, "at"))
+
+    def session_replay(self, session_id: str) -> SessionReplay:
+        """The session and its turns by ``turn_index`` (two indexed queries)."""
+        session = _get(Session, session_id)
+        return SessionReplay(session=session, turns=list(Turn.objects.for_replay(session)))
+
+    def workflow_replay(self, run_id: str) -> WorkflowReplay:
+        """The run, its steps by ``step_index`` with their events, and run-level events."""
+        run = _get(WorkflowRun, run_id)
+        steps = list(WorkflowStep.objects.for_replay(run))
+        # Another writer may link an event to a step only; such events belong here too.
+        events = TaskEvent.objects.filter(
+            Q(workflow_run=run) | Q(step__in=[step.pk for step in steps])
+        ).order_by("created_at", "id")
+        by_step: dict[str | None, list[TaskEvent]] = {}
+        for event in chronological(list(events), "created_at"):
+            by_step.setdefault(event.step_id, []).append(event)
+        return WorkflowReplay(
+            run=run,
+            steps=[StepReplay(step=step, events=by_step.get(step.pk, [])) for step in steps],
+            run_events=by_step.get(None, []),
+        )
+
+    def proposal_lineage(self, proposal_id: str) -> ProposalLineage:
+        """skill → proposal → validations → approvals → deploy outcomes (four queries)."""
+        if not isinstance(proposal_id, str) or not proposal_id:
+            raise InvalidInput(f"proposal id must be a non-empty text, got {proposal_id!r}")
+        proposal = Proposal.objects.select_related("skill").filter(pk=proposal_id).first()
+        if proposal is None:
+            raise NotFound(f"no skill_to_logic_proposals row with id {proposal_id!r}")
+        return ProposalLineage(
+            skill=proposal.skill,
+            proposal=proposal,
+            validations=chronological(
+                list(proposal.validations.order_by("validated_at", "id")), "validated_at"
+            ),
+            approvals=chronological(
+                list(proposal.approvals.order_by("decided_at", "id")), "decided_at"
+            ),
+            deploy_outcomes=chronological(
+                list(proposal.deploy_outcomes.order_by("deployed_at", "id")), "deployed_at"
+            ),
+        )
+
+    # --- bulk import (demo data, imports) -----------------------------------------------
+
+    @staticmethod
+    def bulk_insert(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> int:
+        """Insert rows given as tuples in the table's column order, in the current transaction.
+
+        For trusted bulk loads only (``seed_demo``): the values are not validated.
+        """
+        columns = [f.column for f in model._meta.local_fields]
+        # Identifiers come from the model, never from input; values are parameters.
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+            connection.ops.quote_name(model._meta.db_table),
+            ", ".join(connection.ops.quote_name(c) for c in columns),
+            ", ".join("%s" for _ in columns),
+        )
+        rows = list(rows)
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        return len(rows)

@@ -1,0 +1,102 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from memory_app.store import RuntimeMemoryStore
+
+
+@pytest.fixture
+def store() -> RuntimeMemoryStore:
+    return RuntimeMemoryStore()
+
+
+def _user_in(username: str, group: str | None) -> User:
+    user = User.objects.create_user(username=username, password="pw-for-tests-only")
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return _user_in("rita-reviewer", "reviewer")
+
+
+@pytest.fixture
+def ops(db) -> User:
+    return _user_in("oscar-ops", "ops")
+
+
+@pytest.fixture
+def profile_admin(db) -> User:
+    return _user_in("paula-admin", "profile-admin")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return _user_in("olga-outsider", None)
+
+
+@pytest.fixture
+def session_with_turns(db, store):
+    """A session with three turns."""
+    session = store.start_session("tom", channel="cli", metadata={"topic": "demo"})
+    for role, content in [("system", "be brief"), ("user", "hi"), ("assistant", "hello")]:
+        store.append_turn(session.id, role, content, token_count=3)
+    return session
+
+
+@pytest.fixture
+def proposal(db, store):
+    """A drafted high-risk proposal for a freshly learned skill."""
+    skill = store.learn_skill(
+        "summarise-logs", "Summarise logs", source_type="conversation", confidence=0.8
+    )
+    return store.draft_proposal(
+        skill.id,
+        proposed_by="oxide",
+        proposal_type="code_patch",
+        proposal={"diff": "--- a\n+++ b\n"},
+        risk_level="high",
+        determinism_score=0.9,
+    )
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def django_env(db_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a separate Django process on its own database file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "tommemory.settings",
+        "DJANGO_SECRET_KEY": "insecure-key-for-the-test-suite-only",
+        "TOM_RUNTIME_DB": str(db_path),
+        "PYTHONPATH": str(REPO),
+    }
+    return env | extra
+
+
+def manage(db_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run manage.py in a separate process against db_path."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        env=django_env(db_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def migrated_file_db(tmp_path_factory) -> Path:
+    """A migrated runtime database file, made once; copy it before writing to it."""
+    path = tmp_path_factory.mktemp("migrated") / "tom_runtime.sqlite"
+    result = manage(path, "migrate", "--no-input")
+    assert result.returncode == 0, result.stderr
+    return path

@@ -75,29 +75,38 @@ def test_queryset_update_and_delete_are_refused(audit_rows, model):
     ],
 )
 def test_raw_sql_update_is_refused_by_the_database(audit_rows, table, column):
-    with pytest.raises(IntegrityError, match="append-only|keep their content"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET {column} = 'changed'")  # noqa: S608
+    with (
+        pytest.raises(IntegrityError, match=r"append-only|keep their content"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"UPDATE {table} SET {column} = 'changed'")
 
 
 @pytest.mark.parametrize(
     "table", ["approvals", "validation_results", "deploy_outcomes", "task_events"]
 )
 def test_raw_sql_delete_is_refused_by_the_database(audit_rows, table):
-    with pytest.raises(IntegrityError, match="append-only|keep their content"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+    with (
+        pytest.raises(IntegrityError, match=r"append-only|keep their content"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {table}")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
         assert cursor.fetchone()[0] == 1
 
 
 def test_task_event_links_may_only_be_cleared_by_on_delete_set_null(store, audit_rows):
     event = audit_rows[TaskEvent]
     run_id = event.workflow_run_id
-    with pytest.raises(IntegrityError, match="keep their content"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE task_events SET workflow_run_id = 'elsewhere'")
+    with (
+        pytest.raises(IntegrityError, match="keep their content"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE task_events SET workflow_run_id = 'elsewhere'")
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM workflow_runs WHERE id = %s", [run_id])
     event = TaskEvent.objects.get(pk=event.pk)
@@ -108,9 +117,12 @@ def test_task_event_links_may_only_be_cleared_by_on_delete_set_null(store, audit
 def test_proposal_with_approvals_cannot_be_deleted(audit_rows, proposal):
     with pytest.raises(AppendOnlyError, match="has approvals"):
         Proposal.objects.get(pk=proposal.pk).delete()
-    with pytest.raises(IntegrityError, match="has approvals"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("DELETE FROM skill_to_logic_proposals WHERE id = %s", [proposal.pk])
+    with (
+        pytest.raises(IntegrityError, match="has approvals"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM skill_to_logic_proposals WHERE id = %s", [proposal.pk])
     assert Proposal.objects.filter(pk=proposal.pk).exists()
     assert Approval.objects.filter(proposal=proposal).count() == 1
 

@@ -1,5 +1,6 @@
 """The shared file: WAL, busy timeout, IMMEDIATE writes, concurrent writers, adoption."""
 
+import itertools
 import shutil
 import sqlite3
 import subprocess
@@ -36,7 +37,7 @@ def test_two_writer_processes_append_to_one_session_without_locking_errors(
         for label in ("alpha", "beta")
     ]
     outputs = [w.communicate(timeout=240) for w in writers]
-    for writer, (out, err) in zip(writers, outputs, strict=True):
+    for writer, (_out, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err
         assert "database is locked" not in err
     with sqlite3.connect(db) as conn:
@@ -48,7 +49,7 @@ def test_two_writer_processes_append_to_one_session_without_locking_errors(
     assert sorted(indexes) == list(range(2 * count))
     assert sorted(labels) == ["alpha"] * count + ["beta"] * count
     # The writers really ran at the same time: their turns interleave.
-    switches = sum(1 for a, b in zip(labels, labels[1:], strict=False) if a != b)
+    switches = sum(1 for a, b in itertools.pairwise(labels) if a != b)
     assert switches > 2
 
 

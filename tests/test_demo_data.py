@@ -1,0 +1,159 @@
+"""seed_demo: every table, every status, deterministic; demo_users prints the logins."""
+
+import hashlib
+import itertools
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from memory_app.models import (
+    Approval,
+    BehaviorProfile,
+    DeployOutcome,
+    PersonalityProfile,
+    Proposal,
+    Session,
+    Skill,
+    TaskEvent,
+    Turn,
+    ValidationResult,
+    WorkflowRun,
+    WorkflowStep,
+)
+from memory_app.store import RuntimeMemoryStore
+
+pytestmark = pytest.mark.django_db
+
+ALL = [
+    Session,
+    Turn,
+    WorkflowRun,
+    WorkflowStep,
+    TaskEvent,
+    Skill,
+    BehaviorProfile,
+    PersonalityProfile,
+    Proposal,
+    ValidationResult,
+    Approval,
+    DeployOutcome,
+]
+SMALL = ["--sessions=12", "--turns=9", "--runs=20", "--skills=20", "--anchor=2026-11-24T12:00Z"]
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *SMALL, *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def digest() -> str:
+    """A hash of every v1 row, in a stable order."""
+    h = hashlib.sha256()
+    with connection.cursor() as cursor:
+        for model in ALL:
+            cursor.execute(f"SELECT * FROM {model._meta.db_table} ORDER BY id")
+            h.update(repr(cursor.fetchall()).encode())
+    return h.hexdigest()
+
+
+def wipe() -> None:
+    """Empty the v1 tables behind the append-only triggers (test only)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        triggers = [r[0] for r in cursor.fetchall()]
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+        sql = [r[0] for r in cursor.fetchall()]
+        for name in triggers:
+            cursor.execute(f"DROP TRIGGER {name}")
+        for model in reversed(ALL):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+        for statement in sql:
+            cursor.execute(statement)
+
+
+def test_seed_fills_every_table_with_every_status():
+    output = seed()
+    for model in ALL:
+        assert model.objects.exists(), model
+        assert model._meta.db_table in output
+    assert Turn.objects.count() == 12 * 9
+    assert set(Proposal.objects.values_list("status", flat=True)) == {
+        "drafted",
+        "validated",
+        "rejected",
+        "approved",
+        "promoted",
+    }
+    assert set(TaskEvent.objects.values_list("event_level", flat=True)) == {
+        "low",
+        "medium",
+        "high",
+        "critical",
+    }
+    assert set(Turn.objects.values_list("role", flat=True)) >= {"system", "user", "assistant"}
+    assert {"running", "succeeded"} <= set(WorkflowRun.objects.values_list("status", flat=True))
+    assert Session.objects.filter(status="active").exists()
+    assert Approval.objects.filter(decision="rejected").exclude(notes=None).exists()
+
+
+def test_seeded_profiles_have_contiguous_windows_and_one_open_version():
+    seed()
+    store = RuntimeMemoryStore()
+    versions = list(BehaviorProfile.objects.versions_of("tom"))
+    assert [v.version for v in versions] == [4, 3, 2, 1]
+    for newer, older in itertools.pairwise(versions):
+        assert older.effective_to == newer.effective_from
+    assert versions[0].effective_to is None
+    assert store.latest_active_behavior_profile("tom", "2026-11-24T12:00Z").version == 4
+    assert store.latest_active_personality_profile("tom", "2026-11-24T12:00Z").version == 3
+
+
+def test_same_seed_and_anchor_give_the_same_rows():
+    seed()
+    first = digest()
+    wipe()
+    seed()
+    assert digest() == first
+    wipe()
+    seed("--seed=7")
+    assert digest() != first
+
+
+def test_if_empty_leaves_a_filled_database_alone():
+    seed()
+    before = Turn.objects.count()
+    assert "not added" in seed("--if-empty")
+    assert Turn.objects.count() == before
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("seed_demo", "--sessions=0", stdout=StringIO())
+    with pytest.raises(CommandError, match="anchor"):
+        call_command("seed_demo", "--anchor=tomorrow", stdout=StringIO())
+    assert not Session.objects.exists()
+
+
+def test_demo_users_exist_in_their_roles_and_are_printed(settings):
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("demo_users", stdout=out)
+    call_command("demo_users", stdout=StringIO())  # idempotent
+    assert "demo-ops" in out.getvalue()
+    assert "password: tommemory-demo" in out.getvalue()
+    assert User.objects.get(username="demo-admin").is_superuser
+    assert list(User.objects.get(username="demo-ops").groups.values_list("name", flat=True)) == [
+        "ops"
+    ]
+    assert User.objects.get(username="demo-reviewer").check_password("tommemory-demo")
+
+
+def test_demo_users_refused_outside_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="known password"):
+        call_command("demo_users", stdout=StringIO())
+    assert not User.objects.filter(username__startswith="demo-").exists()

@@ -28,7 +28,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run --no-input --settings=tommemory.settings
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run --no-input
 	$(PY) -m pytest
 
 format: $(STAMP)

@@ -382,3 +382,19 @@ def test_v1_reads_use_indexes_not_table_scans(store, run, proposal):
     assert any("idx_behavior_effective" in d or "sqlite_autoindex_behavior" in d for d in details)
     assert any("idx_task_events_run_created" in d for d in details)
     assert any("idx_approvals_proposal" in d for d in details)
+
+
+def test_rows_with_json_another_writer_broke_still_load(store, session_with_turns):
+    Turn.objects.create(
+        session=session_with_turns,
+        turn_index=3,
+        role="tool",
+        content="{}",
+        created_at="2026-11-24 10:00:00",
+        metadata_json='{"truncated": ',
+    )
+    turn = store.session_replay(session_with_turns.id).turns[-1]
+    parsed = turn.json("metadata_json")
+    assert not parsed.valid
+    assert parsed.raw == parsed.pretty == '{"truncated": '
+    assert session_with_turns.json("metadata_json").value == {"topic": "demo"}

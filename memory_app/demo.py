@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-
 from .jsontext import dump_json
 from .models import (
     Approval,
@@ -120,8 +118,7 @@ class DemoBuilder:
         ]
         for label, build in steps:
             for model, rows, done, total in build():
-                with transaction.atomic():
-                    written = self.store.bulk_insert(model, rows)
+                written = self.store.bulk_insert(model, rows)
                 counts[model._meta.db_table] = counts.get(model._meta.db_table, 0) + written
                 if progress:
                     progress(label, done, total)

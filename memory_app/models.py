@@ -207,6 +207,10 @@ class Session(JSONColumnsMixin, models.Model):
 
     class Meta:
         db_table = "sessions"
+        indexes = [
+            # Not in v1: the sessions list pages newest first by (started_at, id).
+            models.Index(fields=["started_at", "id"], name="idx_sessions_started"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor} session {self.id}"
@@ -267,7 +271,11 @@ class WorkflowRun(JSONColumnsMixin, models.Model):
 
     class Meta:
         db_table = "workflow_runs"
-        indexes = [models.Index(fields=["status", "started_at"], name="idx_workflow_runs_status")]
+        indexes = [
+            models.Index(fields=["status", "started_at"], name="idx_workflow_runs_status"),
+            # Not in v1: the workflows list pages newest first by (started_at, id).
+            models.Index(fields=["started_at", "id"], name="idx_workflow_runs_started"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.workflow_name} run {self.id}"
@@ -344,6 +352,9 @@ class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
             models.Index(fields=["workflow_run", "created_at"], name="idx_task_events_run_created"),
             # Not in v1: a step's events, and the ON DELETE SET NULL when a step goes.
             models.Index(fields=["step"], name="idx_task_events_step"),
+            # Not in v1: the activity timeline, newest first, optionally by level.
+            models.Index(fields=["created_at"], name="idx_task_events_created"),
+            models.Index(fields=["event_level", "created_at"], name="idx_task_events_level"),
         ]
 
     def __str__(self) -> str:

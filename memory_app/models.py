@@ -8,7 +8,9 @@ methods named for the domain; runtime writes go through ``memory_app.store``.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.expressions import RawSQL
 
+from .expressions import json_text_at, utc_instant
 from .fields import (
     IntegerColumn,
     JSONTextField,
@@ -189,9 +191,56 @@ class JSONColumnsMixin:
 # --- conversations -------------------------------------------------------------------------
 
 
-class SessionQuerySet(models.QuerySet):
+class ListQuerySet(models.QuerySet):
+    """Filters and keyset paging shared by the list pages (newest first by start)."""
+
+    def started_between(self, start: str | None, end: str | None):
+        """Rows whose ``started_at`` instant lies in [start, end] (canonical bounds)."""
+        if not (start or end):
+            return self
+        qs = self.alias(started_utc=utc_instant("started_at"))
+        if start:
+            qs = qs.filter(started_utc__gte=start)
+        if end:
+            qs = qs.filter(started_utc__lte=end)
+        return qs
+
+    def newest_first(self):
+        return self.order_by("-started_at", "-id")
+
+    def before(self, cursor: tuple[str, str] | None):
+        """The rows after ``cursor`` (a (started_at, id) pair) in newest-first order."""
+        if cursor is None:
+            return self
+        started_at, pk = cursor
+        return self.filter(
+            models.Q(started_at__lt=started_at) | models.Q(started_at=started_at, id__lt=pk)
+        )
+
+
+class SessionQuerySet(ListQuerySet):
     def active(self):
         return self.filter(status=SessionStatus.ACTIVE)
+
+    def with_metadata(self, key: str, value: str | None):
+        """Sessions whose ``metadata_json`` has ``key`` (equal to ``value`` when given)."""
+        qs = self.alias(meta_value=json_text_at("metadata_json", key))
+        if value in (None, ""):
+            return qs.filter(meta_value__isnull=False)
+        return qs.filter(meta_value=value)
+
+    def with_turn_totals(self):
+        """Annotate turn and token totals in the same query (correlated, indexed subqueries)."""
+        turns = Turn.objects.filter(session=models.OuterRef("pk")).order_by().values("session")
+        return self.annotate(
+            turn_total=models.Subquery(
+                turns.annotate(n=models.Count("*")).values("n"), output_field=models.IntegerField()
+            ),
+            token_total=models.Subquery(
+                turns.annotate(n=models.Sum("token_count")).values("n"),
+                output_field=models.IntegerField(),
+            ),
+        )
 
 
 class Session(JSONColumnsMixin, models.Model):
@@ -216,10 +265,40 @@ class Session(JSONColumnsMixin, models.Model):
         return f"{self.actor} session {self.id}"
 
 
+# A search shorter than a trigram scans only this many of the newest turns.
+SHORT_SEARCH_WINDOW = 200_000
+
+
 class TurnQuerySet(models.QuerySet):
     def for_replay(self, session: Session | str):
         """The session's turns in ``turn_index`` order."""
         return self.filter(session=session).order_by("turn_index")
+
+    def page_of(self, session: Session, start: int, size: int, roles=None) -> list[Turn]:
+        """Up to ``size`` turns from ``turn_index`` ``start`` on, optionally only some roles."""
+        qs = self.for_replay(session).filter(turn_index__gte=start)
+        if roles is not None:
+            qs = qs.filter(role__in=roles)
+        return list(qs[:size])
+
+    def search(self, text: str):
+        """Turns whose content contains ``text``, newest first, via the trigram FTS index.
+
+        FTS5's trigram tokenizer needs three characters. A shorter text (a two-letter
+        CJK word, say) is matched by scanning the newest ``SHORT_SEARCH_WINDOW`` turns
+        only, so the page stays fast on a large table.
+        """
+        qs = self.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
+        if len(text) >= 3:
+            phrase = '"' + text.replace('"', '""') + '"'
+            matches = RawSQL("SELECT rowid FROM turn_search WHERE turn_search MATCH %s", (phrase,))
+            qs = qs.filter(search_rowid__in=matches)
+        else:
+            window = RawSQL(
+                "(SELECT MAX(rowid) FROM conversation_turns) - %s", (SHORT_SEARCH_WINDOW,)
+            )
+            qs = qs.filter(search_rowid__gt=window, content__contains=text)
+        return qs.order_by("-search_rowid")
 
 
 class Turn(JSONColumnsMixin, models.Model):
@@ -252,7 +331,7 @@ class Turn(JSONColumnsMixin, models.Model):
 # --- workflows -----------------------------------------------------------------------------
 
 
-class WorkflowRunQuerySet(models.QuerySet):
+class WorkflowRunQuerySet(ListQuerySet):
     def live(self):
         return self.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
 

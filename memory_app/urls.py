@@ -1,9 +1,17 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from . import views
+from .converters import TextIdConverter
+from .views import overview, sessions, workflows
+
+register_converter(TextIdConverter, "textid")
 
 app_name = "memory_app"
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
+    path("", overview.overview, name="overview"),
+    path("activity/", overview.activity, name="activity"),
+    path("sessions/", sessions.session_list, name="sessions"),
+    path("sessions/<textid:session_id>/", sessions.session_detail, name="session"),
+    path("workflows/", workflows.workflow_list, name="workflows"),
+    path("workflows/<textid:run_id>/", workflows.workflow_detail, name="workflow"),
 ]

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "memory_app.middleware.HtmxLoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "tommemory.urls"

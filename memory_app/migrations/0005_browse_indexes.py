@@ -4,26 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('memory_app', '0004_role_groups'),
+        ("memory_app", "0004_role_groups"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['started_at', 'id'], name='idx_sessions_started'),
+            model_name="session",
+            index=models.Index(fields=["started_at", "id"], name="idx_sessions_started"),
         ),
         migrations.AddIndex(
-            model_name='taskevent',
-            index=models.Index(fields=['created_at'], name='idx_task_events_created'),
+            model_name="taskevent",
+            index=models.Index(fields=["created_at"], name="idx_task_events_created"),
         ),
         migrations.AddIndex(
-            model_name='taskevent',
-            index=models.Index(fields=['event_level', 'created_at'], name='idx_task_events_level'),
+            model_name="taskevent",
+            index=models.Index(fields=["event_level", "created_at"], name="idx_task_events_level"),
         ),
         migrations.AddIndex(
-            model_name='workflowrun',
-            index=models.Index(fields=['started_at', 'id'], name='idx_workflow_runs_started'),
+            model_name="workflowrun",
+            index=models.Index(fields=["started_at", "id"], name="idx_workflow_runs_started"),
         ),
     ]

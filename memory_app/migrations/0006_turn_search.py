@@ -9,8 +9,7 @@ which is what results are joined on (see Turn.objects.search).
 from django.db import migrations
 
 FORWARD = [
-    "CREATE VIRTUAL TABLE turn_search USING fts5("
-    "turn_id UNINDEXED, content, tokenize = 'trigram')",
+    "CREATE VIRTUAL TABLE turn_search USING fts5(turn_id UNINDEXED, content, tokenize = 'trigram')",
     "INSERT INTO turn_search (rowid, turn_id, content) "
     "SELECT rowid, id, content FROM conversation_turns",
     "CREATE TRIGGER turn_search_insert AFTER INSERT ON conversation_turns BEGIN "

@@ -1,0 +1,72 @@
+"""Every list page offers its current filter as CSV and JSON (``?format=csv|json``), streamed."""
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.http import HttpRequest, StreamingHttpResponse
+
+EXPORT_FORMATS = {"csv", "json"}
+# Spreadsheets run cells that start with these as formulas; other writers' text may.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Column = tuple[str, Callable[[Any], Any]]
+
+
+def wants_export(request: HttpRequest) -> str | None:
+    fmt = request.GET.get("format")
+    return fmt if fmt in EXPORT_FORMATS else None
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_lines(rows: Iterable[Any], columns: list[Column]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([name for name, _ in columns])
+    for row in rows:
+        yield writer.writerow([_safe_cell(get(row)) for _, get in columns])
+
+
+def _json_lines(rows: Iterable[Any], columns: list[Column]) -> Iterator[str]:
+    yield "["
+    first = True
+    for row in rows:
+        record = {name: get(row) for name, get in columns}
+        yield ("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False, default=str)
+        first = False
+    yield "\n]\n"
+
+
+def export_response(
+    fmt: str, rows: Iterable[Any], columns: list[Column], filename: str
+) -> StreamingHttpResponse:
+    """Stream rows as CSV or JSON without holding them in memory."""
+    if fmt == "csv":
+        body, content_type = _csv_lines(rows, columns), "text/csv; charset=utf-8"
+    else:
+        body, content_type = _json_lines(rows, columns), "application/json"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
+
+
+def safe_filename(text: str) -> str:
+    """A download name from an id another writer chose: letters, digits, - and _ only."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:80]
+
+
+def stream_json(chunks: Iterable[str], filename: str, content_type: str) -> StreamingHttpResponse:
+    """Stream a document built chunk by chunk (a replay export) as a download."""
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

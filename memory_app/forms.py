@@ -1,0 +1,125 @@
+"""Filter forms for the list pages: bad values get a clear message, never a 500."""
+
+import base64
+import binascii
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .timeutil import normalize_iso
+
+
+class IsoDateTimeField(forms.CharField):
+    """Any ISO-8601 date or date-time (UTC unless it says otherwise), cleaned to canonical text."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "2026-11-24T09:00Z"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return normalize_iso(value)
+        except ValueError:
+            raise ValidationError(
+                "Enter an ISO-8601 date or time, e.g. 2026-11-24 or 2026-11-24T09:00Z."
+            ) from None
+
+
+def encode_cursor(*values: object) -> str:
+    """An opaque keyset cursor for the next page."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+class CursorField(forms.CharField):
+    """A keyset cursor made by ``encode_cursor``; a damaged one is a clear form error."""
+
+    def __init__(self, length: int, **kwargs):
+        self.length = length
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.HiddenInput)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(value.encode()))
+        except (binascii.Error, ValueError):
+            decoded = None
+        if not (
+            isinstance(decoded, list)
+            and len(decoded) == self.length
+            and all(isinstance(v, str | int) for v in decoded)
+        ):
+            raise ValidationError("This page link is damaged; showing the first page.")
+        return tuple(decoded)
+
+
+def _text(label: str, **kwargs) -> forms.CharField:
+    return forms.CharField(label=label, required=False, max_length=200, **kwargs)
+
+
+class StartedRangeForm(forms.Form):
+    started_from = IsoDateTimeField(label="Started from")
+    started_to = IsoDateTimeField(label="Started to")
+    after = CursorField(length=2)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("started_from"), data.get("started_to")
+        if start and end and start > end:
+            self.add_error("started_to", "The end of the range is before its start.")
+        return data
+
+
+class SessionFilterForm(StartedRangeForm):
+    q = _text("Search turns", widget=forms.TextInput(attrs={"data-search": "", "type": "search"}))
+    actor = _text("Actor")
+    channel = _text("Channel")
+    status = _text("Status")
+    meta_key = _text("Metadata key")
+    meta_value = _text("Metadata value")
+    # Search results page by the rowid of the last match shown.
+    match_after = CursorField(length=1)
+
+    field_order = ["q", "actor", "channel", "status", "started_from", "started_to"]
+
+    def clean_meta_key(self):
+        key = self.cleaned_data["meta_key"]
+        if '"' in key:
+            raise ValidationError('A metadata key cannot contain ".')
+        return key
+
+
+class WorkflowFilterForm(StartedRangeForm):
+    workflow_name = _text("Workflow")
+    status = _text("Status")
+    trigger_source = _text("Trigger")
+    initiated_by = _text("Initiated by")
+
+    field_order = ["workflow_name", "status", "trigger_source", "initiated_by"]
+
+
+class ActivityFilterForm(forms.Form):
+    KINDS = [
+        ("events", "Task events"),
+        ("approvals", "Approvals"),
+        ("deploys", "Deploy outcomes"),
+        ("profiles", "Profile versions"),
+    ]
+    LEVELS = [("low", "low"), ("medium", "medium"), ("high", "high"), ("critical", "critical")]
+
+    kind = forms.MultipleChoiceField(
+        choices=KINDS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    level = forms.MultipleChoiceField(
+        choices=LEVELS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    before = IsoDateTimeField(label="Before", widget=forms.HiddenInput)

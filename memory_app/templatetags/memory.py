@@ -1,0 +1,107 @@
+"""Template helpers for data other writers made: every value is escaped, nothing raises."""
+
+import re
+from datetime import datetime
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from memory_app.jsontext import ParsedJSON, parse_json_text
+from memory_app.models import Level, Role
+from memory_app.timeutil import format_iso, parse_iso
+
+register = template.Library()
+
+SNIPPET = 240
+
+
+@register.simple_tag
+def ts(value: object) -> SafeString:
+    """A time in the viewer's zone (set by app.js) with UTC on hover; odd values as written."""
+    moment = parse_iso(value)
+    if moment is None:
+        shown = "—" if value in (None, "") else str(value)
+        return format_html('<span class="ts-raw" title="not an ISO-8601 time">{}</span>', shown)
+    utc = moment.strftime("%Y-%m-%d %H:%M:%S")
+    return format_html(
+        '<time datetime="{}" title="{} UTC">{} UTC</time>', format_iso(moment), utc, utc
+    )
+
+
+@register.filter
+def parsed_json(value: object) -> ParsedJSON:
+    return parse_json_text(value)
+
+
+@register.filter
+def role_class(value: object) -> str:
+    """A CSS class for a turn role; roles outside v1 share one style."""
+    return f"role-{value}" if value in Role.values else "role-other"
+
+
+@register.filter
+def level_class(value: object) -> str:
+    return f"level-{value}" if value in Level.values else "level-other"
+
+
+_TOKEN = re.compile(r"^[a-z_]{1,24}$")
+
+
+@register.filter
+def status_class(value: object) -> str:
+    """A CSS class for a status another writer may have spelled any way."""
+    return f"status-{value}" if isinstance(value, str) and _TOKEN.match(value) else "status-other"
+
+
+def seconds_between(start: object, end: object) -> float | None:
+    """Seconds from start to end, or None when either is missing or unparseable."""
+    begin, finish = parse_iso(start), parse_iso(end)
+    if begin is None or finish is None:
+        return None
+    return (finish - begin).total_seconds()
+
+
+@register.filter
+def duration(start: object, end: object) -> str:
+    """``1h 02m``, ``3m 05s`` or ``4.2s``; ``—`` when unknown."""
+    seconds = seconds_between(start, end)
+    if seconds is None or seconds < 0:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def highlight(content: object, needle: str) -> SafeString:
+    """An escaped snippet of content around the first match, matches wrapped in <mark>."""
+    text = "" if content is None else str(content)
+    if not needle:
+        return format_html("{}", text[:SNIPPET])
+    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    first = pattern.search(text)
+    start = max(0, first.start() - SNIPPET // 3) if first else 0
+    window = text[start : start + SNIPPET]
+    pieces = []
+    last = 0
+    for match in pattern.finditer(window):
+        pieces.append(("{}", (window[last : match.start()],)))
+        pieces.append(("<mark>{}</mark>", (match.group(0),)))
+        last = match.end()
+    pieces.append(("{}", (window[last:],)))
+    prefix = "…" if start else ""
+    suffix = "…" if start + SNIPPET < len(text) else ""
+    body = SafeString("".join(format_html(fmt, *args) for fmt, args in pieces))
+    return format_html("{}{}{}", prefix, body, suffix)
+
+
+@register.filter
+def canonical(value: object) -> str:
+    """The canonical UTC text of a time, or the value as written."""
+    moment = parse_iso(value)
+    return format_iso(moment) if isinstance(moment, datetime) else str(value or "")

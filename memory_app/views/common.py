@@ -1,0 +1,34 @@
+"""Helpers shared by the views: typed HTMX requests, fragments, keyset pages."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def fragment(request: HtmxHttpRequest, template_name: str, partial: str) -> str:
+    """The whole page, or only its named partial for an HTMX request."""
+    return f"{template_name}#{partial}" if request.htmx else template_name
+
+
+def cleaned(form: forms.Form) -> dict[str, Any]:
+    """The valid fields of a bound filter form; invalid ones are shown as errors and ignored."""
+    form.is_valid()
+    return {k: v for k, v in form.cleaned_data.items() if v not in (None, "", [])}
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    has_more: bool
+
+
+def take_page(rows: list, size: int) -> Page:
+    """Split a ``size + 1`` fetch into the page and whether more rows follow."""
+    return Page(rows=rows[:size], has_more=len(rows) > size)

@@ -1,0 +1,65 @@
+"""The overview and the activity timeline."""
+
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from ..access import reader_required
+from ..activity import timeline
+from ..exports import export_response, wants_export
+from ..forms import ActivityFilterForm
+from ..models import Level, Proposal, ProposalStatus, RunStatus, Session, WorkflowRun
+from .common import HtmxHttpRequest, cleaned, fragment
+
+LATEST = 5
+ACTIVITY_PAGE = 100
+WAITING = [ProposalStatus.DRAFTED, ProposalStatus.VALIDATED]
+
+
+@require_GET
+@reader_required
+def overview(request: HtmxHttpRequest) -> HttpResponse:
+    active = Session.objects.active()
+    runs = WorkflowRun.objects.all()
+    waiting = dict(
+        Proposal.objects.filter(status__in=WAITING)
+        .values_list("risk_level")
+        .annotate(n=Count("*"))
+        .values_list("risk_level", "n")
+    )
+    context = {
+        "active_sessions": active.count(),
+        "latest_active": list(active.newest_first()[:LATEST]),
+        "running": runs.filter(status=RunStatus.RUNNING).count(),
+        "queued": runs.filter(status=RunStatus.QUEUED).count(),
+        "failed": runs.filter(status=RunStatus.FAILED).count(),
+        "latest_runs": list(
+            runs.filter(status__in=[RunStatus.RUNNING, RunStatus.FAILED]).newest_first()[:LATEST]
+        ),
+        "waiting_by_risk": [(level, waiting.get(level, 0)) for level in reversed(Level.values)],
+        "waiting_total": sum(waiting.values()),
+    }
+    return render(request, "memory_app/overview.html", context)
+
+
+ACTIVITY_COLUMNS = [
+    ("kind", lambda e: e.kind),
+    ("when", lambda e: e.when),
+    ("id", lambda e: e.row.pk),
+    ("summary", lambda e: str(e.row)),
+]
+
+
+@require_GET
+@reader_required
+def activity(request: HtmxHttpRequest) -> HttpResponse:
+    form = ActivityFilterForm(request.GET)
+    filters = cleaned(form)
+    kinds, levels = filters.get("kind", []), filters.get("level", [])
+    if fmt := wants_export(request):
+        entries, _ = timeline(kinds, levels, filters.get("before"), 10_000)
+        return export_response(fmt, entries, ACTIVITY_COLUMNS, "activity")
+    entries, next_before = timeline(kinds, levels, filters.get("before"), ACTIVITY_PAGE)
+    context = {"form": form, "entries": entries, "next_before": next_before}
+    return render(request, fragment(request, "memory_app/activity.html", "results"), context)

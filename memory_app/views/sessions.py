@@ -1,0 +1,199 @@
+"""Session list and search, transcripts, and replay exports."""
+
+import json
+from collections.abc import Iterator
+
+from django.db.models.functions import Length, Substr
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from ..access import reader_required
+from ..exports import export_response, safe_filename, stream_json, wants_export
+from ..forms import SessionFilterForm, encode_cursor
+from ..models import SHORT_SEARCH_WINDOW, Role, Session, SessionStatus, Turn
+from .common import HtmxHttpRequest, cleaned, fragment, take_page
+
+PAGE_SIZE = 50
+TURN_PAGE_SIZE = 100
+PREVIEW_CHARS = 4000
+CONVERSATION_ROLES = [Role.USER, Role.ASSISTANT, Role.AGENT]
+
+SESSION_COLUMNS = [
+    ("id", lambda s: s.id),
+    ("actor", lambda s: s.actor),
+    ("channel", lambda s: s.channel),
+    ("status", lambda s: s.status),
+    ("started_at", lambda s: s.started_at),
+    ("ended_at", lambda s: s.ended_at),
+    ("turns", lambda s: s.turn_total or 0),
+    ("tokens", lambda s: s.token_total or 0),
+    ("metadata_json", lambda s: s.metadata_json),
+]
+MATCH_COLUMNS = [
+    ("session_id", lambda t: t.session_id),
+    ("turn_index", lambda t: t.turn_index),
+    ("role", lambda t: t.role),
+    ("created_at", lambda t: t.created_at),
+    ("content", lambda t: t.content),
+]
+
+
+SESSION_FILTERS = {"actor", "channel", "status", "meta_key", "started_from", "started_to"}
+
+
+def _filtered_sessions(filters: dict):
+    """Sessions matching the list filters (search aside)."""
+    sessions = Session.objects.all()
+    for field in ("actor", "channel", "status"):
+        if field in filters:
+            sessions = sessions.filter(**{field: filters[field]})
+    if "meta_key" in filters:
+        sessions = sessions.with_metadata(filters["meta_key"], filters.get("meta_value"))
+    return sessions.started_between(filters.get("started_from"), filters.get("started_to"))
+
+
+@require_GET
+@reader_required
+def session_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = SessionFilterForm(request.GET)
+    filters = cleaned(form)
+    sessions = _filtered_sessions(filters)
+    context = {"form": form, "query": filters.get("q", "")}
+    if "q" in filters:
+        matches = Turn.objects.search(filters["q"])
+        if SESSION_FILTERS & filters.keys():
+            matches = matches.filter(session__in=sessions)
+        if fmt := wants_export(request):
+            return export_response(fmt, matches.iterator(), MATCH_COLUMNS, "turn-matches")
+        if "match_after" in filters:
+            matches = matches.filter(search_rowid__lt=filters["match_after"][0])
+        page = take_page(list(matches.select_related("session")[: PAGE_SIZE + 1]), PAGE_SIZE)
+        context |= {"matches": page.rows, "short_window": SHORT_SEARCH_WINDOW}
+        if page.has_more:
+            context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1].search_rowid))
+    else:
+        sessions = sessions.with_turn_totals().newest_first()
+        if fmt := wants_export(request):
+            return export_response(fmt, sessions.iterator(), SESSION_COLUMNS, "sessions")
+        page = take_page(list(sessions.before(filters.get("after"))[: PAGE_SIZE + 1]), PAGE_SIZE)
+        context |= {"sessions": page.rows}
+        if page.has_more:
+            last = page.rows[-1]
+            context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))
+    return render(request, fragment(request, "memory_app/session_list.html", "results"), context)
+
+
+def _preview_turns(session: Session, start: int, roles) -> list[Turn]:
+    """A page of turns with content cut to a preview, so huge turns stay cheap."""
+    qs = Turn.objects.defer("content").annotate(
+        preview=Substr("content", 1, PREVIEW_CHARS), content_length=Length("content")
+    )
+    return qs.page_of(session, start, TURN_PAGE_SIZE + 1, roles)
+
+
+def _start_index(request: HtmxHttpRequest) -> int:
+    """The ``?from=`` turn index; anything that is not a whole number means the start."""
+    try:
+        return max(0, int(request.GET.get("from", 0)))
+    except ValueError:
+        return 0
+
+
+@require_GET
+@reader_required
+def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
+    session = get_object_or_404(Session, pk=session_id)
+    fmt = request.GET.get("format")
+    if fmt in REPLAY_EXPORTS:
+        return REPLAY_EXPORTS[fmt](session)
+    if "turn" in request.GET:
+        return _full_turn(request, session)
+    conversation_only = request.GET.get("view") == "conversation"
+    start = _start_index(request)
+    page = take_page(
+        _preview_turns(session, start, CONVERSATION_ROLES if conversation_only else None),
+        TURN_PAGE_SIZE,
+    )
+    next_from = page.rows[-1].turn_index + 1 if page.rows else start
+    context = {
+        "session": session,
+        "turns": page.rows,
+        "has_more": page.has_more,
+        "next_from": next_from,
+        "start": start,
+        "tailing": session.status == SessionStatus.ACTIVE and not page.has_more,
+        "conversation_only": conversation_only,
+        "preview_chars": PREVIEW_CHARS,
+    }
+    return render(request, fragment(request, "memory_app/session_detail.html", "turns"), context)
+
+
+def _full_turn(request: HtmxHttpRequest, session: Session) -> HttpResponse:
+    """One turn's whole content (the "show all" of a long message)."""
+    try:
+        index = int(request.GET["turn"])
+    except ValueError:
+        index = -1
+    turn = get_object_or_404(Turn, session=session, turn_index=index)
+    context = {"session": session, "turn": turn}
+    return render(request, fragment(request, "memory_app/turn_detail.html", "body"), context)
+
+
+# --- replay exports (streamed: a transcript may be long) ---------------------------------
+
+
+def _session_record(session: Session) -> dict:
+    return {
+        "id": session.id,
+        "actor": session.actor,
+        "channel": session.channel,
+        "status": session.status,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "metadata": session.json("metadata_json").value,
+        "metadata_json": session.metadata_json,
+    }
+
+
+def _turn_record(turn: Turn) -> dict:
+    return {
+        "id": turn.id,
+        "turn_index": turn.turn_index,
+        "role": turn.role,
+        "content": turn.content,
+        "token_count": turn.token_count,
+        "created_at": turn.created_at,
+        "metadata_json": turn.metadata_json,
+    }
+
+
+def _replay_json(session: Session) -> Iterator[str]:
+    yield '{"session": ' + json.dumps(_session_record(session), ensure_ascii=False)
+    yield ',\n"turns": ['
+    for n, turn in enumerate(Turn.objects.for_replay(session).iterator(chunk_size=500)):
+        yield ("\n" if n == 0 else ",\n") + json.dumps(_turn_record(turn), ensure_ascii=False)
+    yield "\n]}\n"
+
+
+def _replay_markdown(session: Session) -> Iterator[str]:
+    yield f"# Session {session.id}\n\n"
+    yield f"- actor: {session.actor}\n- channel: {session.channel or '—'}\n"
+    yield f"- status: {session.status}\n- started: {session.started_at}\n"
+    yield f"- ended: {session.ended_at or '—'}\n\n"
+    for turn in Turn.objects.for_replay(session).iterator(chunk_size=500):
+        tokens = f" · {turn.token_count} tokens" if turn.token_count is not None else ""
+        yield f"## {turn.turn_index} · {turn.role} · {turn.created_at}{tokens}\n\n"
+        yield f"{turn.content}\n\n"
+
+
+def _export_filename(session: Session, ext: str) -> str:
+    return f"session-{safe_filename(session.id)}.{ext}"
+
+
+REPLAY_EXPORTS = {
+    "json": lambda s: stream_json(_replay_json(s), _export_filename(s, "json"), "application/json"),
+    "md": lambda s: stream_json(
+        _replay_markdown(s), _export_filename(s, "md"), "text/markdown; charset=utf-8"
+    ),
+}

@@ -63,10 +63,12 @@ def digest() -> str:
 def wipe() -> None:
     """Empty the v1 tables behind the append-only triggers (test only)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        triggers = [r[0] for r in cursor.fetchall()]
-        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
-        sql = [r[0] for r in cursor.fetchall()]
+        # Only the append-only triggers: the search index triggers must keep it in sync.
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' AND name NOT LIKE 'turn_search%'"
+        )
+        triggers, sql = zip(*cursor.fetchall(), strict=True)
         for name in triggers:
             cursor.execute(f"DROP TRIGGER {name}")
         for model in reversed(ALL):

@@ -11,7 +11,14 @@ SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "runtime-memory
 
 # Indexes we add beyond v1, each for a query of ours (see memory_app/models.py).
 OUR_INDEXES = {
-    "task_events": {"idx_task_events_run_created", "idx_task_events_step"},
+    "sessions": {"idx_sessions_started"},
+    "workflow_runs": {"idx_workflow_runs_started"},
+    "task_events": {
+        "idx_task_events_run_created",
+        "idx_task_events_step",
+        "idx_task_events_created",
+        "idx_task_events_level",
+    },
     "skill_to_logic_proposals": {"idx_proposals_skill"},
     "validation_results": {"idx_validations_proposal"},
     "approvals": {"idx_approvals_proposal"},

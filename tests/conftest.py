@@ -100,3 +100,15 @@ def migrated_file_db(tmp_path_factory) -> Path:
     result = manage(path, "migrate", "--no-input")
     assert result.returncode == 0, result.stderr
     return path
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    client.force_login(reviewer)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client

@@ -1,0 +1,139 @@
+"""The frame: login everywhere, no-role page, overview, activity, HTMX redirects."""
+
+import pytest
+from django.urls import reverse
+
+from memory_app.models import Approval, DeployOutcome
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    reverse("memory_app:overview"),
+    reverse("memory_app:activity"),
+    reverse("memory_app:sessions"),
+    reverse("memory_app:session", args=["any"]),
+    reverse("memory_app:workflows"),
+    reverse("memory_app:workflow", args=["any"]),
+]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_users_are_sent_to_the_login_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_htmx_requests_redirect_the_whole_page(client, url):
+    response = client.get(
+        url + "?from=3",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/sessions/?actor=tom",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=/sessions/%3Factor%3Dtom"
+    assert b"<form" not in response.content
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_outsider_without_a_role_sees_no_access_yet(outsider_client, url):
+    response = outsider_client.get(url)
+    assert response.status_code == 403
+    assert b"No access yet" in response.content
+
+
+def test_login_page_is_public_and_has_csrf(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b"csrfmiddlewaretoken" in response.content
+
+
+def test_pages_carry_csp_without_inline_script(reviewer_client):
+    response = reviewer_client.get("/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    html = response.content.decode()
+    assert "<script>" not in html
+    assert 'src="/static/memory_app/app.js"' in html
+    assert "htmx" in html
+
+
+def test_overview_counts_and_links_to_filtered_lists(reviewer_client, store):
+    store.start_session("tom", session_id="live-one")
+    ended = store.start_session("tom")
+    store.end_session(ended.id)
+    run = store.start_workflow_run("digest", trigger_source="cron", initiated_by="s")
+    store.finish_workflow_run(run.id, status="failed")
+    store.start_workflow_run("digest", trigger_source="cron", initiated_by="s")
+    response = reviewer_client.get("/")
+    html = response.content.decode()
+    assert "1 active session" in html
+    assert 'href="/sessions/?status=active"' in html
+    assert "/sessions/live-one/" in html
+    assert 'href="/workflows/?status=failed">1 failed' in html
+    assert 'href="/workflows/?status=running">1 running' in html
+
+
+def test_navigation_names_the_user_and_offers_sign_out(reviewer_client, reviewer):
+    html = reviewer_client.get("/").content.decode()
+    for label in ("Overview", "Sessions", "Workflows", "Activity"):
+        assert f">{label}</a>" in html
+    assert reviewer.username in html
+    assert 'action="/accounts/logout/"' in html
+
+
+@pytest.fixture
+def history(store, proposal):
+    run = store.start_workflow_run(
+        "nightly", trigger_source="cron", initiated_by="s", started_at="2026-11-24T09:00Z"
+    )
+    store.add_event(
+        "error", "critical", "disk full", run_id=run.id, created_at="2026-11-24T10:00:00Z"
+    )
+    store.add_event("info", "low", "tick", run_id=run.id, created_at="2026-11-24T10:30:00Z")
+    # Rows from another writer, in other ISO-8601 forms: they must merge by instant.
+    Approval.objects.create(
+        proposal=proposal, approver="ann", approval_type="human", decision="approved",
+        decided_at="2026-11-24 09:30:00",
+    )  # fmt: skip
+    DeployOutcome.objects.create(
+        proposal=proposal, deployment_target="prod", status="rolled_back",
+        deployed_at="2026-11-24T11:15:00+01:00",
+    )  # fmt: skip
+    store.publish_behavior_profile(
+        "tom", {"a": 1}, created_by="paula", rationale="stricter guardrails"
+    )
+    return run
+
+
+def test_activity_merges_every_source_in_time_order(reviewer_client, history):
+    html = reviewer_client.get("/activity/").content.decode()
+    # 10:30Z, 10:15Z (written +01:00), 10:00Z, 09:30Z (written with a space)
+    order = ["stricter guardrails", "tick", "deploy rolled_back", "disk full", "human decision"]
+    positions = [html.index(text) for text in order]
+    assert positions == sorted(positions)
+
+
+def test_activity_filters_events_by_level_and_kind(reviewer_client, history):
+    html = reviewer_client.get("/activity/?kind=events&level=critical").content.decode()
+    assert "disk full" in html
+    assert "tick" not in html
+    assert "human decision" not in html
+
+
+def test_activity_htmx_returns_only_the_results(reviewer_client, history):
+    response = reviewer_client.get("/activity/?kind=approvals", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="results">')
+    assert "<html" not in html
+
+
+def test_activity_exports_its_filter(reviewer_client, history):
+    response = reviewer_client.get("/activity/?kind=events&format=json")
+    import json
+
+    rows = json.loads(b"".join(response.streaming_content))
+    assert {row["kind"] for row in rows} == {"event"}
+    assert len(rows) == 2

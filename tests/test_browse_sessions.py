@@ -1,0 +1,339 @@
+"""Session list, search, transcripts and replay exports."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from memory_app.models import Session, Turn
+from memory_app.store import RuntimeMemoryStore
+
+pytestmark = pytest.mark.django_db
+
+SESSIONS = reverse("memory_app:sessions")
+
+
+def session_url(session_id: str, query: str = "") -> str:
+    return reverse("memory_app:session", args=[session_id]) + query
+
+
+def make_sessions(count: int, turns: int = 2) -> list[Session]:
+    store = RuntimeMemoryStore()
+    made = []
+    for n in range(count):
+        session = store.start_session(
+            "tom" if n % 2 else "oxide",
+            channel="cli" if n % 3 else "api",
+            metadata={"locale": "fr-FR" if n % 4 == 0 else "en-GB", "n": n},
+            started_at=f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+        )
+        for t in range(turns):
+            store.append_turn(session.id, "user" if t % 2 else "assistant", f"m{t}", token_count=5)
+        made.append(session)
+    return made
+
+
+def body(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+# --- list, filters, paging -------------------------------------------------------------
+
+
+def test_list_shows_turn_and_token_totals(reviewer_client):
+    make_sessions(1, turns=3)
+    html = body(reviewer_client.get(SESSIONS))
+    assert '<td class="num">3</td><td class="num">15</td>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("?actor=tom", 5),
+        ("?channel=api", 4),
+        ("?status=active", 10),
+        ("?status=ended", 0),
+        ("?meta_key=locale&meta_value=fr-FR", 3),
+        ("?meta_key=n", 10),
+        ("?started_from=2026-11-05&started_to=2026-11-08T23:59Z", 4),
+        ("?started_from=2026-11-05T01:00:00%2B01:00&started_to=2026-11-05T05:00%2B01:00", 1),
+    ],
+)
+def test_list_filters(reviewer_client, query, expected):
+    make_sessions(10, turns=0)
+    html = body(reviewer_client.get(SESSIONS + query))
+    assert html.count("<tr data-row>") == expected
+
+
+def test_metadata_filter_survives_rows_with_broken_json(reviewer_client):
+    make_sessions(2, turns=0)
+    Session.objects.create(actor="x", started_at="2026-11-01", metadata_json="{oops")
+    html = body(reviewer_client.get(SESSIONS + "?meta_key=locale"))
+    assert html.count("<tr data-row>") == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?started_from=someday", "Enter an ISO-8601 date or time"),
+        ("?started_from=2026-11-09&started_to=2026-11-01", "before its start"),
+        ("?after=garbage", "This page link is damaged"),
+        ('?meta_key=a"b', "cannot contain"),
+    ],
+)
+def test_bad_filters_get_a_clear_message_not_an_error(reviewer_client, query, message):
+    make_sessions(3, turns=0)
+    response = reviewer_client.get(SESSIONS + query)
+    assert response.status_code == 200
+    assert message in body(response)
+
+
+def test_keyset_pages_cover_every_session_once(reviewer_client):
+    made = make_sessions(120, turns=0)
+    seen, url = [], SESSIONS
+    while url:
+        response = reviewer_client.get(url)
+        rows = response.context["sessions"]
+        seen.extend(s.pk for s in rows)
+        cursor = response.context.get("next_cursor")
+        url = SESSIONS + f"?after={cursor[1]}" if cursor else None
+    assert len(seen) == len(set(seen)) == 120
+    assert set(seen) == {s.pk for s in made}
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_list_query_count_does_not_grow_with_rows(reviewer_client):
+    make_sessions(3, turns=2)
+    few = count_queries(reviewer_client, SESSIONS)
+    make_sessions(60, turns=5)
+    assert count_queries(reviewer_client, SESSIONS) == few
+    assert count_queries(reviewer_client, SESSIONS + "?q=m1") <= few
+
+
+def test_list_query_count_has_a_ceiling(reviewer_client, django_assert_max_num_queries):
+    make_sessions(30, turns=4)
+    with django_assert_max_num_queries(6):
+        reviewer_client.get(SESSIONS)
+
+
+def test_htmx_filter_returns_only_the_results_fragment(reviewer_client):
+    make_sessions(2, turns=0)
+    html = body(reviewer_client.get(SESSIONS + "?actor=tom", HTTP_HX_REQUEST="true"))
+    assert html.lstrip().startswith('<section id="results">')
+    assert "<html" not in html
+    assert 'hx-push-url="true"' in body(reviewer_client.get(SESSIONS))
+
+
+def test_list_exports_its_filter_as_csv_and_json(reviewer_client):
+    make_sessions(4, turns=1)
+    Session.objects.create(actor="=cmd|calc", started_at="2026-11-03")
+    csv_text = body(reviewer_client.get(SESSIONS + "?format=csv&actor=tom"))
+    assert csv_text.splitlines()[0].startswith("id,actor,channel")
+    assert len(csv_text.strip().splitlines()) == 3
+    evil = body(reviewer_client.get(SESSIONS + "?format=csv&actor=%3Dcmd%7Ccalc"))
+    assert ",'=cmd|calc," in evil
+    response = reviewer_client.get(SESSIONS + "?format=json&channel=api")
+    assert response["Content-Type"] == "application/json"
+    rows = json.loads(body(response))
+    assert {r["channel"] for r in rows} == {"api"}
+    assert all(r["turns"] == 1 for r in rows)
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def multilingual(store):
+    session = store.start_session("tom", session_id="multi")
+    for text in [
+        "Résumé des décisions de la semaine",
+        "Покажи последние ошибки в рабочих процессах",
+        "昨日のワークフローの失敗をまとめてください",
+        "任务失败了",
+        "plain english with <b>tags</b>",
+    ]:
+        store.append_turn(session.id, "user", text)
+    return session
+
+
+@pytest.mark.parametrize(
+    ("query", "turn_index", "marked"),
+    [
+        ("décisions", 0, "décisions"),
+        ("RÉSUMÉ", 0, "Résumé"),
+        ("ошибки", 1, "ошибки"),
+        ("ワークフロー", 2, "ワークフロー"),
+        ("失败", 3, "失败"),
+        ("tags", 4, "tags"),
+    ],
+)
+def test_search_finds_non_english_text_and_highlights_it(
+    reviewer_client, multilingual, query, turn_index, marked
+):
+    response = reviewer_client.get(SESSIONS, {"q": query})
+    html = body(response)
+    assert [t.turn_index for t in response.context["matches"]] == [turn_index]
+    assert f"<mark>{marked}</mark>" in html
+    assert f'href="/sessions/multi/?from={turn_index}#turn-{turn_index}"' in html
+
+
+def test_search_escapes_html_in_snippets(reviewer_client, multilingual):
+    html = body(reviewer_client.get(SESSIONS, {"q": "english"}))
+    assert "&lt;b&gt;tags&lt;/b&gt;" in html
+    assert "<b>tags</b>" not in html
+
+
+def test_search_tolerates_fts_syntax_in_the_query(reviewer_client, multilingual):
+    for query in ['"', "AND OR NOT", "a*b(", "NEAR(x y)"]:
+        assert reviewer_client.get(SESSIONS, {"q": query}).status_code == 200
+
+
+def test_search_combines_with_session_filters(reviewer_client, multilingual, store):
+    other = store.start_session("oxide")
+    store.append_turn(other.id, "user", "Résumé from oxide")
+    response = reviewer_client.get(SESSIONS, {"q": "Résumé", "actor": "oxide"})
+    assert [t.session_id for t in response.context["matches"]] == [other.id]
+
+
+def test_search_uses_the_fts_index(multilingual):
+    with CaptureQueriesContext(connection) as captured:
+        list(Turn.objects.search("ошибки")[:10])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + captured.captured_queries[0]["sql"])
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert "VIRTUAL TABLE INDEX" in plan
+    assert "SCAN conversation_turns" not in plan
+
+
+# --- transcripts -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def transcript(store):
+    session = store.start_session("tom", session_id="chat/1 %ü")
+    store.append_turn(session.id, "system", "be careful")
+    store.append_turn(session.id, "user", "hello <i>there</i>", token_count=4)
+    store.append_turn(session.id, "tool", '{"tool":"search","rows":[1,2]}', metadata={"ms": 12})
+    store.append_turn(session.id, "assistant", "done", created_at="2026-11-24T20:13:04.123Z")
+    return session
+
+
+def test_transcript_shows_turns_in_order_with_roles_tokens_and_times(reviewer_client, transcript):
+    response = reviewer_client.get(session_url(transcript.id))
+    html = body(response)
+    assert [t.turn_index for t in response.context["turns"]] == [0, 1, 2, 3]
+    for role in ("system", "user", "tool", "assistant"):
+        assert f"turn role-{role}" in html
+    assert "4 tokens" in html
+    assert '<time datetime="2026-11-24T20:13:04.123Z" title="2026-11-24 20:13:04 UTC">' in html
+    assert "hello &lt;i&gt;there&lt;/i&gt;" in html
+    assert "&quot;tool&quot;: &quot;search&quot;" in html  # pretty-printed tool JSON
+    assert "<summary>metadata" in html
+
+
+def test_transcript_conversation_only_hides_system_and_tool_turns(reviewer_client, transcript):
+    response = reviewer_client.get(session_url(transcript.id, "?view=conversation"))
+    assert [t.role for t in response.context["turns"]] == ["user", "assistant"]
+
+
+def test_transcript_opens_at_a_given_turn(reviewer_client, transcript):
+    response = reviewer_client.get(session_url(transcript.id, "?from=2"))
+    assert [t.turn_index for t in response.context["turns"]] == [2, 3]
+    assert reviewer_client.get(session_url(transcript.id, "?from=x")).status_code == 200
+
+
+def test_long_transcript_loads_further_pages_when_revealed(reviewer_client, store):
+    session = store.start_session("tom")
+    store.end_session(session.id)
+    RuntimeMemoryStore.bulk_insert(
+        Turn,
+        [(f"t{n}", session.id, n, "user", f"turn {n}", 1, "2026-11-24", "{}") for n in range(250)],
+    )
+    html = body(reviewer_client.get(session_url(session.id)))
+    assert html.count('class="turn role-user"') == 100
+    assert 'hx-get="?from=100" hx-trigger="revealed"' in html
+    fragment = body(
+        reviewer_client.get(session_url(session.id, "?from=200"), HTTP_HX_REQUEST="true")
+    )
+    assert fragment.count('class="turn role-user"') == 50
+    assert "End of transcript" in fragment
+    assert "<html" not in fragment
+
+
+def test_transcript_query_count_is_constant(reviewer_client, store):
+    small = store.start_session("tom")
+    store.append_turn(small.id, "user", "hi")
+    big = store.start_session("tom")
+    RuntimeMemoryStore.bulk_insert(
+        Turn, [(f"b{n}", big.id, n, "user", "x", 1, "2026-11-24", "{}") for n in range(300)]
+    )
+    assert count_queries(reviewer_client, session_url(small.id)) == count_queries(
+        reviewer_client, session_url(big.id)
+    )
+
+
+def test_active_session_tails_new_turns_and_stops_when_it_ends(reviewer_client, store):
+    session = store.start_session("tom")
+    store.append_turn(session.id, "user", "first")
+    html = body(reviewer_client.get(session_url(session.id)))
+    assert 'hx-get="?from=1" hx-trigger="every 2s"' in html
+    store.append_turn(session.id, "assistant", "second")
+    poll = body(reviewer_client.get(session_url(session.id, "?from=1"), HTTP_HX_REQUEST="true"))
+    assert "second" in poll
+    assert 'hx-get="?from=2" hx-trigger="every 2s"' in poll
+    store.end_session(session.id)
+    last = body(reviewer_client.get(session_url(session.id, "?from=2"), HTTP_HX_REQUEST="true"))
+    assert "every 2s" not in last
+    assert "End of transcript" in last
+
+
+def test_huge_turn_is_previewed_with_show_all(reviewer_client, store):
+    session = store.start_session("tom")
+    store.append_turn(session.id, "assistant", "é" * 1_000_000)
+    response = reviewer_client.get(session_url(session.id))
+    html = body(response)
+    assert response.status_code == 200
+    assert len(html) < 100_000
+    assert "show all (1000000 characters)" in html
+    full = reviewer_client.get(session_url(session.id, "?turn=0"), HTTP_HX_REQUEST="true")
+    assert body(full).count("é") == 1_000_000
+    assert reviewer_client.get(session_url(session.id, "?turn=9")).status_code == 404
+    assert reviewer_client.get(session_url(session.id, "?turn=x")).status_code == 404
+
+
+def test_session_replay_exports_as_json_and_markdown(reviewer_client, transcript):
+    response = reviewer_client.get(session_url(transcript.id, "?format=json"))
+    assert response["Content-Disposition"].startswith('attachment; filename="session-chat_1__')
+    replay = json.loads(body(response))
+    assert replay["session"]["id"] == "chat/1 %ü"
+    assert [t["turn_index"] for t in replay["turns"]] == [0, 1, 2, 3]
+    markdown = body(reviewer_client.get(session_url(transcript.id, "?format=md")))
+    assert markdown.startswith("# Session chat/1 %ü")
+    assert "## 1 · user" in markdown
+    assert "hello <i>there</i>" in markdown
+
+
+def test_unknown_session_is_404(reviewer_client):
+    assert reviewer_client.get(session_url("nope")).status_code == 404
+
+
+def test_started_range_compares_instants_across_writers(reviewer_client):
+    for started in ["2026-11-05 03:00:00", "2026-11-05T05:30:00+02:00", "garbage", "2026-11-06"]:
+        Session.objects.create(actor="other-writer", started_at=started)
+    html = body(reviewer_client.get(SESSIONS + "?started_from=2026-11-05T02:00Z&started_to=04:00"))
+    assert "Enter an ISO-8601" in html  # a bare time is not a date
+    html = body(
+        reviewer_client.get(
+            SESSIONS + "?started_from=2026-11-05T02:00Z&started_to=2026-11-05T04:00Z"
+        )
+    )
+    assert html.count("<tr data-row>") == 2

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -140,6 +141,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The production server (gunicorn) serves static files through WhiteNoise, straight from
+# the app and project folders: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
 
 # Built-in Content Security Policy: no inline script or style anywhere.
 from django.utils.csp import CSP  # noqa: E402

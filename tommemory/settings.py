@@ -140,7 +140,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
 # The production server (gunicorn) serves static files through WhiteNoise, straight from
 # the app and project folders: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True

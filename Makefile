@@ -26,6 +26,7 @@ run: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run --no-input

@@ -28,9 +28,11 @@ ROLES = {
 def create_groups(apps, schema_editor):
     # Permissions are normally made after migrate; make them now so groups can hold them.
     for app_config in apps.get_app_configs():
+        # Migration-state app configs have no models module; the real ones keep theirs.
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in ROLES.items():

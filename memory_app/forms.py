@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .models import ApprovalType, Decision
 from .timeutil import normalize_iso
 
 
@@ -123,3 +124,36 @@ class ActivityFilterForm(forms.Form):
         choices=LEVELS, required=False, widget=forms.CheckboxSelectMultiple
     )
     before = IsoDateTimeField(label="Before", widget=forms.HiddenInput)
+
+
+class ProposalFilterForm(forms.Form):
+    WAITING = "waiting"
+    STATUS_CHOICES = [
+        (WAITING, "waiting for a decision"),
+        ("", "any status"),
+        *[(s, s) for s in ("drafted", "validated", "rejected", "approved", "promoted")],
+    ]
+
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, initial=WAITING)
+    risk_level = _text("Risk")
+    proposal_type = _text("Type")
+    proposed_by = _text("Proposed by")
+    page = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+
+
+class DecisionForm(forms.Form):
+    """One governed decision; the approver is the signed-in user, never a field."""
+
+    approval_type = forms.ChoiceField(choices=ApprovalType.choices)
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(
+        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    # A double click or a resubmitted form carries the same token: one decision.
+    token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == Decision.REJECTED and not data.get("notes", "").strip():
+            self.add_error("notes", "Say why: a rejection needs notes.")
+        return data

@@ -572,6 +572,28 @@ class PersonalityProfile(ProfileVersion):
 # --- skill-to-logic promotion --------------------------------------------------------------
 
 
+class ProposalQuerySet(models.QuerySet):
+    def waiting(self):
+        """Proposals that still take decisions."""
+        return self.filter(status__in=[ProposalStatus.DRAFTED, ProposalStatus.VALIDATED])
+
+    def by_urgency(self):
+        """Critical risk first, then the longest waiting."""
+        rank = models.Case(
+            *[models.When(risk_level=level, then=n) for n, level in enumerate(reversed(Level))],
+            default=len(Level),
+        )
+        return self.alias(risk_rank=rank).order_by("risk_rank", "created_at", "id")
+
+    def with_lineage(self):
+        """Fetch each proposal's skill, validations, approvals (with evidence) and deploys."""
+        return self.select_related("skill").prefetch_related(
+            "validations",
+            "deploy_outcomes",
+            models.Prefetch("approvals", queryset=Approval.objects.select_related("evidence")),
+        )
+
+
 class Proposal(JSONColumnsMixin, models.Model):
     id = TextIdField()
     skill = models.ForeignKey(
@@ -585,6 +607,8 @@ class Proposal(JSONColumnsMixin, models.Model):
     status = TextColumn(choices=ProposalStatus)
     created_at = TimestampField()
     updated_at = TimestampField()
+
+    objects = ProposalQuerySet.as_manager()
 
     class Meta:
         db_table = "skill_to_logic_proposals"
@@ -676,3 +700,44 @@ class DeployOutcome(JSONColumnsMixin, AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.status} to {self.deployment_target}"
+
+
+# --- tables of ours beside v1 --------------------------------------------------------------
+
+
+class ApprovalEvidence(AppendOnlyModel):
+    """What a decision was given against, and its link in the proposal's hash chain.
+
+    Kept beside ``approvals`` so the v1 columns stay as they are. ``row_hash`` covers
+    the approvals row, this evidence and ``prev_hash`` (the previous decision's hash on
+    the same proposal), so editing the file behind the triggers' back breaks the chain.
+    """
+
+    approval = models.OneToOneField(
+        Approval,
+        on_delete=models.DB_CASCADE,
+        primary_key=True,
+        related_name="evidence",
+        db_column="approval_id",
+    )
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.DB_CASCADE, related_name="+", db_index=False
+    )
+    seq = models.IntegerField(help_text="position in the proposal's chain, from 1")
+    # NULL, not "": no validation existed, or no token was sent (tokens are unique).
+    validation_id = models.TextField(null=True, blank=True)  # noqa: DJ001
+    proposal_sha256 = models.TextField()
+    idempotency_token = models.TextField(null=True, blank=True, unique=True)
+    prev_hash = models.TextField()
+    row_hash = models.TextField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "tommemory_approval_evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "seq"], name="uniq_evidence_chain_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"evidence #{self.seq} of {self.proposal_id}"

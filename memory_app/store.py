@@ -16,9 +16,11 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.db.models import Max, Q
 
+from . import audit, governance
 from .jsontext import json_object_text
 from .models import (
     Approval,
+    ApprovalEvidence,
     ApprovalType,
     BehaviorProfile,
     Decision,
@@ -61,6 +63,13 @@ class NotFound(StoreError, LookupError):
 
 class InvalidInput(StoreError):
     """A value is not one the v1 contract allows."""
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    approval: Approval
+    verdict: governance.Verdict
+    duplicate: bool  # the form token had been used: no new row was written
 
 
 @dataclass(frozen=True)
@@ -422,7 +431,7 @@ class RuntimeMemoryStore:
         details: Any = None,
         validated_at: datetime | str | None = None,
     ) -> ValidationResult:
-        """Append a validation result; a drafted proposal that passes all four becomes validated."""
+        """Append a validation result; the proposal's status follows the governance rule."""
         values = {
             "validator": _choice(validator, Validator, "validator"),
             "build_pass": _flag(build_pass, "build_pass"),
@@ -435,8 +444,7 @@ class RuntimeMemoryStore:
         with transaction.atomic():
             proposal = _get(Proposal, proposal_id)
             result = ValidationResult.objects.create(proposal=proposal, **values)
-            if result.all_passed and proposal.status == ProposalStatus.DRAFTED:
-                self._set_status(proposal, ProposalStatus.VALIDATED, result.validated_at)
+            self._sync_status(proposal, result.validated_at)
         return result
 
     def record_approval(
@@ -448,8 +456,16 @@ class RuntimeMemoryStore:
         decision: str,
         notes: str | None = None,
         decided_at: datetime | str | None = None,
-    ) -> Approval:
-        """Append one decision; changing one's mind is a new row."""
+        idempotency_token: str | None = None,
+    ) -> RecordedDecision:
+        """Append one decision under the governance rule; changing one's mind is a new row.
+
+        Refused (nothing written) when the proposal no longer takes decisions, when an
+        approval comes without a passing latest validation, or a rejection without notes.
+        A token already used returns the decision it recorded instead of a second row.
+        Runs in one IMMEDIATE transaction, so concurrent deciders are serialised and
+        the status each computes includes the other's decision.
+        """
         values = {
             "approver": _text(approver, "approver"),
             "approval_type": _choice(approval_type, ApprovalType, "approval_type"),
@@ -459,9 +475,41 @@ class RuntimeMemoryStore:
         }
         if values["decision"] == Decision.REJECTED and not (notes or "").strip():
             raise InvalidInput("a rejection needs notes saying why")
+        token = _text(idempotency_token, "idempotency_token", required=False)
         with transaction.atomic():
             proposal = _get(Proposal, proposal_id)
-            return Approval.objects.create(proposal=proposal, **values)
+            if token:
+                earlier = ApprovalEvidence.objects.filter(idempotency_token=token).first()
+                if earlier is not None:
+                    if earlier.proposal_id != proposal.pk:
+                        raise InvalidInput("this form token belongs to another proposal")
+                    return RecordedDecision(
+                        earlier.approval, governance.verdict_for(proposal), True
+                    )
+            verdict = governance.verdict_for(proposal)
+            refusal = (
+                verdict.approval_refusal
+                if values["decision"] == Decision.APPROVED
+                else verdict.refusal
+            )
+            if refusal:
+                raise InvalidInput(refusal)
+            approval = Approval.objects.create(proposal=proposal, **values)
+            last = ApprovalEvidence.objects.filter(proposal=proposal).order_by("-seq").first()
+            evidence = ApprovalEvidence(
+                approval=approval,
+                proposal=proposal,
+                seq=last.seq + 1 if last else 1,
+                validation_id=verdict.latest_validation.pk if verdict.latest_validation else None,
+                proposal_sha256=governance.proposal_digest(proposal.proposal_json),
+                idempotency_token=token,
+                prev_hash=last.row_hash if last else audit.GENESIS,
+            )
+            evidence.row_hash = audit.chain_hash(evidence.prev_hash, approval, evidence)
+            evidence.save()
+            return RecordedDecision(
+                approval, self._sync_status(proposal, approval.decided_at), False
+            )
 
     def record_deploy_outcome(
         self,
@@ -486,17 +534,17 @@ class RuntimeMemoryStore:
         with transaction.atomic():
             proposal = _get(Proposal, proposal_id)
             outcome = DeployOutcome.objects.create(proposal=proposal, **values)
-            if (
-                outcome.status == DeployStatus.SUCCEEDED
-                and proposal.status == ProposalStatus.APPROVED
-            ):
-                self._set_status(proposal, ProposalStatus.PROMOTED, outcome.deployed_at)
+            self._sync_status(proposal, outcome.deployed_at)
         return outcome
 
     @staticmethod
-    def _set_status(proposal: Proposal, status: str, when: str) -> None:
-        proposal.status, proposal.updated_at = status, when
-        proposal.save(update_fields=["status", "updated_at"])
+    def _sync_status(proposal: Proposal, when: str) -> governance.Verdict:
+        """Store the status the governance rule derives from the proposal's rows."""
+        verdict = governance.verdict_for(proposal)
+        if verdict.status != proposal.status:
+            proposal.status, proposal.updated_at = verdict.status, when
+            proposal.save(update_fields=["status", "updated_at"])
+        return verdict
 
     # --- profiles -----------------------------------------------------------------------
 

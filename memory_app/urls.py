@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from .converters import TextIdConverter
-from .views import overview, sessions, workflows
+from .views import overview, proposals, sessions, workflows
 
 register_converter(TextIdConverter, "textid")
 
@@ -14,4 +14,12 @@ urlpatterns = [
     path("sessions/<textid:session_id>/", sessions.session_detail, name="session"),
     path("workflows/", workflows.workflow_list, name="workflows"),
     path("workflows/<textid:run_id>/", workflows.workflow_detail, name="workflow"),
+    path("proposals/", proposals.proposal_list, name="proposals"),
+    # The decision form posts here; listed first so an id ending in /approvals is no issue.
+    path(
+        "proposals/<textid:proposal_id>/approvals/",
+        proposals.record_decision,
+        name="record_decision",
+    ),
+    path("proposals/<textid:proposal_id>/", proposals.proposal_detail, name="proposal"),
 ]

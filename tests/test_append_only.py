@@ -30,7 +30,7 @@ def audit_rows(store, proposal):
         ),
         Approval: store.record_approval(
             proposal.id, approver="oscar", approval_type="human", decision="approved"
-        ),
+        ).approval,
         DeployOutcome: store.record_deploy_outcome(
             proposal.id, deployment_target="prod", status="failed"
         ),

@@ -184,7 +184,12 @@ def test_rejection_without_notes_is_refused(store, proposal):
 
 
 def test_successful_deploy_promotes_an_approved_proposal(store, proposal):
-    Proposal.objects.filter(pk=proposal.pk).update(status="approved")
+    _validate(store, proposal)
+    for person, kind in [("ann", "human"), ("bob", "policy"), ("cy", "security")]:
+        store.record_approval(proposal.id, approver=person, approval_type=kind, decision="approved")
+    assert Proposal.objects.get(pk=proposal.pk).status == "approved"
+    store.record_deploy_outcome(proposal.id, deployment_target="prod", status="failed")
+    assert Proposal.objects.get(pk=proposal.pk).status == "approved"
     store.record_deploy_outcome(
         proposal.id, deployment_target="prod", status="succeeded", metrics={"p95_ms": 120}
     )

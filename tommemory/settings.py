@@ -129,6 +129,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The governance rule (memory_app.governance): the approval types each risk level needs,
+# and the levels whose required types must each come from a different person.
+TOM_GOVERNANCE = {
+    "required": {
+        "low": ["human"],
+        "medium": ["human", "policy"],
+        "high": ["human", "policy", "security"],
+        "critical": ["human", "policy", "security", "ops"],
+    },
+    "distinct_people": ["high", "critical"],
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "memory_app:overview"
 LOGOUT_REDIRECT_URL = "login"

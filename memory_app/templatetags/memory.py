@@ -105,3 +105,43 @@ def canonical(value: object) -> str:
     """The canonical UTC text of a time, or the value as written."""
     moment = parse_iso(value)
     return format_iso(moment) if isinstance(moment, datetime) else str(value or "")
+
+
+def _looks_like_diff(text: str) -> bool:
+    return ("--- " in text and "+++ " in text) or text.startswith("@@ ") or "\n@@ " in text
+
+
+def _diff_class(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "file"
+    if line.startswith("@@"):
+        return "hunk"
+    return {"+": "add", "-": "del"}.get(line[:1], "ctx")
+
+
+@register.filter
+def unified_diffs(raw: object) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every string in a JSON document that is a unified diff, as (path, [(class, line)])."""
+    parsed = parse_json_text(raw)
+    if not parsed.valid:
+        return []
+    found, stack = [], [("", parsed.value)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and _looks_like_diff(value):
+            found.append((path or "(document)", [(_diff_class(x), x) for x in value.splitlines()]))
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+    return sorted(found)
+
+
+@register.filter
+def check_mark(value: object) -> SafeString:
+    """✓ for a passed check, ✗ otherwise (another writer may store odd values)."""
+    passed = value in (1, True, "1")
+    return format_html(
+        '<span class="check {}" title="{}">{}</span>',
+        *(("pass", "pass", "✓") if passed else ("fail", "fail", "✗")),
+    )

@@ -1,0 +1,87 @@
+"""Tamper evidence for decisions: a hash chain per proposal beside ``approvals``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .models import Approval, ApprovalEvidence
+
+GENESIS = "0" * 64
+
+
+def chain_hash(prev_hash: str, approval: Approval, evidence: ApprovalEvidence) -> str:
+    """The hash of one decision: its approvals row, its evidence and the previous hash."""
+    content = [
+        prev_hash,
+        approval.pk,
+        approval.proposal_id,
+        approval.approver,
+        approval.approval_type,
+        approval.decision,
+        approval.notes,
+        approval.decided_at,
+        evidence.seq,
+        evidence.validation_id,
+        evidence.proposal_sha256,
+        evidence.idempotency_token,
+    ]
+    encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Break:
+    proposal_id: str
+    approval_id: str
+    seq: int
+    problem: str
+
+    def __str__(self) -> str:
+        return (
+            f"proposal {self.proposal_id!r}, decision #{self.seq} "
+            f"(approval {self.approval_id!r}): {self.problem}"
+        )
+
+
+@dataclass
+class AuditReport:
+    checked: int = 0
+    breaks: list[Break] = field(default_factory=list)
+    unchained: list[str] = field(default_factory=list)  # approvals written by other writers
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+
+def verify(proposal_id: str | None = None) -> AuditReport:
+    """Recompute every chain (or one proposal's) and report the first break of each."""
+    evidence = ApprovalEvidence.objects.select_related("approval").order_by("proposal_id", "seq")
+    approvals = Approval.objects.filter(evidence__isnull=True)
+    if proposal_id is not None:
+        evidence = evidence.filter(proposal_id=proposal_id)
+        approvals = approvals.filter(proposal_id=proposal_id)
+    report = AuditReport(unchained=list(approvals.values_list("pk", flat=True)))
+    broken: set[str] = set()
+    previous: dict[str, ApprovalEvidence] = {}
+    for row in evidence:
+        report.checked += 1
+        if row.proposal_id in broken:
+            continue
+        before = previous.get(row.proposal_id)
+        expected_seq = before.seq + 1 if before else 1
+        expected_prev = before.row_hash if before else GENESIS
+        problem = ""
+        if row.seq != expected_seq:
+            problem = f"decision #{expected_seq} is missing from the chain"
+        elif row.prev_hash != expected_prev:
+            problem = "does not follow the previous decision (chain relinked)"
+        elif chain_hash(row.prev_hash, row.approval, row) != row.row_hash:
+            problem = "its content no longer matches its hash (edited behind the triggers)"
+        if problem:
+            report.breaks.append(Break(row.proposal_id, row.approval_id, row.seq, problem))
+            broken.add(row.proposal_id)
+        previous[row.proposal_id] = row
+    return report

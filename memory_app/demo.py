@@ -13,9 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import audit
+from .governance import proposal_digest
 from .jsontext import dump_json
 from .models import (
     Approval,
+    ApprovalEvidence,
     BehaviorProfile,
     DeployOutcome,
     PersonalityProfile,
@@ -278,7 +281,7 @@ class DemoBuilder:
 
     def _promotion_flow(self) -> Iterator[tuple]:
         rng = self.rng
-        skills, proposals, validations, approvals, deploys = [], [], [], [], []
+        skills, proposals, validations, approvals, deploys, evidence = [], [], [], [], [], []
         for n in range(self.size.skills):
             learned = self._ago(60)
             skill_id = self._id(learned)
@@ -314,19 +317,42 @@ class DemoBuilder:
                         format_iso(moment),
                     )
                 )
+            document = dump_json(self._proposal_document(n))
             if status in ("approved", "promoted", "rejected"):
-                for kind in REQUIRED[risk]:
+                prev_hash = audit.GENESIS
+                for seq, kind in enumerate(REQUIRED[risk], start=1):
                     moment += timedelta(minutes=rng.randint(10, 300))
                     rejects = status == "rejected" and kind == REQUIRED[risk][-1]
-                    approvals.append(
+                    row = (
+                        self._id(moment),
+                        proposal_id,
+                        f"{kind}-lead",
+                        kind,
+                        "rejected" if rejects else "approved",
+                        "Too broad: narrow the patch to one module." if rejects else None,
+                        format_iso(moment),
+                    )
+                    approvals.append(row)
+                    link = ApprovalEvidence(
+                        approval_id=row[0],
+                        proposal_id=proposal_id,
+                        seq=seq,
+                        validation_id=validations[-1][0],
+                        proposal_sha256=proposal_digest(document),
+                        prev_hash=prev_hash,
+                    )
+                    link.row_hash = audit.chain_hash(prev_hash, Approval(*row), link)
+                    prev_hash = link.row_hash
+                    evidence.append(
                         (
-                            self._id(moment),
-                            proposal_id,
-                            f"{kind}-lead",
-                            kind,
-                            "rejected" if rejects else "approved",
-                            "Too broad: narrow the patch to one module." if rejects else None,
-                            format_iso(moment),
+                            link.approval_id,
+                            link.proposal_id,
+                            seq,
+                            link.validation_id,
+                            link.proposal_sha256,
+                            None,
+                            link.prev_hash,
+                            link.row_hash,
                         )
                     )
             if status == "promoted":
@@ -341,7 +367,7 @@ class DemoBuilder:
                     skill_id,
                     rng.choice(["oxide", "oxide", "human"]),
                     rng.choice(["code_patch", "config_change", "policy_change"]),
-                    dump_json(self._proposal_document(n)),
+                    document,
                     round(rng.uniform(0.6, 1.0), 2),
                     risk,
                     status,
@@ -353,6 +379,7 @@ class DemoBuilder:
         yield Proposal, proposals, None, None
         yield ValidationResult, validations, None, None
         yield Approval, approvals, None, None
+        yield ApprovalEvidence, evidence, None, None
         yield DeployOutcome, deploys, self.size.skills, self.size.skills
 
     def _deploy(self, proposal_id: str, moment: datetime, status: str) -> tuple:

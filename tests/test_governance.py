@@ -1,0 +1,287 @@
+"""The governance rule: statuses, distinct approvers, staleness, refusals, replay, the chain."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+
+from memory_app import audit, governance
+from memory_app.models import Approval, ApprovalEvidence, Proposal
+from memory_app.store import InvalidInput
+from memory_app.timeutil import parse_iso
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def make_proposal(store):
+    """A validated (or not) proposal at a given risk level."""
+
+    def make(risk="high", passed=True, validated=True):
+        skill = store.learn_skill(
+            f"skill-{risk}-{Proposal.objects.count()}", "d", source_type="doc", confidence=0.7
+        )
+        proposal = store.draft_proposal(
+            skill.id, proposed_by="oxide", proposal_type="code_patch",
+            proposal={"diff": "--- a\n+++ b\n"}, risk_level=risk,
+        )  # fmt: skip
+        if validated:
+            validate(store, proposal, passed)
+        return proposal
+
+    return make
+
+
+def validate(store, proposal, passed=True, at=None):
+    return store.record_validation(
+        proposal.id, validator="ci", build_pass=True, lint_pass=True, test_pass=passed,
+        policy_pass=True, validated_at=at,
+    )  # fmt: skip
+
+
+def decide(store, proposal, who, kind, decision="approved", notes=None, **kw):
+    return store.record_approval(
+        proposal.id, approver=who, approval_type=kind, decision=decision, notes=notes, **kw
+    )
+
+
+def status(proposal) -> str:
+    return Proposal.objects.get(pk=proposal.pk).status
+
+
+@pytest.mark.parametrize(
+    ("risk", "needed"),
+    [
+        ("low", ["human"]),
+        ("medium", ["human", "policy"]),
+        ("high", ["human", "policy", "security"]),
+        ("critical", ["human", "policy", "security", "ops"]),
+    ],
+)
+def test_each_risk_level_needs_its_approval_types(store, make_proposal, risk, needed):
+    proposal = make_proposal(risk)
+    for n, kind in enumerate(needed):
+        assert status(proposal) == "validated"
+        recorded = decide(store, proposal, f"person-{n}", kind)
+        assert recorded.verdict.missing == needed[n + 1 :]
+    assert status(proposal) == "approved"
+
+
+def test_high_risk_needs_a_different_person_per_type(store, make_proposal):
+    proposal = make_proposal("high")
+    for kind in ["human", "policy", "security"]:
+        verdict = decide(store, proposal, "alice", kind).verdict
+    assert status(proposal) == "validated"
+    assert len(verdict.satisfied) == 1
+    assert len(verdict.missing) == 2
+    decide(store, proposal, "bob", "policy")
+    decide(store, proposal, "carol", "security")
+    assert status(proposal) == "approved"
+
+
+def test_medium_risk_lets_one_person_approve_both_types(store, make_proposal):
+    proposal = make_proposal("medium")
+    decide(store, proposal, "alice", "human")
+    decide(store, proposal, "alice", "policy")
+    assert status(proposal) == "approved"
+
+
+def test_a_counted_rejection_rejects_and_closes_the_proposal(store, make_proposal):
+    proposal = make_proposal("medium")
+    decide(store, proposal, "alice", "human")
+    decide(store, proposal, "bob", "policy", "rejected", notes="unsafe retry loop")
+    assert status(proposal) == "rejected"
+    before = Approval.objects.count()
+    with pytest.raises(InvalidInput, match="accepted only while it is drafted or validated"):
+        decide(store, proposal, "carol", "ops")
+    assert Approval.objects.count() == before
+
+
+def test_changing_ones_mind_is_a_new_row_and_the_latest_counts(store, make_proposal):
+    proposal = make_proposal("medium")
+    decide(store, proposal, "alice", "human")
+    verdict = decide(
+        store, proposal, "alice", "human", "rejected", notes="on reflection, no"
+    ).verdict
+    assert Approval.objects.filter(proposal=proposal).count() == 2
+    first, second = verdict.decisions
+    assert first.superseded
+    assert not first.counted
+    assert second.counted
+    assert status(proposal) == "rejected"
+
+
+def test_approval_refused_without_a_passing_latest_validation(store, make_proposal):
+    failing = make_proposal("low", passed=False)
+    with pytest.raises(InvalidInput, match="does not pass all four checks"):
+        decide(store, failing, "alice", "human")
+    unvalidated = make_proposal("low", validated=False)
+    with pytest.raises(InvalidInput, match="no validation yet"):
+        decide(store, unvalidated, "alice", "human")
+    assert Approval.objects.count() == 0
+    assert ApprovalEvidence.objects.count() == 0
+    decide(store, failing, "alice", "human", "rejected", notes="tests fail")
+    assert status(failing) == "rejected"
+
+
+def test_rejection_requires_notes(store, make_proposal):
+    proposal = make_proposal("low")
+    with pytest.raises(InvalidInput, match="needs notes"):
+        decide(store, proposal, "alice", "human", "rejected")
+    assert Approval.objects.count() == 0
+
+
+def test_decisions_refused_once_approved_or_promoted(store, make_proposal):
+    proposal = make_proposal("low")
+    decide(store, proposal, "alice", "human")
+    with pytest.raises(InvalidInput, match="is approved"):
+        decide(store, proposal, "bob", "ops", "rejected", notes="late")
+    store.record_deploy_outcome(proposal.id, deployment_target="prod", status="succeeded")
+    assert status(proposal) == "promoted"
+    with pytest.raises(InvalidInput, match="is promoted"):
+        decide(store, proposal, "bob", "ops")
+
+
+def test_a_newer_validation_makes_earlier_decisions_stale(store, make_proposal):
+    proposal = make_proposal("medium")
+    decide(store, proposal, "alice", "human")
+    validate(store, proposal)
+    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    assert verdict.decisions[0].stale
+    assert "newer validation" in verdict.decisions[0].reason
+    assert verdict.missing == ["human", "policy"]
+
+
+def test_a_changed_proposal_json_makes_earlier_decisions_stale(store, make_proposal):
+    proposal = make_proposal("low")
+    decide(store, proposal, "alice", "human")
+    assert status(proposal) == "approved"
+    Proposal.objects.filter(pk=proposal.pk).update(proposal_json='{"diff": "changed"}')
+    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    assert verdict.decisions[0].stale
+    assert "proposal_json changed" in verdict.decisions[0].reason
+    assert verdict.status == "validated"
+
+
+def test_other_writers_decisions_are_judged_by_time(store, make_proposal):
+    proposal = make_proposal("low")
+    Approval.objects.create(
+        proposal=proposal, approver="runtime", approval_type="human", decision="approved",
+        decided_at="2999-01-01 00:00:00",
+    )  # fmt: skip
+    assert governance.verdict_for(proposal).status == "approved"
+    Approval.objects.create(
+        proposal=proposal, approver="early-runtime", approval_type="human",
+        decision="rejected", decided_at="2000-01-01",
+    )  # fmt: skip
+    verdict = governance.verdict_for(proposal)
+    early = next(d for d in verdict.decisions if d.approval.approver == "early-runtime")
+    assert early.stale  # given before the validation the proposal has now
+    assert verdict.status == "approved"
+
+
+def test_the_rule_comes_from_settings(store, make_proposal, settings):
+    settings.TOM_GOVERNANCE = {
+        "required": {"low": ["ops"], "critical": ["ops"]},
+        "distinct_people": [],
+    }
+    proposal = make_proposal("low")
+    decide(store, proposal, "alice", "human")
+    assert status(proposal) == "validated"
+    decide(store, proposal, "alice", "ops")
+    assert status(proposal) == "approved"
+
+
+def test_status_at_any_moment_comes_from_the_rows(store, make_proposal):
+    proposal = make_proposal("medium", validated=False)
+    validate(store, proposal, at="2026-11-24T10:00:00Z")
+    decide(store, proposal, "alice", "human", decided_at="2026-11-24T11:00:00Z")
+    decide(store, proposal, "bob", "policy", decided_at="2026-11-24T12:00:00Z")
+    fresh = Proposal.objects.get(pk=proposal.pk)
+
+    def at(moment):
+        return governance.verdict_for(fresh, at=parse_iso(moment)).status
+
+    assert at("2026-11-24T09:00:00Z") == "drafted"
+    assert at("2026-11-24T10:30:00Z") == "validated"
+    assert at("2026-11-24 11:30:00") == "validated"
+    assert at("2026-11-24T13:00:00+01:00") == "approved"
+
+
+# --- the chain --------------------------------------------------------------------------
+
+
+def test_every_decision_is_chained_and_the_chain_verifies(store, make_proposal):
+    proposal = make_proposal("medium")
+    decide(store, proposal, "alice", "human")
+    decide(store, proposal, "bob", "policy")
+    chain = list(ApprovalEvidence.objects.filter(proposal=proposal).order_by("seq"))
+    assert [e.seq for e in chain] == [1, 2]
+    assert chain[0].prev_hash == audit.GENESIS
+    assert chain[1].prev_hash == chain[0].row_hash
+    assert chain[0].validation_id == proposal.validations.get().pk
+    report = audit.verify()
+    assert report.intact
+    assert report.checked == 2
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "decision chain intact" in out.getvalue()
+
+
+def tamper(sql: str, params=()):
+    """Edit the file behind the triggers' back, as a hostile process could."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER approvals_append_only_update")
+        cursor.execute(sql, params)
+
+
+def test_an_edit_behind_the_triggers_breaks_the_chain_at_that_row(store, make_proposal):
+    proposal = make_proposal("high")
+    decide(store, proposal, "alice", "human")
+    second = decide(store, proposal, "bob", "policy").approval
+    decide(store, proposal, "carol", "security")
+    tamper("UPDATE approvals SET approver = 'mallory' WHERE id = %s", [second.pk])
+    report = audit.verify(proposal.pk)
+    assert not report.intact
+    assert report.breaks[0].approval_id == second.pk
+    assert report.breaks[0].seq == 2
+    with pytest.raises(CommandError, match=f"decision #2 \\(approval '{second.pk}'\\)"):
+        call_command("verify_audit", stdout=StringIO(), stderr=StringIO())
+
+
+def test_a_removed_decision_breaks_the_chain(store, make_proposal):
+    proposal = make_proposal("high")
+    decide(store, proposal, "alice", "human")
+    middle = decide(store, proposal, "bob", "policy").approval
+    decide(store, proposal, "carol", "security")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER approvals_append_only_delete")
+        cursor.execute("DROP TRIGGER tommemory_approval_evidence_append_only_delete")
+        cursor.execute("DELETE FROM approvals WHERE id = %s", [middle.pk])
+    report = audit.verify(proposal.pk)
+    assert "decision #2 is missing" in report.breaks[0].problem
+
+
+def test_evidence_rows_are_append_only_in_the_database(store, make_proposal):
+    proposal = make_proposal("low")
+    decide(store, proposal, "alice", "human")
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE tommemory_approval_evidence SET row_hash = 'x'")
+
+
+def test_a_reused_token_records_one_decision(store, make_proposal):
+    proposal = make_proposal("medium")
+    first = decide(store, proposal, "alice", "human", idempotency_token="tok-1")
+    again = decide(store, proposal, "alice", "human", idempotency_token="tok-1")
+    assert not first.duplicate
+    assert again.duplicate
+    assert again.approval.pk == first.approval.pk
+    assert Approval.objects.count() == 1
+    other = make_proposal("low")
+    with pytest.raises(InvalidInput, match="another proposal"):
+        decide(store, other, "alice", "human", idempotency_token="tok-1")

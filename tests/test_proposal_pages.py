@@ -1,0 +1,321 @@
+"""The proposal queue, the lineage page and the decision form, per role."""
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from memory_app.models import Approval, Proposal
+
+from .conftest import REPO, django_env
+from .test_browse_sessions import body, count_queries
+from .test_governance import decide, validate
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("memory_app:proposals")
+
+
+def page_url(proposal) -> str:
+    return reverse("memory_app:proposal", args=[proposal.pk])
+
+
+def post_url(proposal) -> str:
+    return reverse("memory_app:record_decision", args=[proposal.pk])
+
+
+@pytest.fixture
+def validated(store, proposal):
+    validate(store, proposal)
+    return proposal
+
+
+@pytest.fixture
+def ops_client(client, ops):
+    client.force_login(ops)
+    return client
+
+
+def approve(client, proposal, **extra):
+    data = {"approval_type": "human", "decision": "approved", "notes": "", "token": "t-1"}
+    return client.post(post_url(proposal), data | extra.pop("data", {}), **extra)
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+def test_reviewer_sees_no_form_and_cannot_post(reviewer_client, validated):
+    html = body(reviewer_client.get(page_url(validated)))
+    assert "Record decision" not in html
+    response = approve(reviewer_client, validated)
+    assert response.status_code == 403
+    assert Approval.objects.count() == 0
+
+
+def test_outsider_and_anonymous_cannot_post(client, outsider_client, validated):
+    assert approve(outsider_client, validated).status_code == 403
+    outsider_client.logout()
+    response = approve(client, validated)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert Approval.objects.count() == 0
+
+
+def test_ops_records_a_decision_as_themselves_whatever_the_form_says(ops_client, ops, validated):
+    response = approve(ops_client, validated, data={"approver": "mallory"})
+    assert response.status_code == 302
+    assert response["Location"] == page_url(validated)
+    approval = Approval.objects.get()
+    assert approval.approver == ops.username
+    assert approval.decided_at.endswith("Z")
+
+
+def test_superuser_may_decide(client, django_user_model, validated):
+    admin = django_user_model.objects.create_superuser("root", password="pw-for-tests-only")
+    client.force_login(admin)
+    assert approve(client, validated).status_code == 302
+
+
+def test_get_on_the_decision_url_is_not_allowed(ops_client, validated):
+    assert ops_client.get(post_url(validated)).status_code == 405
+
+
+def test_unknown_proposal_is_404(ops_client):
+    assert ops_client.post("/proposals/nope/approvals/", {}).status_code == 404
+    assert ops_client.get("/proposals/nope/").status_code == 404
+
+
+# --- the form ---------------------------------------------------------------------------
+
+
+def test_htmx_decision_swaps_in_the_new_decisions_and_status(ops_client, ops, validated):
+    response = approve(ops_client, validated, HTTP_HX_REQUEST="true")
+    html = body(response)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="decisions">')
+    assert f"human by <strong>{ops.username}</strong>" in html
+    assert "Recorded: human approved." in html
+    assert "Still missing: policy, security." in html
+    assert 'name="token"' in html
+    assert 'value="t-1"' not in html  # a fresh token for the next decision
+
+
+def test_reject_requires_notes(ops_client, validated):
+    data = {"decision": "rejected", "token": "t-2"}
+    response = approve(ops_client, validated, data=data)
+    assert response.status_code == 400
+    assert "a rejection needs notes" in body(response)
+    htmx = approve(ops_client, validated, data=data, HTTP_HX_REQUEST="true")
+    assert "a rejection needs notes" in body(htmx)
+    assert Approval.objects.count() == 0
+
+
+def test_refused_approval_says_why_and_writes_nothing(ops_client, store, proposal):
+    validate(store, proposal, passed=False)
+    response = approve(ops_client, proposal)
+    assert response.status_code == 409
+    assert "does not pass all four checks" in body(response)
+    assert Approval.objects.count() == 0
+
+
+def test_closed_proposal_shows_why_instead_of_a_form(ops_client, store, validated):
+    decide(store, validated, "a", "human", "rejected", notes="no")
+    html = body(ops_client.get(page_url(validated)))
+    assert "decisions are accepted only while it is drafted or validated" in html
+    assert 'name="decision"' not in html
+
+
+def test_a_double_submit_records_one_decision(ops_client, validated):
+    first = approve(ops_client, validated, HTTP_HX_REQUEST="true")
+    second = approve(ops_client, validated, HTTP_HX_REQUEST="true")
+    assert "Recorded" in body(first)
+    assert "already submitted" in body(second)
+    assert Approval.objects.count() == 1
+
+
+def test_csrf_is_required_for_decisions(ops, validated):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(ops)
+    assert approve(client, validated).status_code == 403
+    client.get(page_url(validated))
+    token = client.cookies["csrftoken"].value
+    response = approve(client, validated, HTTP_X_CSRFTOKEN=token, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert Approval.objects.count() == 1
+
+
+def test_page_carries_the_csrf_header_for_htmx(ops_client, validated):
+    html = body(ops_client.get(page_url(validated)))
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_two_ops_deciding_at_once_are_both_recorded(migrated_file_db, tmp_path):
+    db = tmp_path / "gov.sqlite"
+    shutil.copy(migrated_file_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            """
+            INSERT INTO skills_learned (id, skill_key, description, source_type, confidence,
+                learned_at) VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
+            INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type,
+                proposal_json, risk_level, status, created_at, updated_at) VALUES ('p', 'sk',
+                'oxide', 'code_patch', '{}', 'medium', 'validated', '2026-01-01T00:00:00.000Z',
+                '2026-01-01T00:00:00.000Z');
+            INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass,
+                test_pass, policy_pass, validated_at)
+                VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z');
+            """
+        )
+    start_at = str(time.time() + 3)
+    deciders = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.decision_process", "p", who, kind, start_at],
+            cwd=REPO,
+            env=django_env(db),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who, kind in [("alice", "human"), ("bob", "policy")]
+    ]
+    results = [d.communicate(timeout=120) for d in deciders]
+    assert [d.returncode for d in deciders] == [0, 0], results
+    # Serialised by the IMMEDIATE transaction: the second to commit saw the first.
+    assert sorted(out.strip() for out, _ in results) == ["approved", "validated"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM approvals").fetchone()[0] == 2
+        assert conn.execute("SELECT status FROM skill_to_logic_proposals").fetchone()[0] == (
+            "approved"
+        )
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM tommemory_approval_evidence")]
+    assert sorted(seqs) == [1, 2]
+
+
+# --- the queue --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queue(store):
+    made = {}
+    for n, (risk, created) in enumerate(
+        [("low", "2026-11-01"), ("critical", "2026-11-20"), ("critical", "2026-11-10"),
+         ("medium", "2026-11-05")]
+    ):  # fmt: skip
+        skill = store.learn_skill(f"skill-{n}", "d", source_type="doc", confidence=0.5)
+        made[n] = store.draft_proposal(
+            skill.id, proposed_by="oxide" if n % 2 else "human", proposal_type="code_patch",
+            proposal={}, risk_level=risk, created_at=created,
+        )  # fmt: skip
+    validate(store, made[1])
+    decide(store, made[1], "alice", "human")
+    decide(store, made[3], "bob", "human", "rejected", notes="no")
+    return made
+
+
+def test_queue_defaults_to_waiting_by_risk_then_age(reviewer_client, queue):
+    response = reviewer_client.get(QUEUE)
+    ids = [row.proposal.pk for row in response.context["rows"]]
+    assert ids == [queue[2].pk, queue[1].pk, queue[0].pk]  # the rejected one is not waiting
+    html = body(response)
+    assert "still missing: policy, security, ops" in html
+    assert html.count('class="check pass"') == 4
+    assert "not validated" in html
+    assert 'class="old"' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "count"),
+    [
+        ("?status=", 4),
+        ("?status=rejected", 1),
+        ("?risk_level=critical", 2),
+        ("?proposed_by=human", 2),
+    ],
+)
+def test_queue_filters(reviewer_client, queue, query, count):
+    assert len(reviewer_client.get(QUEUE + query).context["rows"]) == count
+
+
+def test_queue_exports_and_keeps_queries_constant(reviewer_client, queue, store):
+    rows = json.loads(body(reviewer_client.get(QUEUE + "?format=json&status=")))
+    assert len(rows) == 4
+    assert {r["missing"] for r in rows} >= {"policy security ops"}
+    few = count_queries(reviewer_client, QUEUE + "?status=")
+    for n in range(20):
+        skill = store.learn_skill(f"more-{n}", "d", source_type="doc", confidence=0.5)
+        p = store.draft_proposal(
+            skill.id, proposed_by="oxide", proposal_type="code_patch", proposal={}, risk_level="low"
+        )
+        validate(store, p)
+    assert count_queries(reviewer_client, QUEUE + "?status=") == few
+
+
+# --- the lineage page -----------------------------------------------------------------------
+
+
+def test_lineage_page_shows_everything_in_order(reviewer_client, store, validated):
+    decide(store, validated, "alice", "human", decided_at="2999-01-01T00:00:00Z")
+    response = reviewer_client.get(page_url(validated))
+    html = body(response)
+    assert "summarise-logs" in html  # the skill
+    assert '<span class="diff-file">--- a</span>' in html
+    assert "Decision chain intact (1 chained decision)" in html
+    kinds = [kind for kind, *_ in response.context["replay"]]
+    assert kinds == ["learned", "drafted", "validated", "decided"]
+    statuses = [status for *_, status in response.context["replay"]]
+    assert statuses == ["not drafted yet", "drafted", "validated", "validated"]
+
+
+def test_replay_answers_the_status_at_a_chosen_moment(reviewer_client, store, proposal):
+    validate(store, proposal, at="2999-01-01T00:00:00Z")
+    html = body(reviewer_client.get(page_url(proposal) + "?at=2998-06-01", HTTP_HX_REQUEST="true"))
+    assert html.lstrip().startswith('<div id="replay">')
+    assert "the proposal was <strong>drafted</strong>" in html
+    later = body(reviewer_client.get(page_url(proposal) + "?at=2999-02-01"))
+    assert "the proposal was <strong>validated</strong>" in later
+    bad = body(reviewer_client.get(page_url(proposal) + "?at=whenever"))
+    assert "Enter an ISO-8601" in bad
+
+
+def test_broken_chain_shows_on_the_page(reviewer_client, store, validated):
+    approval = decide(store, validated, "alice", "human").approval
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER approvals_append_only_update")
+        cursor.execute("UPDATE approvals SET notes = 'edited' WHERE id = %s", [approval.pk])
+    html = body(reviewer_client.get(page_url(validated)))
+    assert "Decision chain BROKEN" in html
+    assert approval.pk in html
+
+
+def test_proposal_page_query_count_is_constant(reviewer_client, store, validated):
+    decide(store, validated, "a", "human")
+    few = count_queries(reviewer_client, page_url(validated))
+    decide(store, validated, "b", "policy")
+    for _ in range(5):
+        store.record_deploy_outcome(validated.id, deployment_target="x", status="failed")
+    assert count_queries(reviewer_client, page_url(validated)) == few
+
+
+def test_overview_links_waiting_proposals_by_risk(reviewer_client, queue):
+    html = body(reviewer_client.get("/"))
+    assert 'href="/proposals/?risk_level=critical">2</a>' in html
+    assert "3 proposals waiting for a decision" in html
+
+
+def test_odd_proposal_ids_work(reviewer_client, store):
+    skill = store.learn_skill("k", "d", source_type="doc", confidence=0.5)
+    for odd in ["p/1 %", "..", "ü/../x"]:
+        proposal = store.draft_proposal(
+            skill.id, proposed_by="oxide", proposal_type="code_patch", proposal={},
+            risk_level="low", proposal_id=odd,
+        )  # fmt: skip
+        assert reviewer_client.get(page_url(proposal)).context["proposal"].pk == odd
+    assert Proposal.objects.count() == 3

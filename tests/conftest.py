@@ -1,10 +1,12 @@
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 
 from memory_app.store import RuntimeMemoryStore
 
@@ -112,3 +114,24 @@ def reviewer_client(client, reviewer):
 def outsider_client(client, outsider):
     client.force_login(outsider)
     return client
+
+
+@contextmanager
+def audit_triggers_lifted():
+    """Lift the append-only triggers for test cleanup only, then put them back.
+
+    The search triggers stay, so the search index keeps in sync with what is deleted.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' AND name NOT LIKE 'turn_search%'"
+        )
+        triggers = cursor.fetchall()
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        try:
+            yield cursor
+        finally:
+            for _, sql in triggers:
+                cursor.execute(sql)

@@ -25,6 +25,8 @@ from memory_app.models import (
 )
 from memory_app.store import RuntimeMemoryStore
 
+from .conftest import audit_triggers_lifted
+
 pytestmark = pytest.mark.django_db
 
 ALL = [
@@ -61,20 +63,11 @@ def digest() -> str:
 
 
 def wipe() -> None:
-    """Empty the v1 tables behind the append-only triggers (test only)."""
-    with connection.cursor() as cursor:
-        # Only the append-only triggers: the search index triggers must keep it in sync.
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'trigger' AND name NOT LIKE 'turn_search%'"
-        )
-        triggers, sql = zip(*cursor.fetchall(), strict=True)
-        for name in triggers:
-            cursor.execute(f"DROP TRIGGER {name}")
+    """Empty the v1 tables (and the evidence beside them) for a second seeding."""
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("DELETE FROM tommemory_approval_evidence")
         for model in reversed(ALL):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
-        for statement in sql:
-            cursor.execute(statement)
 
 
 def test_seed_fills_every_table_with_every_status():

@@ -6,9 +6,16 @@ import shutil
 
 import pytest
 from django.apps import apps
-from django.db import connection
 
-AUDIT = importlib.import_module("memory_app.migrations.0003_append_only_triggers")
+from ..conftest import audit_triggers_lifted
+
+AUDIT_TABLES = [
+    "tommemory_approval_evidence",
+    "approvals",
+    "validation_results",
+    "deploy_outcomes",
+    "task_events",
+]
 ROLES = importlib.import_module("memory_app.migrations.0004_role_groups")
 CHROMIUM = os.environ.get("TOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "pw-for-tests-only"
@@ -48,13 +55,9 @@ def _role_groups(transactional_db):
 def live_app(live_server, transactional_db):
     """The live server; afterwards the audit rows go so the database flush can run."""
     yield live_server
-    with connection.cursor() as cursor:
-        for name in AUDIT.TRIGGER_NAMES:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        for table in [*AUDIT.APPEND_ONLY, "task_events", "skill_to_logic_proposals"]:
+    with audit_triggers_lifted() as cursor:
+        for table in AUDIT_TABLES:
             cursor.execute(f"DELETE FROM {table}")
-        for sql in AUDIT.TRIGGERS:
-            cursor.execute(sql)
 
 
 @pytest.fixture

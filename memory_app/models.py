@@ -466,6 +466,22 @@ class Skill(JSONColumnsMixin, models.Model):
 
 
 class ProfileQuerySet(models.QuerySet):
+    """Published versions are immutable: the one change allowed is closing an open window."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(
+            f"{self.model._meta.db_table}: a published version cannot be changed; "
+            "publish a new version instead"
+        )
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.db_table}: versions cannot be deleted")
+
+    def close_windows(self, at: str) -> int:
+        """Close the open windows among these versions at ``at``."""
+        open_windows = self.filter(models.Q(effective_to__isnull=True) | models.Q(effective_to=""))
+        return super(ProfileQuerySet, open_windows).update(effective_to=at)
+
     def versions_of(self, name: str):
         """Every version of one profile, newest first (one indexed query)."""
         return self.filter(profile_name=name).order_by("-version")
@@ -499,6 +515,18 @@ class ProfileVersion(JSONColumnsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_name} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(
+                f"{self._meta.db_table}: {self} is published and cannot be changed; "
+                "publish a new version instead"
+            )
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.db_table}: {self} cannot be deleted")
 
     @property
     def document(self) -> ParsedJSON:

@@ -560,6 +560,64 @@ class RuntimeMemoryStore:
         """Publish the next version of a personality profile (see ``_publish``)."""
         return self._publish(PersonalityProfile, profile_name, personality, **kwargs)
 
+    def check_publish(
+        self,
+        model: type[ProfileVersion],
+        profile_name: str,
+        document: Any,
+        *,
+        created_by: str,
+        rationale: str | None = None,
+        source_ref: str | None = None,
+        effective_from: datetime | str | None = None,
+    ) -> None:
+        """Raise the error a publish with these values would raise, writing nothing."""
+        values = self._publish_values(
+            model, profile_name, document, created_by, rationale, source_ref, effective_from
+        )
+        self._windows_to_close(
+            list(model.objects.versions_of(values["profile_name"])),
+            values["profile_name"],
+            values["effective_from"],
+        )
+
+    @staticmethod
+    def _publish_values(
+        model, profile_name, document, created_by, rationale, source_ref, effective_from
+    ) -> dict[str, Any]:
+        """The validated column values of a new profile version."""
+        return {
+            "profile_name": _text(profile_name, "profile_name"),
+            model.DOCUMENT_FIELD: _json(document, model.DOCUMENT_FIELD),
+            "rationale": _text(rationale, "rationale", required=False),
+            "source_ref": _text(source_ref, "source_ref", required=False),
+            "created_by": _text(created_by, "created_by"),
+            "effective_from": _when(effective_from, "effective_from"),
+        }
+
+    @staticmethod
+    def _windows_to_close(versions: list[ProfileVersion], name: str, start_text: str) -> list:
+        """The open windows a version starting at ``start_text`` closes; refuse any overlap."""
+        start = parse_iso(start_text)
+        to_close = []
+        for version in versions:
+            begins = parse_iso(version.effective_from)
+            if begins is not None and begins >= start:
+                raise InvalidInput(
+                    f"{name} v{version.version} starts at {version.effective_from}; "
+                    f"a new version must start after it"
+                )
+            if version.effective_to in (None, ""):
+                to_close.append(version.pk)
+                continue
+            ends = parse_iso(version.effective_to)
+            if ends is not None and ends > start:
+                raise InvalidInput(
+                    f"{name} v{version.version} is in effect until {version.effective_to}; "
+                    f"a new version cannot start before that"
+                )
+        return to_close
+
     def _publish[P: ProfileVersion](
         self,
         model: type[P],
@@ -575,45 +633,21 @@ class RuntimeMemoryStore:
 
         Old versions are never rewritten: the only change to one is closing its open
         ``effective_to``. A start that would overlap an already-closed window, or that
-        is not after the latest version's start, is refused.
+        is not after the latest version's start, is refused. The IMMEDIATE transaction
+        serialises concurrent publishers: each gets its own version number or a clear
+        refusal.
         """
-        name = _text(profile_name, "profile_name")
-        values = {
-            model.DOCUMENT_FIELD: _json(document, model.DOCUMENT_FIELD),
-            "rationale": _text(rationale, "rationale", required=False),
-            "source_ref": _text(source_ref, "source_ref", required=False),
-            "created_by": _text(created_by, "created_by"),
-        }
-        start_text = _when(effective_from, "effective_from")
-        start = parse_iso(start_text)
+        values = self._publish_values(
+            model, profile_name, document, created_by, rationale, source_ref, effective_from
+        )
+        name, start_text = values["profile_name"], values["effective_from"]
         with transaction.atomic():
             versions = list(model.objects.versions_of(name))
-            to_close = []
-            for version in versions:
-                begins = parse_iso(version.effective_from)
-                if begins is not None and begins >= start:
-                    raise InvalidInput(
-                        f"{name} v{version.version} starts at {version.effective_from}; "
-                        f"a new version must start after it"
-                    )
-                if version.effective_to in (None, ""):
-                    to_close.append(version.pk)
-                    continue
-                ends = parse_iso(version.effective_to)
-                if ends is not None and ends > start:
-                    raise InvalidInput(
-                        f"{name} v{version.version} is in effect until {version.effective_to}; "
-                        f"a new version cannot start before that"
-                    )
-            model.objects.filter(pk__in=to_close).update(effective_to=start_text)
+            to_close = self._windows_to_close(versions, name, start_text)
+            model.objects.filter(pk__in=to_close).close_windows(start_text)
             latest = versions[0].version if versions else 0
             return model.objects.create(
-                profile_name=name,
-                version=latest + 1,
-                effective_from=start_text,
-                effective_to=None,
-                created_at=now_iso(),
-                **values,
+                version=latest + 1, effective_to=None, created_at=now_iso(), **values
             )
 
     # --- the minimum v1 query set -------------------------------------------------------

@@ -261,7 +261,15 @@ def test_queue_exports_and_keeps_queries_constant(reviewer_client, queue, store)
 # --- the lineage page -----------------------------------------------------------------------
 
 
-def test_lineage_page_shows_everything_in_order(reviewer_client, store, validated):
+def test_lineage_page_shows_everything_in_order(reviewer_client, store):
+    skill = store.learn_skill(
+        "summarise-logs", "d", source_type="doc", confidence=0.5, learned_at="2026-01-01"
+    )
+    validated = store.draft_proposal(
+        skill.id, proposed_by="oxide", proposal_type="code_patch", risk_level="high",
+        proposal={"diff": "--- a\n+++ b\n"}, created_at="2026-01-02",
+    )  # fmt: skip
+    validate(store, validated, at="2026-01-03")
     decide(store, validated, "alice", "human", decided_at="2999-01-01T00:00:00Z")
     response = reviewer_client.get(page_url(validated))
     html = body(response)

@@ -157,3 +157,32 @@ class DecisionForm(forms.Form):
         if data.get("decision") == Decision.REJECTED and not data.get("notes", "").strip():
             self.add_error("notes", "Say why: a rejection needs notes.")
         return data
+
+
+class PublishForm(forms.Form):
+    """A new profile version: the document, why, and from when."""
+
+    document = forms.CharField(
+        label="JSON", widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"})
+    )
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+    effective_from = IsoDateTimeField(
+        label="Effective from (empty: now; may be in the future)",
+    )
+    source_ref = forms.CharField(required=False, max_length=500, label="Source reference")
+
+    def clean_document(self):
+        text = self.cleaned_data["document"]
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValidationError("The document must be a JSON object ({...}).")
+        return value
+
+    def clean_rationale(self):
+        rationale = self.cleaned_data["rationale"].strip()
+        if not rationale:
+            raise ValidationError("Say why this version is published.")
+        return rationale

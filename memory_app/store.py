@@ -551,14 +551,14 @@ class RuntimeMemoryStore:
     def publish_behavior_profile(
         self, profile_name: str, behavior: Any, **kwargs
     ) -> BehaviorProfile:
-        """Publish the next version of a behavior profile (see ``_publish``)."""
-        return self._publish(BehaviorProfile, profile_name, behavior, **kwargs)
+        """Publish the next version of a behavior profile (see ``publish_version``)."""
+        return self.publish_version(BehaviorProfile, profile_name, behavior, **kwargs)
 
     def publish_personality_profile(
         self, profile_name: str, personality: Any, **kwargs
     ) -> PersonalityProfile:
-        """Publish the next version of a personality profile (see ``_publish``)."""
-        return self._publish(PersonalityProfile, profile_name, personality, **kwargs)
+        """Publish the next version of a personality profile (see ``publish_version``)."""
+        return self.publish_version(PersonalityProfile, profile_name, personality, **kwargs)
 
     def check_publish(
         self,
@@ -618,7 +618,7 @@ class RuntimeMemoryStore:
                 )
         return to_close
 
-    def _publish[P: ProfileVersion](
+    def publish_version[P: ProfileVersion](
         self,
         model: type[P],
         profile_name: str,

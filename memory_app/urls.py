@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from .converters import TextIdConverter
-from .views import overview, proposals, sessions, workflows
+from .views import overview, profiles, proposals, sessions, workflows
 
 register_converter(TextIdConverter, "textid")
 
@@ -22,4 +22,8 @@ urlpatterns = [
         name="record_decision",
     ),
     path("proposals/<textid:proposal_id>/", proposals.proposal_detail, name="proposal"),
+    path("profiles/", profiles.profile_list, name="profiles"),
+    path("profiles/new/", profiles.new_profile, name="new_profile"),
+    path("profiles/<str:kind>/<textid:name>/publish/", profiles.publish, name="publish_profile"),
+    path("profiles/<str:kind>/<textid:name>/", profiles.profile_detail, name="profile"),
 ]

@@ -11,7 +11,16 @@ from django.views.decorators.http import require_GET
 from ..access import reader_required
 from ..exports import export_response, safe_filename, stream_json, wants_export
 from ..forms import SessionFilterForm, encode_cursor
-from ..models import SHORT_SEARCH_WINDOW, Role, Session, SessionStatus, Turn
+from ..models import (
+    SHORT_SEARCH_WINDOW,
+    BehaviorProfile,
+    PersonalityProfile,
+    Role,
+    Session,
+    SessionStatus,
+    Turn,
+)
+from ..timeutil import parse_iso
 from .common import HtmxHttpRequest, cleaned, fragment, take_page
 
 PAGE_SIZE = 50
@@ -116,6 +125,7 @@ def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
         TURN_PAGE_SIZE,
     )
     next_from = page.rows[-1].turn_index + 1 if page.rows else start
+    _attach_profile_versions(session, page.rows)
     context = {
         "session": session,
         "turns": page.rows,
@@ -127,6 +137,19 @@ def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
         "preview_chars": PREVIEW_CHARS,
     }
     return render(request, fragment(request, "memory_app/session_detail.html", "turns"), context)
+
+
+def _attach_profile_versions(session: Session, turns: list[Turn]) -> None:
+    """Mark each turn with the behavior and personality versions of its actor then active.
+
+    Two queries for the whole page (the actor's versions), whatever the number of turns.
+    """
+    for attr, model in (("behavior", BehaviorProfile), ("personality", PersonalityProfile)):
+        versions = list(model.objects.versions_of(session.actor))
+        for turn in turns:
+            moment = parse_iso(turn.created_at)
+            active = next((v for v in versions if v.is_active_at(moment)), None) if moment else None
+            setattr(turn, f"{attr}_version", active)
 
 
 def _full_turn(request: HtmxHttpRequest, session: Session) -> HttpResponse:

@@ -1,0 +1,213 @@
+"""Profile version history, effective windows, diffs, and publishing a new version."""
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .. import jsondiff
+from ..access import reader_required
+from ..exports import export_response, wants_export
+from ..forms import IsoDateTimeField, PublishForm
+from ..models import BehaviorProfile, PersonalityProfile, ProfileVersion
+from ..store import RuntimeMemoryStore, StoreError
+from ..timeutil import now_iso, parse_iso
+from .common import HtmxHttpRequest, fragment
+
+KINDS: dict[str, type[ProfileVersion]] = {
+    "behavior": BehaviorProfile,
+    "personality": PersonalityProfile,
+}
+
+
+def _model_for(kind: str) -> type[ProfileVersion]:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise Http404(f"no {kind!r} profiles") from None
+
+
+def can_publish(user, model: type[ProfileVersion]) -> bool:
+    """Profile admins (and superusers) publish new versions."""
+    return user.has_perm(f"memory_app.add_{model._meta.model_name}")
+
+
+@dataclass(frozen=True)
+class Summary:
+    kind: str
+    name: str
+    active: ProfileVersion | None
+    versions: int
+    last_change: str
+
+
+def _summaries() -> list[Summary]:
+    """One row per profile name and kind (one query per kind: profiles are small)."""
+    now = parse_iso(now_iso())
+    rows = []
+    for kind, model in KINDS.items():
+        by_name: dict[str, list[ProfileVersion]] = {}
+        for version in model.objects.order_by("profile_name", "-version"):
+            by_name.setdefault(version.profile_name, []).append(version)
+        for name, versions in by_name.items():
+            active = next((v for v in versions if v.is_active_at(now)), None)
+            last = max(versions, key=lambda v: parse_iso(v.created_at) or _EARLIEST)
+            rows.append(Summary(kind, name, active, len(versions), last.created_at))
+    return rows
+
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+SUMMARY_COLUMNS = [
+    ("kind", lambda s: s.kind),
+    ("profile_name", lambda s: s.name),
+    ("active_version", lambda s: s.active.version if s.active else None),
+    ("versions", lambda s: s.versions),
+    ("last_change", lambda s: s.last_change),
+]
+
+
+@require_GET
+@reader_required
+def profile_list(request: HtmxHttpRequest) -> HttpResponse:
+    summaries = _summaries()
+    if fmt := wants_export(request):
+        return export_response(fmt, summaries, SUMMARY_COLUMNS, "profiles")
+    return render(request, "memory_app/profile_list.html", {"summaries": summaries})
+
+
+def _window_warnings(versions: list[ProfileVersion]) -> list[str]:
+    """Gaps, overlaps and unreadable windows between consecutive versions."""
+    warnings = []
+    ordered = sorted(versions, key=lambda v: v.version)
+    for v in ordered:
+        if parse_iso(v.effective_from) is None:
+            warnings.append(f"v{v.version} has an unreadable effective_from: {v.effective_from!r}")
+        if v.effective_to not in (None, "") and parse_iso(v.effective_to) is None:
+            warnings.append(f"v{v.version} has an unreadable effective_to: {v.effective_to!r}")
+    for older, newer in itertools.pairwise(ordered):
+        starts = parse_iso(newer.effective_from)
+        ends = parse_iso(older.effective_to) if older.effective_to not in (None, "") else None
+        if starts is None:
+            continue
+        if older.effective_to in (None, ""):
+            warnings.append(
+                f"overlap: v{older.version} is still open while v{newer.version} "
+                f"starts at {newer.effective_from}"
+            )
+        elif ends is not None and ends > starts:
+            warnings.append(
+                f"overlap: v{older.version} runs until {older.effective_to}, after "
+                f"v{newer.version} starts at {newer.effective_from}"
+            )
+        elif ends is not None and ends < starts:
+            warnings.append(
+                f"gap: nothing is in effect from {older.effective_to} (end of v{older.version}) "
+                f"to {newer.effective_from} (start of v{newer.version})"
+            )
+    return warnings
+
+
+def _version_number(request: HtmxHttpRequest, key: str) -> int | None:
+    try:
+        return int(request.GET[key])
+    except (KeyError, ValueError):
+        return None
+
+
+@require_GET
+@reader_required
+def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
+    model = _model_for(kind)
+    versions = list(model.objects.versions_of(name))  # newest first
+    if not versions:
+        raise Http404(f"no {kind} profile named {name!r}")
+    by_number = {v.version: v for v in versions}
+    now = parse_iso(now_iso())
+    context = {
+        "kind": kind,
+        "name": name,
+        "versions": versions,
+        "active_now": next((v for v in versions if v.is_active_at(now)), None),
+        "warnings": _window_warnings(versions),
+        "can_publish": can_publish(request.user, model),
+    }
+    # "Active at": the same answer as RuntimeMemoryStore.latest_active_*_profile.
+    at_text = request.GET.get("at", "")
+    if at_text:
+        try:
+            at = IsoDateTimeField().clean(at_text)
+            context["active_at"] = next(
+                (v for v in versions if v.is_active_at(parse_iso(at))), None
+            )
+            context["at_checked"] = at
+        except ValidationError as exc:
+            context["at_error"] = " ".join(exc.messages)
+    context["at"] = at_text
+    # The comparison: ?base=&compare= (default: the newest version against its predecessor).
+    compare = by_number.get(_version_number(request, "compare")) or versions[0]
+    base = by_number.get(_version_number(request, "base"))
+    if base is None:
+        base = next((v for v in versions if v.version < compare.version), None)
+    context |= {"base": base, "compare": compare}
+    if base is not None:
+        before, after = base.document, compare.document
+        context["diff_valid"] = before.valid and after.valid
+        if before.valid and after.valid:
+            context["changes"] = jsondiff.diff(before.value, after.value)
+    partial = "active" if "at" in request.GET and request.htmx else "compare"
+    return render(request, fragment(request, "memory_app/profile_detail.html", partial), context)
+
+
+@require_http_methods(["GET", "POST"])
+@reader_required
+def publish(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
+    """Publish version N+1 (editing never overwrites): profile admins only."""
+    model = _model_for(kind)
+    if not can_publish(request.user, model):
+        raise PermissionDenied("Publishing profile versions needs the profile-admin role.")
+    latest = model.objects.versions_of(name).first()
+    if request.method == "POST":
+        form = PublishForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                RuntimeMemoryStore().publish_version(
+                    model,
+                    name,
+                    data["document"],
+                    created_by=request.user.get_username(),
+                    rationale=data["rationale"],
+                    source_ref=data["source_ref"] or None,
+                    effective_from=data["effective_from"] or None,
+                )
+            except StoreError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect(reverse("memory_app:profile", args=[kind, name]))
+    else:
+        form = PublishForm(initial={"document": latest.document.pretty if latest else "{}\n"})
+    context = {"kind": kind, "name": name, "latest": latest, "form": form}
+    status = 400 if form.is_bound else 200
+    return render(request, "memory_app/profile_publish.html", context, status=status)
+
+
+class NewProfileForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k, k) for k in KINDS])
+    name = forms.CharField(max_length=200)
+
+
+@require_GET
+@reader_required
+def new_profile(request: HtmxHttpRequest) -> HttpResponse:
+    """Pick a kind and a name, then publish its first version."""
+    form = NewProfileForm(request.GET or None)
+    if form.is_valid():
+        data = form.cleaned_data
+        return redirect(reverse("memory_app:publish_profile", args=[data["kind"], data["name"]]))
+    return render(request, "memory_app/profile_new.html", {"form": form})

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         for username, group in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             user.set_password(password)
-            user.is_staff = group is None
+            user.is_staff = True  # every role may use the admin; it shows what their role allows
             user.is_superuser = group is None
             user.save()
             if group:

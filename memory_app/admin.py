@@ -1,0 +1,409 @@
+"""Django admin for the twelve v1 tables.
+
+The audit trail (validations, approvals, deploy outcomes, task events) is read-only here;
+profile versions change only by publishing a new version through RuntimeMemoryStore.
+List pages stay fast on a million turns: no full count, raw-id widgets for foreign keys.
+"""
+
+from datetime import timedelta
+from functools import cached_property
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .forms import IsoDateTimeField
+from .models import (
+    Approval,
+    BehaviorProfile,
+    DeployOutcome,
+    PersonalityProfile,
+    Proposal,
+    Session,
+    Skill,
+    TaskEvent,
+    Turn,
+    ValidationResult,
+    WorkflowRun,
+    WorkflowStep,
+)
+from .store import RuntimeMemoryStore, StoreError
+from .timeutil import format_iso, now_iso, parse_iso
+
+INLINE_ROWS = 50
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts filtered lists; estimates an unfiltered one from its largest rowid."""
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is None or query.has_filters():
+            return super().count
+        table = connection.ops.quote_name(self.object_list.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MAX(rowid) FROM {table}")  # noqa: S608 (a model's table)
+            return cursor.fetchone()[0] or 0
+
+
+def recent_filter(field: str, label: str) -> type[admin.SimpleListFilter]:
+    """A list filter for rows whose timestamp ``field`` is within the last day, week or month."""
+
+    class RecentFilter(admin.SimpleListFilter):
+        title = label
+        parameter_name = f"{field}_within"
+        spans = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+        def lookups(self, request, model_admin):
+            return [("1d", "last 24 hours"), ("7d", "last 7 days"), ("30d", "last 30 days")]
+
+        def queryset(self, request, queryset):
+            span = self.spans.get(self.value())
+            if span is None:
+                return queryset
+            since = format_iso(parse_iso(now_iso()) - span)
+            return queryset.filter(**{f"{field}__gte": since})
+
+    return RecentFilter
+
+
+def link_to(obj, label=None) -> str:
+    """An admin link to a row (or a dash)."""
+    if obj is None:
+        return "—"
+    url = reverse(f"admin:memory_app_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+
+
+class V1Admin(admin.ModelAdmin):
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+
+class AppendOnlyAdmin(V1Admin):
+    """Rows of the audit trail: viewed, never added, changed or deleted here."""
+
+    actions = None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FirstRowsFormSet(BaseInlineFormSet):
+    """Inline only the first rows: a session may hold thousands of turns."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_first_rows"):
+            self._first_rows = super().get_queryset()[:INLINE_ROWS]
+        return self._first_rows
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    formset = FirstRowsFormSet
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+# --- conversations --------------------------------------------------------------------------
+
+
+class TurnInline(ReadOnlyInline):
+    model = Turn
+    fields = ["turn_index", "role", "short_content", "token_count", "created_at"]
+    ordering = ["turn_index"]
+    verbose_name_plural = f"turns (the first {INLINE_ROWS})"
+
+    @admin.display(description="content")
+    def short_content(self, turn):
+        return turn.content[:200]
+
+
+@admin.register(Session)
+class SessionAdmin(V1Admin):
+    list_display = ["id", "actor", "channel", "status", "started_at", "ended_at", "turns_link"]
+    list_filter = ["status", "channel", recent_filter("started_at", "started")]
+    search_fields = ["=id", "actor"]
+    ordering = ["-started_at"]
+    inlines = [TurnInline]
+
+    @admin.display(description="turns")
+    def turns_link(self, session):
+        url = reverse("admin:memory_app_turn_changelist") + f"?session__id__exact={session.pk}"
+        return format_html('<a href="{}">turns</a>', url)
+
+    def view_on_site(self, session):
+        return reverse("memory_app:session", args=[session.pk])
+
+
+@admin.register(Turn)
+class TurnAdmin(V1Admin):
+    list_display = ["__str__", "session_link", "turn_index", "role", "token_count", "created_at"]
+    list_filter = ["role"]
+    raw_id_fields = ["session"]
+    list_select_related = ["session"]
+
+    @admin.display(description="session")
+    def session_link(self, turn):
+        return link_to(turn.session)
+
+
+# --- workflows ------------------------------------------------------------------------------
+
+
+class StepInline(ReadOnlyInline):
+    model = WorkflowStep
+    fields = ["step_index", "step_name", "status", "started_at", "finished_at"]
+    ordering = ["step_index"]
+
+
+class EventInline(ReadOnlyInline):
+    model = TaskEvent
+    fk_name = "workflow_run"
+    fields = ["created_at", "event_type", "event_level", "message", "step"]
+    ordering = ["created_at"]
+
+
+@admin.register(WorkflowRun)
+class WorkflowRunAdmin(V1Admin):
+    list_display = ["workflow_name", "status", "trigger_source", "initiated_by", "started_at"]
+    list_filter = [
+        "status",
+        "trigger_source",
+        "workflow_name",
+        recent_filter("started_at", "started"),
+    ]
+    search_fields = ["=id", "workflow_name", "initiated_by"]
+    ordering = ["-started_at"]
+    inlines = [StepInline, EventInline]
+
+    def view_on_site(self, run):
+        return reverse("memory_app:workflow", args=[run.pk])
+
+
+@admin.register(WorkflowStep)
+class WorkflowStepAdmin(V1Admin):
+    list_display = ["step_name", "run_link", "step_index", "status", "started_at", "finished_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["workflow_run"]
+    list_select_related = ["workflow_run"]
+
+    @admin.display(description="run")
+    def run_link(self, step):
+        return link_to(step.workflow_run)
+
+
+@admin.register(TaskEvent)
+class TaskEventAdmin(AppendOnlyAdmin):
+    list_display = ["created_at", "event_level", "event_type", "message", "run_link", "step_link"]
+    list_filter = ["event_level", "event_type", recent_filter("created_at", "created")]
+    list_select_related = ["workflow_run", "step"]
+    ordering = ["-created_at"]
+
+    @admin.display(description="run")
+    def run_link(self, event):
+        return link_to(event.workflow_run)
+
+    @admin.display(description="step")
+    def step_link(self, event):
+        return link_to(event.step)
+
+
+# --- skills and promotion -------------------------------------------------------------------
+
+
+class ProposalInline(ReadOnlyInline):
+    model = Proposal
+    fields = ["proposal_type", "risk_level", "status", "created_at"]
+
+
+@admin.register(Skill)
+class SkillAdmin(V1Admin):
+    list_display = ["skill_key", "source_type", "confidence", "state", "learned_at"]
+    list_filter = ["state", "source_type"]
+    search_fields = ["skill_key", "description"]
+    inlines = [ProposalInline]
+
+
+class ValidationInline(ReadOnlyInline):
+    model = ValidationResult
+    fields = ["validated_at", "validator", "build_pass", "lint_pass", "test_pass", "policy_pass"]
+
+
+class ApprovalInline(ReadOnlyInline):
+    model = Approval
+    fields = ["decided_at", "approver", "approval_type", "decision", "notes"]
+
+
+class DeployInline(ReadOnlyInline):
+    model = DeployOutcome
+    fields = ["deployed_at", "deployment_target", "status", "summary"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(V1Admin):
+    list_display = ["id", "skill_link", "proposal_type", "risk_level", "status", "created_at"]
+    list_filter = ["status", "risk_level", "proposal_type", "proposed_by"]
+    search_fields = ["=id", "skill__skill_key"]
+    raw_id_fields = ["skill"]
+    list_select_related = ["skill"]
+    inlines = [ValidationInline, ApprovalInline, DeployInline]
+
+    @admin.display(description="skill")
+    def skill_link(self, proposal):
+        return link_to(proposal.skill)
+
+    def view_on_site(self, proposal):
+        return reverse("memory_app:proposal", args=[proposal.pk])
+
+
+class ProposalRowAdmin(AppendOnlyAdmin):
+    list_select_related = ["proposal"]
+
+    @admin.display(description="proposal")
+    def proposal_link(self, row):
+        return link_to(row.proposal)
+
+
+@admin.register(ValidationResult)
+class ValidationResultAdmin(ProposalRowAdmin):
+    list_display = ["validated_at", "proposal_link", "validator", "build_pass", "lint_pass",
+                    "test_pass", "policy_pass"]  # fmt: skip
+    list_filter = ["validator"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ProposalRowAdmin):
+    """Decisions are recorded only through the governed form on the proposal page."""
+
+    list_display = ["decided_at", "proposal_link", "approver", "approval_type", "decision"]
+    list_filter = ["decision", "approval_type"]
+    search_fields = ["approver"]
+
+
+@admin.register(DeployOutcome)
+class DeployOutcomeAdmin(ProposalRowAdmin):
+    list_display = ["deployed_at", "proposal_link", "deployment_target", "status"]
+    list_filter = ["status", "deployment_target"]
+
+
+# --- profiles: "edit" publishes a new version ---------------------------------------------------
+
+
+class PublishVersionForm(forms.ModelForm):
+    """Saving publishes version N+1; the shown version is never overwritten."""
+
+    profile_name = forms.CharField(max_length=200)
+    document = forms.CharField(label="JSON", widget=forms.Textarea(attrs={"rows": 16}))
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    effective_from = IsoDateTimeField(label="Effective from (empty: now)")
+    source_ref = forms.CharField(required=False)
+
+    class Meta:
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "document" in self.fields:  # absent when shown read-only
+            self.fields["profile_name"].initial = self.instance.profile_name
+            self.fields["profile_name"].disabled = True
+            self.fields["document"].initial = self.instance.document.pretty
+            self.fields["source_ref"].initial = self.instance.source_ref
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                RuntimeMemoryStore().check_publish(
+                    self._meta.model,
+                    data["profile_name"],
+                    data["document"],
+                    created_by="admin",
+                    rationale=data["rationale"],
+                    effective_from=data.get("effective_from"),
+                )
+            except StoreError as exc:
+                raise ValidationError(str(exc)) from None
+        return data
+
+
+class ProfileAdmin(V1Admin):
+    list_display = ["profile_name", "version", "effective_from", "effective_to", "created_by"]
+    list_filter = ["profile_name"]
+    search_fields = ["profile_name", "rationale"]
+    ordering = ["profile_name", "-version"]
+    form = PublishVersionForm
+    actions = None
+    fields = ["profile_name", "document", "rationale", "effective_from", "source_ref"]
+
+    def _can_publish(self, request) -> bool:
+        return request.user.has_perm(f"memory_app.add_{self.model._meta.model_name}")
+
+    def has_add_permission(self, request):
+        return self._can_publish(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_publish(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [f.name for f in self.model._meta.concrete_fields]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.get_fields(request, obj)
+        return []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        published = RuntimeMemoryStore().publish_version(
+            self.model,
+            data["profile_name"],
+            data["document"],
+            created_by=request.user.get_username(),
+            rationale=data["rationale"],
+            source_ref=data["source_ref"] or None,
+            effective_from=data["effective_from"],
+        )
+        # The admin goes on with the published version (its messages and redirect).
+        for field in self.model._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(published, field.attname))
+        obj._state.adding = False
+
+    def view_on_site(self, profile):
+        kind = "behavior" if isinstance(profile, BehaviorProfile) else "personality"
+        return reverse("memory_app:profile", args=[kind, profile.profile_name])
+
+
+admin.site.register(BehaviorProfile, ProfileAdmin)
+admin.site.register(PersonalityProfile, ProfileAdmin)

@@ -330,7 +330,7 @@ class PublishVersionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and "document" in self.fields:  # absent when shown read-only
+        if self.instance.pk and "profile_name" in self.fields:  # absent when read-only
             self.fields["profile_name"].initial = self.instance.profile_name
             self.fields["profile_name"].disabled = True
             self.fields["document"].initial = self.instance.document.pretty

@@ -165,7 +165,11 @@ class PublishForm(forms.Form):
     document = forms.CharField(
         label="JSON", widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"})
     )
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        error_messages={"required": "Say why this version is published."},
+    )
     effective_from = IsoDateTimeField(
         label="Effective from (empty: now; may be in the future)",
     )
@@ -180,9 +184,3 @@ class PublishForm(forms.Form):
         if not isinstance(value, dict):
             raise ValidationError("The document must be a JSON object ({...}).")
         return value
-
-    def clean_rationale(self):
-        rationale = self.cleaned_data["rationale"].strip()
-        if not rationale:
-            raise ValidationError("Say why this version is published.")
-        return rationale

@@ -10,6 +10,8 @@ from django.apps import apps
 from ..conftest import audit_triggers_lifted
 
 AUDIT_TABLES = [
+    "behavior_profiles",
+    "personality_profiles",
     "tommemory_approval_evidence",
     "approvals",
     "validation_results",

@@ -1,0 +1,33 @@
+"""Publishing a profile version in a real browser."""
+
+import pytest
+from playwright.sync_api import expect
+
+from memory_app.models import BehaviorProfile
+from memory_app.store import RuntimeMemoryStore
+
+pytestmark = pytest.mark.browser
+
+
+def test_profile_admin_publishes_a_version_and_sees_the_diff(sign_in, profile_admin, live_app):
+    RuntimeMemoryStore().publish_behavior_profile(
+        "tom", {"tone": "calm", "max_retries": 2}, created_by="bootstrap",
+        effective_from="2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    page = sign_in(profile_admin)
+    page.goto(live_app.url + "/profiles/behavior/tom/")
+    page.click("text=Edit (publishes v2)")
+    page.fill("#id_document", '{"tone": "brisk", "max_retries": 2, "notify": ["ops"]}')
+    page.fill("#id_rationale", "faster answers")
+    page.click("form.publish button[type=submit]")
+    expect(page).to_have_url(live_app.url + "/profiles/behavior/tom/")
+    expect(page.locator("#v2")).to_contain_text("faster answers")
+    table = page.locator("#compare table")
+    expect(table.locator("tr.change-changed")).to_contain_text("tone")
+    expect(table.locator("tr.change-added")).to_contain_text("notify[0]")
+    page.select_option("select[name=base]", "2")
+    expect(page).to_have_url(live_app.url + "/profiles/behavior/tom/?base=2&compare=2")
+    page.select_option("select[name=compare]", "1")
+    expect(page).to_have_url(live_app.url + "/profiles/behavior/tom/?base=2&compare=1")
+    expect(page.locator("#compare tr.change-removed")).to_contain_text("notify[0]")
+    assert BehaviorProfile.objects.get(version=2).created_by == profile_admin.username

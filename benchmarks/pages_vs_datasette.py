@@ -82,6 +82,7 @@ def main() -> None:
         "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     }
     setup = (

@@ -11,58 +11,16 @@ ratio (tommemory / Datasette, lower is better) are printed.
 """
 
 import argparse
-import http.cookiejar
-import os
-import re
 import sqlite3
 import statistics
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-USER, PASSWORD = "bench-reviewer", "bench-password-not-secret"
-
-
-def wait_for(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=5)
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"server at {url} did not start")
-
-
-def signed_in_opener(base: str) -> urllib.request.OpenerDirector:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(base + "/accounts/login/").read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    data = urllib.parse.urlencode(
-        {"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/"}
-    ).encode()
-    request = urllib.request.Request(base + "/accounts/login/", data=data)
-    request.add_header("Referer", base + "/accounts/login/")
-    opener.open(request).read()
-    if not any(c.name == "sessionid" for c in jar):
-        raise SystemExit("could not sign in to tommemory")
-    return opener
-
-
-def timed(opener, url: str) -> float:
-    started = time.perf_counter()
-    with opener.open(url) as response:
-        response.read()
-        assert response.status == 200, url
-    return time.perf_counter() - started
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BIN, prepare, signed_in_opener, start_gunicorn, timed, wait_for
 
 
 def main() -> None:
@@ -77,31 +35,10 @@ def main() -> None:
             "SELECT session_id FROM conversation_turns GROUP BY session_id "
             "HAVING COUNT(*) >= 100 LIMIT 1 OFFSET 5000"
         ).fetchone()[0]
-    env = os.environ | {
-        "TOM_RUNTIME_DB": str(db),
-        "DJANGO_SECRET_KEY": "benchmark-only-" + "x" * 40,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_SSL_REDIRECT": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-    }
-    setup = (
-        "from django.contrib.auth.models import User, Group\n"
-        f"u, _ = User.objects.get_or_create(username={USER!r})\n"
-        f"u.set_password({PASSWORD!r}); u.save()\n"
-        "u.groups.add(Group.objects.get(name='reviewer'))\n"
-    )
-    manage = [sys.executable, str(REPO / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
-    subprocess.run([*manage, "shell", "-c", setup], env=env, check=True)
+    env = prepare(db)
     ours, theirs = args.port, args.port + 1
     servers = [
-        subprocess.Popen(
-            [str(BIN / "gunicorn"), "tommemory.wsgi", "-w", "2", "-b", f"127.0.0.1:{ours}"],
-            env=env,
-            cwd=REPO,
-            stderr=subprocess.DEVNULL,
-        ),
+        start_gunicorn(env, ours),
         subprocess.Popen(
             [str(BIN / "datasette"), "serve", str(db), "-p", str(theirs), "-h", "127.0.0.1"],
             stderr=subprocess.DEVNULL,

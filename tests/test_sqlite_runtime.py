@@ -117,3 +117,55 @@ def test_runtime_made_database_is_adopted_with_fake_initial(runtime_made_db):
     assert "idx_approvals_proposal" in indexes
     check = manage(runtime_made_db, "migrate", "--check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_writer_killed_mid_transaction_leaves_the_file_consistent(migrated_file_db, tmp_path):
+    db = tmp_path / "killed.sqlite"
+    shutil.copy(migrated_file_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO sessions (id, actor, started_at) VALUES ('s', 'tom', '2026')")
+        conn.execute(
+            "INSERT INTO conversation_turns (id, session_id, turn_index, role, content, "
+            "created_at) VALUES ('t0', 's', 0, 'user', 'committed', '2026')"
+        )
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "tests.killed_writer_process", "s", "50"],
+        cwd=REPO,
+        env=django_env(db),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout.readline().strip() == "in transaction"
+    writer.kill()  # SIGKILL: no rollback, no cleanup
+    writer.wait(timeout=30)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        contents = [r[0] for r in conn.execute("SELECT content FROM conversation_turns")]
+        searchable = conn.execute(
+            "SELECT COUNT(*) FROM turn_search WHERE turn_search MATCH '\"uncommitted\"'"
+        ).fetchone()[0]
+    assert contents == ["committed"]  # none of the killed transaction's turns
+    assert searchable == 0
+    # The dashboard keeps serving and writing: the lock died with the writer.
+    serve = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "from django.contrib.auth.models import Group, User\n"
+        "from memory_app.store import RuntimeMemoryStore\n"
+        "RuntimeMemoryStore().append_turn('s', 'assistant', 'after the crash')\n"
+        "u = User.objects.create_user('r'); u.groups.add(Group.objects.get(name='reviewer'))\n"
+        "c = Client(); c.force_login(u)\n"
+        "r = c.get('/sessions/s/')\n"
+        "print(r.status_code, r.content.count(b'class=\"turn '))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", serve],
+        cwd=REPO,
+        env=django_env(db, DJANGO_SSL_REDIRECT="0", DJANGO_ALLOWED_HOSTS="testserver"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "2"]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from django.db.models.functions import Length, Substr
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ..access import reader_required
@@ -135,6 +136,8 @@ def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
         "tailing": session.status == SessionStatus.ACTIVE and not page.has_more,
         "conversation_only": conversation_only,
         "preview_chars": PREVIEW_CHARS,
+        "behavior_url": reverse("memory_app:profile", args=["behavior", session.actor]),
+        "personality_url": reverse("memory_app:profile", args=["personality", session.actor]),
     }
     return render(request, fragment(request, "memory_app/session_detail.html", "turns"), context)
 

@@ -110,6 +110,16 @@ def _get[M: models.Model](model: type[M], pk: object) -> M:
         raise NotFound(f"no {model._meta.db_table} row with id {pk!r}") from None
 
 
+def _finish[M: models.Model](model: type[M], pk: str, status: str, time_field: str, when: str) -> M:
+    """Set a row's final status and the time it reached it, in one transaction."""
+    with transaction.atomic():
+        row = _get(model, pk)
+        row.status = status
+        setattr(row, time_field, when)
+        row.save(update_fields=["status", time_field])
+    return row
+
+
 def _choice(value: object, choices: type[models.TextChoices], what: str) -> str:
     """Return value if it is one of the allowed choices."""
     if value not in choices.values:
@@ -201,12 +211,7 @@ class RuntimeMemoryStore:
         status = _choice(status, SessionStatus, "session status")
         if status == SessionStatus.ACTIVE:
             raise InvalidInput("an ended session cannot have status 'active'")
-        ended = _when(ended_at, "ended_at")
-        with transaction.atomic():
-            session = _get(Session, session_id)
-            session.status, session.ended_at = status, ended
-            session.save(update_fields=["status", "ended_at"])
-        return session
+        return _finish(Session, session_id, status, "ended_at", _when(ended_at, "ended_at"))
 
     def append_turn(
         self,
@@ -276,11 +281,7 @@ class RuntimeMemoryStore:
         if status in (RunStatus.QUEUED, RunStatus.RUNNING):
             raise InvalidInput(f"a run finishes failed, succeeded or aborted; got {status!r}")
         finished = _when(finished_at, "finished_at")
-        with transaction.atomic():
-            run = _get(WorkflowRun, run_id)
-            run.status, run.finished_at = status, finished
-            run.save(update_fields=["status", "finished_at"])
-        return run
+        return _finish(WorkflowRun, run_id, status, "finished_at", finished)
 
     def add_step(
         self,
@@ -315,11 +316,7 @@ class RuntimeMemoryStore:
     ) -> WorkflowStep:
         status = _choice(status, StepStatus, "step status")
         finished = _when(finished_at, "finished_at")
-        with transaction.atomic():
-            step = _get(WorkflowStep, step_id)
-            step.status, step.finished_at = status, finished
-            step.save(update_fields=["status", "finished_at"])
-        return step
+        return _finish(WorkflowStep, step_id, status, "finished_at", finished)
 
     def add_event(
         self,

@@ -17,6 +17,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
+from . import governance
 from .forms import IsoDateTimeField
 from .models import (
     Approval,
@@ -273,7 +274,16 @@ class ProposalAdmin(V1Admin):
     search_fields = ["=id", "skill__skill_key"]
     raw_id_fields = ["skill"]
     list_select_related = ["skill"]
+    readonly_fields = ["governance"]
     inlines = [ValidationInline, ApprovalInline, DeployInline]
+
+    @admin.display(description="governance (derived from the rows)")
+    def governance(self, proposal):
+        if proposal.pk is None:
+            return "—"
+        verdict = governance.verdict_for(proposal)
+        missing = f"; still missing: {', '.join(verdict.missing)}" if verdict.missing else ""
+        return f"{verdict.status}{missing}"
 
     @admin.display(description="skill")
     def skill_link(self, proposal):

@@ -104,6 +104,7 @@ def test_lineage_links_and_inlines(superuser_client, lineage):
     assert change_url(Skill.objects.get()) in proposal_page
     assert "alice" in proposal_page  # the approvals inline
     assert "Validation results" in proposal_page
+    assert "still missing: policy, security" in proposal_page  # the governance rule
     approvals = body(superuser_client.get(reverse("admin:memory_app_approval_changelist")))
     assert change_url(lineage["proposal"]) in approvals
     events = body(superuser_client.get(reverse("admin:memory_app_taskevent_changelist")))
@@ -123,9 +124,9 @@ def test_admin_lists_do_not_count_a_whole_table(superuser_client, lineage):
         [(f"x{n}", session.pk, 100 + n, "user", "x", 1, "2026-01-01", "{}") for n in range(500)],
     )
     assert count_queries(superuser_client, reverse("admin:memory_app_turn_changelist")) == few
-    paginator = EstimatedCountPaginator(Turn.objects.all(), 50)
+    paginator = EstimatedCountPaginator(Turn.objects.order_by("-pk"), 50)
     assert paginator.count == 560
-    filtered = EstimatedCountPaginator(Turn.objects.filter(role="user"), 50)
+    filtered = EstimatedCountPaginator(Turn.objects.filter(role="user").order_by("-pk"), 50)
     assert filtered.count == 560
 
 

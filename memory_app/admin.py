@@ -274,11 +274,11 @@ class ProposalAdmin(V1Admin):
     search_fields = ["=id", "skill__skill_key"]
     raw_id_fields = ["skill"]
     list_select_related = ["skill"]
-    readonly_fields = ["governance"]
+    readonly_fields = ["governance_status"]
     inlines = [ValidationInline, ApprovalInline, DeployInline]
 
     @admin.display(description="governance (derived from the rows)")
-    def governance(self, proposal):
+    def governance_status(self, proposal):
         if proposal.pk is None:
             return "—"
         verdict = governance.verdict_for(proposal)

@@ -110,11 +110,15 @@ def test_runtime_made_database_is_adopted_with_fake_initial(runtime_made_db):
         }
         groups = {r[0] for r in conn.execute("SELECT name FROM auth_group")}
         indexes = {r[1] for r in conn.execute("PRAGMA index_list('approvals')")}
+        searchable = conn.execute(
+            "SELECT turn_id FROM turn_search WHERE turn_search MATCH 'hello'"
+        ).fetchall()
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM approvals")
     assert "approvals_append_only_delete" in triggers
     assert groups == {"reviewer", "ops", "profile-admin"}
     assert "idx_approvals_proposal" in indexes
+    assert searchable == [("t1",)]  # rows already there are indexed for search
     check = manage(runtime_made_db, "migrate", "--check")
     assert check.returncode == 0, check.stdout + check.stderr
 

@@ -1,5 +1,7 @@
 """One incident-style timeline over the append-only sources and profile versions."""
 
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +15,7 @@ from .models import (
 from .timeutil import parse_iso
 
 KINDS = ("events", "approvals", "deploys", "profiles")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -22,11 +25,37 @@ class Entry:
     moment: datetime | None
     row: object
 
+    @property
+    def sort_key(self) -> datetime:
+        return self.moment or _EARLIEST
 
-def _latest(qs, field: str, before: str | None, limit: int) -> list:
-    if before:
-        qs = qs.filter(**{f"{field}__lt": before})
-    return list(qs.order_by(f"-{field}", "-id")[:limit])
+
+def _sources(kinds: list[str], levels: list[str], before: str | None):
+    """Each chosen source as (kind, newest-first queryset, time field), indexed."""
+    kinds = [k for k in kinds if k in KINDS] or list(KINDS)
+    events = TaskEvent.objects.select_related("workflow_run")
+    if levels:
+        events = events.filter(event_level__in=levels)
+    chosen = {
+        "events": [("event", events, "created_at")],
+        "approvals": [("approval", Approval.objects.all(), "decided_at")],
+        "deploys": [("deploy", DeployOutcome.objects.all(), "deployed_at")],
+        "profiles": [
+            ("behavior", BehaviorProfile.objects.all(), "created_at"),
+            ("personality", PersonalityProfile.objects.all(), "created_at"),
+        ],
+    }
+    for kind in kinds:
+        for label, qs, field in chosen[kind]:
+            if before:
+                qs = qs.filter(**{f"{field}__lt": before})
+            yield label, qs.order_by(f"-{field}", "-id"), field
+
+
+def _entries(label: str, rows, field: str) -> Iterator[Entry]:
+    for row in rows:
+        when = getattr(row, field)
+        yield Entry(label, when, parse_iso(when), row)
 
 
 def timeline(
@@ -37,25 +66,21 @@ def timeline(
     One indexed query per source (each newest-first, bounded by ``limit``), merged by
     instant so rows from writers with other time formats land in the right place.
     """
-    kinds = [k for k in kinds if k in KINDS] or list(KINDS)
-    entries: list[Entry] = []
-    if "events" in kinds:
-        events = TaskEvent.objects.select_related("workflow_run")
-        if levels:
-            events = events.filter(event_level__in=levels)
-        for e in _latest(events, "created_at", before, limit):
-            entries.append(Entry("event", e.created_at, parse_iso(e.created_at), e))
-    if "approvals" in kinds:
-        for a in _latest(Approval.objects.all(), "decided_at", before, limit):
-            entries.append(Entry("approval", a.decided_at, parse_iso(a.decided_at), a))
-    if "deploys" in kinds:
-        for d in _latest(DeployOutcome.objects.all(), "deployed_at", before, limit):
-            entries.append(Entry("deploy", d.deployed_at, parse_iso(d.deployed_at), d))
-    if "profiles" in kinds:
-        for model, kind in ((BehaviorProfile, "behavior"), (PersonalityProfile, "personality")):
-            for p in _latest(model.objects.all(), "created_at", before, limit):
-                entries.append(Entry(kind, p.created_at, parse_iso(p.created_at), p))
-    entries.sort(key=lambda e: e.moment or datetime.min.replace(tzinfo=UTC), reverse=True)
+    entries = [
+        entry
+        for label, qs, field in _sources(kinds, levels, before)
+        for entry in _entries(label, qs[: limit + 1], field)
+    ]
+    entries.sort(key=lambda e: e.sort_key, reverse=True)
     page = entries[:limit]
     more = len(entries) > limit
     return page, (page[-1].when if more and page else None)
+
+
+def stream(kinds: list[str], levels: list[str], before: str | None) -> Iterator[Entry]:
+    """Every entry, newest first, read in chunks from each source (for exports)."""
+    sources = [
+        _entries(label, qs.iterator(chunk_size=1000), field)
+        for label, qs, field in _sources(kinds, levels, before)
+    ]
+    yield from heapq.merge(*sources, key=lambda e: e.sort_key, reverse=True)

@@ -1,9 +1,12 @@
 """The frame: login everywhere, no-role page, overview, activity, HTMX redirects."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
 from memory_app.models import Approval, DeployOutcome
+from memory_app.timeutil import parse_iso
 
 pytestmark = pytest.mark.django_db
 
@@ -132,8 +135,18 @@ def test_activity_htmx_returns_only_the_results(reviewer_client, history):
 
 def test_activity_exports_its_filter(reviewer_client, history):
     response = reviewer_client.get("/activity/?kind=events&format=json")
-    import json
-
     rows = json.loads(b"".join(response.streaming_content))
     assert {row["kind"] for row in rows} == {"event"}
     assert len(rows) == 2
+
+
+def test_activity_export_streams_every_entry_in_time_order(reviewer_client, history, store):
+    for n in range(120):  # more than a page
+        store.add_event(
+            "info", "low", f"tick {n}", created_at=f"2026-11-20T00:{n // 60:02d}:{n % 60:02d}Z"
+        )
+    response = reviewer_client.get("/activity/?format=json")
+    rows = json.loads(b"".join(response.streaming_content))
+    assert len(rows) == 2 + 120 + 1 + 1 + 1
+    moments = [parse_iso(r["when"]) for r in rows]
+    assert moments == sorted(moments, reverse=True)

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from ..access import reader_required
-from ..activity import timeline
+from ..activity import stream, timeline
 from ..exports import export_response, wants_export
 from ..forms import ActivityFilterForm
 from ..models import Level, Proposal, ProposalStatus, RunStatus, Session, WorkflowRun
@@ -58,7 +58,7 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     filters = cleaned(form)
     kinds, levels = filters.get("kind", []), filters.get("level", [])
     if fmt := wants_export(request):
-        entries, _ = timeline(kinds, levels, filters.get("before"), 10_000)
+        entries = stream(kinds, levels, filters.get("before"))
         return export_response(fmt, entries, ACTIVITY_COLUMNS, "activity")
     entries, next_before = timeline(kinds, levels, filters.get("before"), ACTIVITY_PAGE)
     context = {"form": form, "entries": entries, "next_before": next_before}

@@ -27,6 +27,10 @@ def test_profile_admin_publishes_a_version_and_sees_the_diff(sign_in, profile_ad
     expect(table.locator("tr.change-added")).to_contain_text("notify[0]")
     page.select_option("select[name=base]", "2")
     expect(page).to_have_url(live_app.url + "/profiles/behavior/tom/?base=2&compare=2")
+    # Let htmx finish swapping and settling the new form before using it.
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     page.select_option("select[name=compare]", "1")
     expect(page).to_have_url(live_app.url + "/profiles/behavior/tom/?base=2&compare=1")
     expect(page.locator("#compare tr.change-removed")).to_contain_text("notify[0]")

@@ -120,6 +120,12 @@ def _finish[M: models.Model](model: type[M], pk: str, status: str, time_field: s
     return row
 
 
+def _next_position(rows: models.QuerySet, field: str) -> int:
+    """The position after the highest ``field`` among rows: 0, 1, 2, ... without gaps."""
+    last = rows.aggregate(last=Max(field))["last"]
+    return 0 if last is None else last + 1
+
+
 def _choice(value: object, choices: type[models.TextChoices], what: str) -> str:
     """Return value if it is one of the allowed choices."""
     if value not in choices.values:
@@ -244,9 +250,8 @@ class RuntimeMemoryStore:
         # reading the last index and inserting the next one.
         with transaction.atomic():
             session = _get(Session, session_id)
-            last = Turn.objects.filter(session=session).aggregate(last=Max("turn_index"))["last"]
-            next_index = 0 if last is None else last + 1
-            return Turn.objects.create(session=session, turn_index=next_index, **values)
+            index = _next_position(Turn.objects.filter(session=session), "turn_index")
+            return Turn.objects.create(session=session, turn_index=index, **values)
 
     # --- workflows ----------------------------------------------------------------------
 
@@ -303,9 +308,8 @@ class RuntimeMemoryStore:
         }
         with transaction.atomic():
             run = _get(WorkflowRun, run_id)
-            last = run.steps.aggregate(last=Max("step_index"))["last"]
-            next_index = 0 if last is None else last + 1
-            return WorkflowStep.objects.create(workflow_run=run, step_index=next_index, **values)
+            index = _next_position(run.steps.all(), "step_index")
+            return WorkflowStep.objects.create(workflow_run=run, step_index=index, **values)
 
     def finish_step(
         self,

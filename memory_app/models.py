@@ -331,11 +331,6 @@ class Turn(JSONColumnsMixin, models.Model):
 # --- workflows -----------------------------------------------------------------------------
 
 
-class WorkflowRunQuerySet(ListQuerySet):
-    def live(self):
-        return self.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
-
-
 class WorkflowRun(JSONColumnsMixin, models.Model):
     id = TextIdField()
     workflow_name = TextColumn()
@@ -346,7 +341,7 @@ class WorkflowRun(JSONColumnsMixin, models.Model):
     finished_at = TimestampField(null=True, blank=True)
     context_json = JSONTextField(db_default="{}")
 
-    objects = WorkflowRunQuerySet.as_manager()
+    objects = ListQuerySet.as_manager()
 
     class Meta:
         db_table = "workflow_runs"

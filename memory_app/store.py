@@ -484,9 +484,8 @@ class RuntimeMemoryStore:
                 if earlier is not None:
                     if earlier.proposal_id != proposal.pk:
                         raise InvalidInput("this form token belongs to another proposal")
-                    return RecordedDecision(
-                        earlier.approval, governance.verdict_for(proposal), True
-                    )
+                    verdict = governance.verdict_for(proposal)
+                    return RecordedDecision(earlier.approval, verdict, duplicate=True)
             verdict = governance.verdict_for(proposal)
             refusal = (
                 verdict.approval_refusal
@@ -508,9 +507,8 @@ class RuntimeMemoryStore:
             )
             evidence.row_hash = audit.chain_hash(evidence.prev_hash, approval, evidence)
             evidence.save()
-            return RecordedDecision(
-                approval, self._sync_status(proposal, approval.decided_at), False
-            )
+            verdict = self._sync_status(proposal, approval.decided_at)
+            return RecordedDecision(approval, verdict, duplicate=False)
 
     def record_deploy_outcome(
         self,

@@ -1,7 +1,6 @@
 """Template helpers for data other writers made: every value is escaped, nothing raises."""
 
 import re
-from datetime import datetime
 
 from django import template
 from django.utils.html import format_html
@@ -98,13 +97,6 @@ def highlight(content: object, needle: str) -> SafeString:
     suffix = "…" if start + SNIPPET < len(text) else ""
     body = SafeString("".join(format_html(fmt, *args) for fmt, args in pieces))
     return format_html("{}{}{}", prefix, body, suffix)
-
-
-@register.filter
-def canonical(value: object) -> str:
-    """The canonical UTC text of a time, or the value as written."""
-    moment = parse_iso(value)
-    return format_iso(moment) if isinstance(moment, datetime) else str(value or "")
 
 
 def _looks_like_diff(text: str) -> bool:

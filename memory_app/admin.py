@@ -7,17 +7,20 @@ List pages stay fast on a million turns: no full count, raw-id widgets for forei
 
 from datetime import timedelta
 from functools import cached_property
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import quote
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import governance
+from . import access, governance
+from .fields import IntegerColumn, RealColumn
 from .forms import IsoDateTimeField
 from .models import (
     Approval,
@@ -74,18 +77,84 @@ def recent_filter(field: str, label: str) -> type[admin.SimpleListFilter]:
     return RecentFilter
 
 
-def link_to(obj, label=None) -> str:
-    """An admin link to a row (or a dash)."""
-    if obj is None:
+def link_to(row, field: str) -> str:
+    """An admin link to the row ``row.<field>`` points at; a dash, or the dangling id marked.
+
+    Another writer may have left a link to a row that no longer exists (foreign keys off).
+    """
+    target_id = getattr(row, row._meta.get_field(field).attname)
+    if target_id is None:
         return "—"
-    url = reverse(f"admin:memory_app_{obj._meta.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, label or str(obj))
+    try:
+        target = getattr(row, field)
+    except ObjectDoesNotExist:
+        target = None  # a required link to a missing row (a nullable one reads as None)
+    if target is None:
+        return format_html('<span class="ts-raw" title="no such row">{}</span>', target_id)
+    url = reverse(f"admin:memory_app_{target._meta.model_name}_change", args=[quote(target.pk)])
+    return format_html('<a href="{}">{}</a>', url, str(target))
 
 
-class V1Admin(admin.ModelAdmin):
+AS_STORED = "_as_stored"
+
+
+def _is_number_column(model, name: object) -> bool:
+    try:
+        field = model._meta.get_field(name) if isinstance(name, str) else None
+    except FieldDoesNotExist:
+        return False
+    return isinstance(field, IntegerColumn | RealColumn)
+
+
+class ShowsNumbersAsStored:
+    """Number columns shown as stored, through ``<name>_as_stored`` displays.
+
+    Another writer may store text in an INTEGER or REAL column; the admin's number
+    formatting fails on some of it ("1.2.3"), so such columns are shown through a
+    display that prints any value as it is, marked when it is not a number.
+    """
+
+    def __getattr__(self, name: str):
+        if not name.endswith(AS_STORED):
+            raise AttributeError(name)
+        column = name.removesuffix(AS_STORED)
+
+        @admin.display(description=column.replace("_", " "), ordering=column)
+        def show(row):
+            value = getattr(row, column)
+            if value is None or isinstance(value, int | float):
+                return value
+            return format_html('<span class="ts-raw" title="not a number">{}</span>', value)
+
+        return show
+
+
+class V1Admin(ShowsNumbersAsStored, admin.ModelAdmin):
+    """The admin of a v1 table.
+
+    Rows are listed with their links prefetched (``list_prefetch``), not joined: a join
+    on a required link would hide a row whose parent another writer removed.
+    """
+
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+    list_prefetch: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related(*self.list_prefetch)
+
+    def _as_stored(self, names):
+        return [n + AS_STORED if _is_number_column(self.model, n) else n for n in names]
+
+    def get_list_display(self, request):
+        return self._as_stored(super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self._as_stored(fields)
+        return fields
 
 
 class AppendOnlyAdmin(V1Admin):
@@ -112,7 +181,7 @@ class FirstRowsFormSet(BaseInlineFormSet):
         return self._first_rows
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ShowsNumbersAsStored, admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
@@ -137,7 +206,13 @@ class ReadOnlyInline(admin.TabularInline):
 
 class TurnInline(ReadOnlyInline):
     model = Turn
-    fields = ["turn_index", "role", "short_content", "token_count", "created_at"]
+    fields = [
+        "turn_index_as_stored",
+        "role",
+        "short_content",
+        "token_count_as_stored",
+        "created_at",
+    ]
     ordering = ["turn_index"]
     verbose_name_plural = f"turns (the first {INLINE_ROWS})"
 
@@ -156,11 +231,12 @@ class SessionAdmin(V1Admin):
 
     @admin.display(description="turns")
     def turns_link(self, session):
-        url = reverse("admin:memory_app_turn_changelist") + f"?session__id__exact={session.pk}"
+        query = urlencode({"session__id__exact": session.pk})
+        url = reverse("admin:memory_app_turn_changelist") + "?" + query
         return format_html('<a href="{}">turns</a>', url)
 
     def view_on_site(self, session):
-        return reverse("memory_app:session", args=[session.pk])
+        return session.get_absolute_url()
 
 
 @admin.register(Turn)
@@ -168,11 +244,11 @@ class TurnAdmin(V1Admin):
     list_display = ["__str__", "session_link", "turn_index", "role", "token_count", "created_at"]
     list_filter = ["role"]
     raw_id_fields = ["session"]
-    list_select_related = ["session"]
+    list_prefetch = ("session",)
 
     @admin.display(description="session")
     def session_link(self, turn):
-        return link_to(turn.session)
+        return link_to(turn, "session")
 
 
 # --- workflows ------------------------------------------------------------------------------
@@ -180,7 +256,7 @@ class TurnAdmin(V1Admin):
 
 class StepInline(ReadOnlyInline):
     model = WorkflowStep
-    fields = ["step_index", "step_name", "status", "started_at", "finished_at"]
+    fields = ["step_index_as_stored", "step_name", "status", "started_at", "finished_at"]
     ordering = ["step_index"]
 
 
@@ -205,7 +281,7 @@ class WorkflowRunAdmin(V1Admin):
     inlines = [StepInline, EventInline]
 
     def view_on_site(self, run):
-        return reverse("memory_app:workflow", args=[run.pk])
+        return run.get_absolute_url()
 
 
 @admin.register(WorkflowStep)
@@ -213,11 +289,11 @@ class WorkflowStepAdmin(V1Admin):
     list_display = ["step_name", "run_link", "step_index", "status", "started_at", "finished_at"]
     list_filter = ["status"]
     raw_id_fields = ["workflow_run"]
-    list_select_related = ["workflow_run"]
+    list_prefetch = ("workflow_run",)
 
     @admin.display(description="run")
     def run_link(self, step):
-        return link_to(step.workflow_run)
+        return link_to(step, "workflow_run")
 
 
 @admin.register(TaskEvent)
@@ -229,11 +305,11 @@ class TaskEventAdmin(AppendOnlyAdmin):
 
     @admin.display(description="run")
     def run_link(self, event):
-        return link_to(event.workflow_run)
+        return link_to(event, "workflow_run")
 
     @admin.display(description="step")
     def step_link(self, event):
-        return link_to(event.step)
+        return link_to(event, "step")
 
 
 # --- skills and promotion -------------------------------------------------------------------
@@ -273,7 +349,7 @@ class ProposalAdmin(V1Admin):
     list_filter = ["status", "risk_level", "proposal_type", "proposed_by"]
     search_fields = ["=id", "skill__skill_key"]
     raw_id_fields = ["skill"]
-    list_select_related = ["skill"]
+    list_prefetch = ("skill",)
     readonly_fields = ["governance_status"]
     inlines = [ValidationInline, ApprovalInline, DeployInline]
 
@@ -287,18 +363,18 @@ class ProposalAdmin(V1Admin):
 
     @admin.display(description="skill")
     def skill_link(self, proposal):
-        return link_to(proposal.skill)
+        return link_to(proposal, "skill")
 
     def view_on_site(self, proposal):
-        return reverse("memory_app:proposal", args=[proposal.pk])
+        return proposal.get_absolute_url()
 
 
 class ProposalRowAdmin(AppendOnlyAdmin):
-    list_select_related = ["proposal"]
+    list_prefetch = ("proposal",)
 
     @admin.display(description="proposal")
     def proposal_link(self, row):
-        return link_to(row.proposal)
+        return link_to(row, "proposal")
 
 
 @admin.register(ValidationResult)
@@ -372,21 +448,18 @@ class ProfileAdmin(V1Admin):
     actions = None
     fields = ["profile_name", "document", "rationale", "effective_from", "source_ref"]
 
-    def _can_publish(self, request) -> bool:
-        return request.user.has_perm(f"memory_app.add_{self.model._meta.model_name}")
-
     def has_add_permission(self, request):
-        return self._can_publish(request)
+        return access.can_publish(request.user, self.model)
 
     def has_change_permission(self, request, obj=None):
-        return self._can_publish(request)
+        return access.can_publish(request.user, self.model)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def get_fields(self, request, obj=None):
         if obj is not None and not self.has_change_permission(request, obj):
-            return [f.name for f in self.model._meta.concrete_fields]
+            return self._as_stored([f.name for f in self.model._meta.concrete_fields])
         return self.fields
 
     def get_readonly_fields(self, request, obj=None):

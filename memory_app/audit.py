@@ -27,8 +27,35 @@ def chain_hash(prev_hash: str, approval: Approval, evidence: ApprovalEvidence) -
         evidence.proposal_sha256,
         evidence.idempotency_token,
     ]
+    # Decisions recorded before the risk level was evidence hash as they always did.
+    if evidence.risk_level is not None:
+        content.append(evidence.risk_level)
     encoded = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def next_link(
+    approval: Approval,
+    previous: ApprovalEvidence | None,
+    *,
+    validation_id: str | None,
+    proposal_sha256: str,
+    risk_level: str,
+    idempotency_token: str | None = None,
+) -> ApprovalEvidence:
+    """The evidence row that appends ``approval`` to its proposal's chain after ``previous``."""
+    evidence = ApprovalEvidence(
+        approval=approval,
+        proposal_id=approval.proposal_id,
+        seq=previous.seq + 1 if previous else 1,
+        validation_id=validation_id,
+        proposal_sha256=proposal_sha256,
+        risk_level=risk_level,
+        idempotency_token=idempotency_token,
+        prev_hash=previous.row_hash if previous else GENESIS,
+    )
+    evidence.row_hash = chain_hash(evidence.prev_hash, approval, evidence)
+    return evidence
 
 
 @dataclass(frozen=True)

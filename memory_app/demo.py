@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import audit
-from .governance import proposal_digest
+from .governance import current_rule, proposal_digest
 from .jsontext import dump_json
 from .models import (
     Approval,
     ApprovalEvidence,
     BehaviorProfile,
     DeployOutcome,
+    Level,
     PersonalityProfile,
     Proposal,
     Session,
@@ -76,12 +77,6 @@ WORKFLOWS = {
 LEVEL_WEIGHTS = {"low": 60, "medium": 25, "high": 10, "critical": 5}
 EVENT_FOR_LEVEL = {"low": "info", "medium": "warn", "high": "error", "critical": "policy"}
 PROPOSAL_STATUSES = ["drafted", "validated", "rejected", "approved", "promoted"]
-REQUIRED = {
-    "low": ["human"],
-    "medium": ["human", "policy"],
-    "high": ["human", "policy", "security"],
-    "critical": ["human", "policy", "security", "ops"],
-}
 
 
 @dataclass
@@ -282,6 +277,7 @@ class DemoBuilder:
     def _promotion_flow(self) -> Iterator[tuple]:
         rng = self.rng
         skills, proposals, validations, approvals, deploys, evidence = [], [], [], [], [], []
+        rule = current_rule()
         for n in range(self.size.skills):
             learned = self._ago(60)
             skill_id = self._id(learned)
@@ -299,7 +295,7 @@ class DemoBuilder:
                 )
             )
             status = PROPOSAL_STATUSES[n % len(PROPOSAL_STATUSES)]
-            risk = list(REQUIRED)[(n // len(PROPOSAL_STATUSES)) % 4]
+            risk = Level.values[(n // len(PROPOSAL_STATUSES)) % len(Level.values)]
             drafted = learned + timedelta(hours=rng.randint(1, 48))
             proposal_id = self._id(drafted)
             moment = drafted
@@ -319,11 +315,12 @@ class DemoBuilder:
                 )
             document = dump_json(self._proposal_document(n))
             if status in ("approved", "promoted", "rejected"):
-                prev_hash = audit.GENESIS
-                for seq, kind in enumerate(REQUIRED[risk], start=1):
+                link = None
+                needed = rule.required_for(risk)
+                for kind in needed:
                     moment += timedelta(minutes=rng.randint(10, 300))
-                    rejects = status == "rejected" and kind == REQUIRED[risk][-1]
-                    row = (
+                    rejects = status == "rejected" and kind == needed[-1]
+                    approval = Approval(
                         self._id(moment),
                         proposal_id,
                         f"{kind}-lead",
@@ -332,29 +329,15 @@ class DemoBuilder:
                         "Too broad: narrow the patch to one module." if rejects else None,
                         format_iso(moment),
                     )
-                    approvals.append(row)
-                    link = ApprovalEvidence(
-                        approval_id=row[0],
-                        proposal_id=proposal_id,
-                        seq=seq,
+                    link = audit.next_link(
+                        approval,
+                        link,
                         validation_id=validations[-1][0],
                         proposal_sha256=proposal_digest(document),
-                        prev_hash=prev_hash,
+                        risk_level=risk,
                     )
-                    link.row_hash = audit.chain_hash(prev_hash, Approval(*row), link)
-                    prev_hash = link.row_hash
-                    evidence.append(
-                        (
-                            link.approval_id,
-                            link.proposal_id,
-                            seq,
-                            link.validation_id,
-                            link.proposal_sha256,
-                            None,
-                            link.prev_hash,
-                            link.row_hash,
-                        )
-                    )
+                    approvals.append(RuntimeMemoryStore.row_values(approval))
+                    evidence.append(RuntimeMemoryStore.row_values(link))
             if status == "promoted":
                 if rng.random() < 0.3:
                     moment += timedelta(minutes=20)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -37,12 +38,28 @@ def _csv_lines(rows: Iterable[Any], columns: list[Column]) -> Iterator[str]:
         yield writer.writerow([_safe_cell(get(row)) for _, get in columns])
 
 
+def _plain(value: Any) -> Any:
+    """A value JSON can carry as it is: infinities (REAL columns may hold them) as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def json_record(record: Any) -> str:
+    """One exported record as strict JSON, whatever another writer stored in its columns."""
+    return json.dumps(_plain(record), ensure_ascii=False, default=str, allow_nan=False)
+
+
 def _json_lines(rows: Iterable[Any], columns: list[Column]) -> Iterator[str]:
     yield "["
     first = True
     for row in rows:
         record = {name: get(row) for name, get in columns}
-        yield ("\n" if first else ",\n") + json.dumps(record, ensure_ascii=False, default=str)
+        yield ("\n" if first else ",\n") + json_record(record)
         first = False
     yield "\n]\n"
 

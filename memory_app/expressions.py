@@ -4,16 +4,14 @@ from django.db.models import Case, F, Func, IntegerField, TextField, Value, When
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact
 
-CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%fZ"
 
+def instant(column: str) -> Func:
+    """The column's time as ``timeutil`` reads it: canonical UTC text, NULL if unreadable.
 
-def utc_instant(column: str) -> Func:
-    """The column's ISO-8601 time rewritten to the canonical UTC form (NULL if unparseable).
-
-    SQLite's date functions read the space or ``T`` separator, fractions and ``Z`` or
-    ``±HH:MM`` offsets, so rows from different writers compare as instants.
+    ``tom_instant`` is that Python function, registered on every connection
+    (``apps._prepare_sqlite``), so SQL and Python compare times the same way.
     """
-    return Func(Value(CANONICAL_FORMAT), F(column), function="strftime", output_field=TextField())
+    return Func(F(column), function="tom_instant", output_field=TextField())
 
 
 def json_text_at(column: str, key: str) -> Case:

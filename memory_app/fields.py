@@ -28,22 +28,41 @@ def validate_iso_timestamp(value: str) -> None:
         raise ValidationError("Enter an ISO-8601 timestamp.", code="invalid_timestamp")
 
 
-class TextColumn(models.TextField):
+# The range of SQLite's INTEGER: a larger Python int cannot even be bound as a parameter.
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
+
+
+class ReadsAnyValue:
+    """A column read as Python can show it: bytes another writer put there become text.
+
+    SQLite keeps whatever a writer binds: a BLOB in a TEXT column, text in an INTEGER
+    one. Bytes are shown with their undecodable bytes escaped (nothing is dropped);
+    any other value is returned as stored, so pages show it and mark what they
+    cannot interpret.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "backslashreplace")
+        return value
+
+
+class TextColumn(ReadsAnyValue, models.TextField):
     """A ``TEXT`` column."""
 
     def db_type(self, connection):
         return "TEXT"
 
 
-class IntegerColumn(models.IntegerField):
-    """An ``INTEGER`` column."""
+class IntegerColumn(ReadsAnyValue, models.IntegerField):
+    """An ``INTEGER`` column (another writer may have stored text or a real in it)."""
 
     def db_type(self, connection):
         return "INTEGER"
 
 
-class RealColumn(models.FloatField):
-    """A ``REAL`` column."""
+class RealColumn(ReadsAnyValue, models.FloatField):
+    """A ``REAL`` column (another writer may have stored text in it)."""
 
     def db_type(self, connection):
         return "REAL"

@@ -7,6 +7,8 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .fields import MAX_INTEGER, MIN_INTEGER
+from .jsontext import parse_json_text
 from .models import ApprovalType, Decision
 from .timeutil import normalize_iso
 
@@ -30,6 +32,14 @@ class IsoDateTimeField(forms.CharField):
             raise ValidationError(
                 "Enter an ISO-8601 date or time, e.g. 2026-11-24 or 2026-11-24T09:00Z."
             ) from None
+
+
+def _sql_integer(value: object) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (MIN_INTEGER <= value <= MAX_INTEGER)
+    )
 
 
 def encode_cursor(*values: object) -> str:
@@ -57,7 +67,7 @@ class CursorField(forms.CharField):
         if not (
             isinstance(decoded, list)
             and len(decoded) == self.length
-            and all(isinstance(v, str | int) for v in decoded)
+            and all(isinstance(v, str) or _sql_integer(v) for v in decoded)
         ):
             raise ValidationError("This page link is damaged; showing the first page.")
         return tuple(decoded)
@@ -138,7 +148,9 @@ class ProposalFilterForm(forms.Form):
     risk_level = _text("Risk")
     proposal_type = _text("Type")
     proposed_by = _text("Proposed by")
-    page = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+    page = forms.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, widget=forms.HiddenInput
+    )
 
 
 class DecisionForm(forms.Form):
@@ -176,11 +188,9 @@ class PublishForm(forms.Form):
     source_ref = forms.CharField(required=False, max_length=500, label="Source reference")
 
     def clean_document(self):
-        text = self.cleaned_data["document"]
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError(f"Not valid JSON: {exc}") from None
-        if not isinstance(value, dict):
+        parsed = parse_json_text(self.cleaned_data["document"])
+        if not parsed.valid:
+            raise ValidationError(f"The document cannot be published: {parsed.problem}.")
+        if not isinstance(parsed.value, dict):
             raise ValidationError("The document must be a JSON object ({...}).")
-        return value
+        return parsed.value

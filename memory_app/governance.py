@@ -10,16 +10,22 @@ deploy outcomes), so the status at any past moment can be replayed:
 - ``promoted`` when, approved, its latest deploy outcome succeeded.
 
 A decision counts when it is the latest of its approver for its type and is not stale:
-it was given against the latest validation and the current ``proposal_json``.
+it was given against the latest validation, the current ``proposal_json`` and the current
+``risk_level``. What is required follows the highest risk level any recorded decision was
+given under, so lowering ``risk_level`` behind the form never lowers the bar.
+
+The stored ``status`` column is the rows' verdict as last written; another writer may set
+it to anything. A stored status the rows do not explain is reported beside the derived one,
+and while a terminal stored status (``rejected``, ``promoted``) disagrees, no decision is
+accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.conf import settings
 
@@ -34,10 +40,10 @@ from .models import (
     ProposalStatus,
     ValidationResult,
 )
-from .timeutil import parse_iso
+from .timeutil import chronological, format_iso, instant_key
 
 OPEN_STATUSES = (ProposalStatus.DRAFTED, ProposalStatus.VALIDATED)
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
+TERMINAL_STATUSES = (ProposalStatus.REJECTED, ProposalStatus.PROMOTED)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,13 @@ class Rule:
     def needs_distinct_people(self, risk: str) -> bool:
         return risk in self.distinct_people or risk not in self.required
 
+    @staticmethod
+    def strictest(levels: Iterable[object]) -> str:
+        """The highest of some risk levels; a level outside the scale counts as critical."""
+        scale = list(Level.values)
+        ranks = [scale.index(lv) if lv in scale else len(scale) - 1 for lv in levels]
+        return scale[max(ranks, default=0)]
+
 
 def current_rule() -> Rule:
     """The rule from ``settings.TOM_GOVERNANCE``."""
@@ -62,9 +75,9 @@ def current_rule() -> Rule:
     )
 
 
-def proposal_digest(proposal_json: str) -> str:
+def proposal_digest(proposal_json: object) -> str:
     """The sha256 of the proposal text a decision was given against."""
-    return hashlib.sha256(proposal_json.encode()).hexdigest()
+    return hashlib.sha256(text_of(proposal_json).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,7 @@ class DecisionView:
 @dataclass(frozen=True)
 class Verdict:
     status: str
-    risk: str
+    risk: str  # the level whose rule applies: the highest of now and of any decision's
     required: tuple[str, ...]
     distinct_people: bool
     satisfied: dict[str, str]  # approval type -> approver counted for it
@@ -90,35 +103,46 @@ class Verdict:
     rejected_by: list[Approval]
     decisions: list[DecisionView]
     latest_validation: ValidationResult | None
+    stored_status: str = ""
+    disagreement: str = ""  # why the stored status is not the derived one ("" when it is)
     refusal: str = ""  # why no decision can be recorded now ("" when one can)
     approval_refusal: str = ""  # why an approval (not a rejection) cannot be recorded now
 
 
-def _when(value: object) -> datetime:
-    return parse_iso(value) or _EARLIEST
-
-
 def _upto[T](rows: Iterable[T], attr: str, at: datetime | None) -> list[T]:
-    """Rows up to ``at`` in time order (rows with unparseable times sort first)."""
-    kept = [r for r in rows if at is None or _when(getattr(r, attr)) <= at]
-    return sorted(kept, key=lambda r: (_when(getattr(r, attr)), str(r.pk)))
+    """Rows up to ``at`` in time order (an unreadable time is in no "up to": ``timeutil``)."""
+    ordered = chronological(list(rows), attr)
+    if at is None:
+        return ordered
+    bound = format_iso(at)
+    return [r for r in ordered if "" < instant_key(getattr(r, attr)) <= bound]
 
 
 def _assign(required: tuple[str, ...], approvers: dict[str, list[str]], distinct: bool):
-    """The largest set of required types each covered by an approver (distinct if asked)."""
+    """The largest set of required types each covered by an approver (distinct if asked).
+
+    With distinct people this is a maximum bipartite matching of types to people, found
+    by augmenting paths: at most four types, so it stays cheap however many decisions
+    there are. The latest approver of a type is tried first.
+    """
     if not distinct:
         return {t: approvers[t][-1] for t in required if approvers.get(t)}
-    best: dict[str, str] = {}
-    candidates = [[None, *approvers.get(t, [])] for t in required]
-    for choice in itertools.product(*candidates):
-        chosen = [c for c in choice if c is not None]
-        if len(chosen) != len(set(chosen)):
-            continue
-        if len(chosen) > len(best):
-            best = {t: c for t, c in zip(required, choice, strict=True) if c is not None}
-            if len(best) == len(required):
-                break
-    return best
+    holder: dict[str, str] = {}  # person -> the type they are counted for
+
+    def augment(kind: str, seen: set[str]) -> bool:
+        for person in reversed(dict.fromkeys(approvers.get(kind, []))):
+            if person in seen:
+                continue
+            seen.add(person)
+            if person not in holder or augment(holder[person], seen):
+                holder[person] = kind
+                return True
+        return False
+
+    for kind in required:
+        augment(kind, set())
+    chosen = {kind: person for person, kind in holder.items()}
+    return {t: chosen[t] for t in required if t in chosen}
 
 
 def evaluate(
@@ -133,14 +157,17 @@ def evaluate(
 ) -> Verdict:
     """Apply the rule to the rows up to ``at`` (default: all of them)."""
     rule = rule or current_rule()
-    risk = proposal.risk_level
-    required = rule.required_for(risk)
-    distinct = rule.needs_distinct_people(risk)
     validations = _upto(validations, "validated_at", at)
     approvals = _upto(approvals, "decided_at", at)
     deploys = _upto(deploys, "deployed_at", at)
+    risk = rule.strictest(
+        [proposal.risk_level]
+        + [ev.risk_level for a in approvals if (ev := evidence.get(a.pk)) and ev.risk_level]
+    )
+    required = rule.required_for(risk)
+    distinct = rule.needs_distinct_people(risk)
     latest = validations[-1] if validations else None
-    digest = proposal_digest(proposal.proposal_json or "")
+    digest = proposal_digest(proposal.proposal_json)
 
     latest_per_key: dict[tuple[str, str], str] = {}
     for a in approvals:
@@ -148,20 +175,21 @@ def evaluate(
     views = []
     for a in approvals:
         ev = evidence.get(a.pk)
-        stale, reason = _staleness(a, ev, latest, validations, digest)
+        stale, reason = _staleness(a, ev, latest, digest, proposal.risk_level)
         superseded = latest_per_key[(a.approver, a.approval_type)] != a.pk
         if superseded:
             reason = f"superseded by a later {a.approval_type} decision of {a.approver}"
         views.append(DecisionView(a, ev, stale, superseded, not (stale or superseded), reason))
 
-    counted = [v.approval for v in views if v.counted]
-    rejected_by = [a for a in counted if a.decision == Decision.REJECTED]
+    valid = [v.approval for v in views if v.counted]
+    rejected_by = [a for a in valid if a.decision == Decision.REJECTED]
     approvers: dict[str, list[str]] = {}
-    for a in counted:
+    for a in valid:
         if a.decision == Decision.APPROVED and a.approval_type in required:
             approvers.setdefault(a.approval_type, []).append(a.approver)
     satisfied = _assign(required, approvers, distinct)
     missing = [t for t in required if t not in satisfied]
+    views = [_why_not_counted(v, required, satisfied, distinct, risk) for v in views]
 
     passed = latest is not None and latest.all_passed
     if rejected_by:
@@ -173,11 +201,18 @@ def evaluate(
     else:
         status = ProposalStatus.VALIDATED if passed else ProposalStatus.DRAFTED
 
+    stored = text_of(proposal.status)
+    disagreement = "" if at is not None or stored == status else _disagreement(stored, status)
     refusal = ""
     if status not in OPEN_STATUSES:
         refusal = (
             f"The proposal is {status}: decisions are accepted only while it is "
             "drafted or validated."
+        )
+    elif disagreement and stored in TERMINAL_STATUSES:
+        refusal = (
+            f"Decisions are refused while the stored status {stored!r} disagrees with the "
+            f"rows ({status!r}): correct it, or record the rows that explain it."
         )
     approval_refusal = refusal
     if not approval_refusal and not passed:
@@ -197,25 +232,70 @@ def evaluate(
         rejected_by=rejected_by,
         decisions=views,
         latest_validation=latest,
+        stored_status=stored,
+        disagreement=disagreement,
         refusal=refusal,
         approval_refusal=approval_refusal,
     )
 
 
-def _staleness(approval, evidence, latest, validations, digest) -> tuple[bool, str]:
-    """Whether a decision was given against older evidence than the proposal has now."""
+def text_of(value: object) -> str:
+    """A column value as text (another writer may store a number or nothing)."""
+    return "" if value is None else str(value)
+
+
+def _disagreement(stored: str, derived: str) -> str:
+    """Say how a stored status differs from what the rows give."""
+    explanation = {
+        ProposalStatus.REJECTED: "no counted decision rejects it",
+        ProposalStatus.PROMOTED: "no successful deploy of an approved proposal is recorded",
+        ProposalStatus.APPROVED: "the counted approvals do not meet the rule",
+        ProposalStatus.VALIDATED: "the latest validation does not pass all four checks",
+    }.get(stored, "it is not a status of the v1 contract")
+    return (
+        f"Another writer stored the status {stored!r}, but the rows give {derived!r}: "
+        f"{explanation}."
+    )
+
+
+def _staleness(approval, evidence, latest, digest, risk) -> tuple[bool, str]:
+    """Whether a decision was given against other evidence than the proposal has now."""
     if evidence is not None:
         if latest is not None and evidence.validation_id != latest.pk:
             return True, "stale: a newer validation came after this decision"
         if evidence.proposal_sha256 != digest:
             return True, "stale: proposal_json changed after this decision"
+        if evidence.risk_level is not None and evidence.risk_level != text_of(risk):
+            return True, (
+                f"stale: risk_level changed from {evidence.risk_level} to {risk} "
+                "after this decision"
+            )
         return False, ""
     # Decisions from other writers carry no evidence row: the validation in effect
     # when they were made is the latest one before them.
-    decided = _when(approval.decided_at)
-    if latest is not None and _when(latest.validated_at) > decided:
+    decided = instant_key(approval.decided_at)
+    if latest is not None and instant_key(latest.validated_at) > decided:
         return True, "stale: a newer validation came after this decision"
     return False, ""
+
+
+def _why_not_counted(view: DecisionView, required, satisfied, distinct, risk) -> DecisionView:
+    """A valid approval the rule cannot use: another type than required, or a person twice."""
+    a = view.approval
+    if not view.counted or a.decision != Decision.APPROVED:
+        return view
+    if a.approval_type not in required:
+        reason = f"not counted: a {a.approval_type} approval is not required at {risk} risk"
+        return replace(view, counted=False, reason=reason)
+    if distinct and satisfied.get(a.approval_type) != a.approver:
+        others = [t for t, who in satisfied.items() if who == a.approver]
+        if others:
+            reason = (
+                f"not counted: {a.approver} already counts as the {others[0]} approval, and "
+                f"at {risk} risk each required type needs a different person"
+            )
+            return replace(view, counted=False, reason=reason)
+    return view
 
 
 def evidence_of(approval: Approval) -> ApprovalEvidence | None:
@@ -228,6 +308,8 @@ def evidence_of(approval: Approval) -> ApprovalEvidence | None:
 
 def verdict_for(proposal: Proposal, at: datetime | None = None) -> Verdict:
     """Evaluate a proposal from its rows: prefetched ones (``with_lineage``) or three queries."""
+    if proposal.pk is None:  # stored without an id by another writer: no row can name it
+        return evaluate(proposal, [], [], [], {}, at=at)
     if "approvals" in getattr(proposal, "_prefetched_objects_cache", {}):
         approvals = list(proposal.approvals.all())
     else:

@@ -1,17 +1,31 @@
-"""JSON columns are TEXT that other writers may have broken: parse leniently, write strictly."""
+"""JSON columns are TEXT that other writers may have broken: parse leniently, write strictly.
+
+A document nested deeper than ``MAX_DEPTH`` is treated as unreadable (shown as stored):
+Python's parser, printer and every recursive walk over it would otherwise hit the
+recursion limit, and no real profile, payload or proposal is that deep. Writes refuse
+such documents with the same reason.
+"""
 
 import json
 from dataclasses import dataclass
 from typing import Any
 
+MAX_DEPTH = 100
+INVALID = "invalid JSON"
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedJSON:
-    """A JSON column's raw text and, when it parses, its value."""
+    """A JSON column's raw text and, when it can be read, its value."""
 
     raw: str | None
     value: Any = None
-    valid: bool = False
+    problem: str = INVALID  # "" when the value was read
+
+    @property
+    def valid(self) -> bool:
+        return not self.problem
 
     @property
     def pretty(self) -> str:
@@ -21,14 +35,34 @@ class ParsedJSON:
         return json.dumps(self.value, indent=2, ensure_ascii=False, sort_keys=False)
 
 
+def depth(value: Any) -> int:
+    """How deeply containers nest in a parsed value (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                break
+            stack.extend(
+                (child, level) for child in (item.values() if isinstance(item, dict) else item)
+            )
+    return deepest
+
+
 def parse_json_text(raw: object) -> ParsedJSON:
     """Parse a JSON column without ever raising."""
     if raw is None:
         return ParsedJSON(raw=None)
+    text = str(raw)
     try:
-        return ParsedJSON(raw=str(raw), value=json.loads(raw), valid=True)
+        value = json.loads(text)
     except (TypeError, ValueError, RecursionError):
-        return ParsedJSON(raw=str(raw))
+        return ParsedJSON(raw=text)
+    if depth(value) > MAX_DEPTH:
+        return ParsedJSON(raw=text, problem=TOO_DEEP)
+    return ParsedJSON(raw=text, value=value, problem="")
 
 
 def dump_json(value: Any) -> str:
@@ -43,9 +77,13 @@ def json_object_text(value: Any, what: str) -> str:
             value = json.loads(value)
         except ValueError as exc:
             raise ValueError(f"{what} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{what} is {TOO_DEEP}") from None
     if not isinstance(value, dict):
         raise ValueError(f"{what} must be a JSON object, got {type(value).__name__}")
+    if depth(value) > MAX_DEPTH:
+        raise ValueError(f"{what} is {TOO_DEEP}")
     try:
         return dump_json(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{what} cannot be written as JSON: {exc}") from None

@@ -7,10 +7,14 @@ methods named for the domain; runtime writes go through ``memory_app.store``.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 from django.db import models
 from django.db.models.expressions import RawSQL
+from django.urls import reverse
 
-from .expressions import json_text_at, utc_instant
+from .expressions import instant, json_text_at
 from .fields import (
     IntegerColumn,
     JSONTextField,
@@ -20,7 +24,7 @@ from .fields import (
     TimestampField,
 )
 from .jsontext import ParsedJSON, parse_json_text
-from .timeutil import parse_iso
+from .timeutil import instant_key, parse_iso
 
 
 class Role(models.TextChoices):
@@ -180,6 +184,17 @@ class AppendOnlyModel(models.Model):
         )
 
 
+class PageMixin:
+    """The dashboard page of a row; ``None`` for a row another writer stored without a text id."""
+
+    PAGE: str
+
+    def get_absolute_url(self) -> str | None:
+        if not isinstance(self.pk, str):
+            return None
+        return reverse(self.PAGE, args=[self.pk])
+
+
 class JSONColumnsMixin:
     """Lenient access to the model's ``*_json`` columns."""
 
@@ -195,10 +210,13 @@ class ListQuerySet(models.QuerySet):
     """Filters and keyset paging shared by the list pages (newest first by start)."""
 
     def started_between(self, start: str | None, end: str | None):
-        """Rows whose ``started_at`` instant lies in [start, end] (canonical bounds)."""
+        """Rows whose ``started_at`` instant lies in [start, end] (canonical bounds).
+
+        An unreadable ``started_at`` lies in no range (``timeutil``).
+        """
         if not (start or end):
             return self
-        qs = self.alias(started_utc=utc_instant("started_at"))
+        qs = self.alias(started_utc=instant("started_at"))
         if start:
             qs = qs.filter(started_utc__gte=start)
         if end:
@@ -243,7 +261,9 @@ class SessionQuerySet(ListQuerySet):
         )
 
 
-class Session(JSONColumnsMixin, models.Model):
+class Session(PageMixin, JSONColumnsMixin, models.Model):
+    PAGE = "memory_app:session"
+
     id = TextIdField()
     actor = TextColumn()
     channel = TextColumn(null=True, blank=True)
@@ -331,7 +351,9 @@ class Turn(JSONColumnsMixin, models.Model):
 # --- workflows -----------------------------------------------------------------------------
 
 
-class WorkflowRun(JSONColumnsMixin, models.Model):
+class WorkflowRun(PageMixin, JSONColumnsMixin, models.Model):
+    PAGE = "memory_app:workflow"
+
     id = TextIdField()
     workflow_name = TextColumn()
     trigger_source = TextColumn(choices=TriggerSource)
@@ -481,21 +503,13 @@ class ProfileQuerySet(models.QuerySet):
         """Every version of one profile, newest first (one indexed query)."""
         return self.filter(profile_name=name).order_by("-version")
 
-    def active_at(self, name: str, at) -> ProfileVersion | None:
-        """The highest version whose effective window contains ``at``.
+    def active_at(self, name: str, at: object) -> ProfileVersion | None:
+        """The highest version of ``name`` in effect at ``at`` (see ``active_version``).
 
-        Windows are compared as instants, not as text: other writers store
-        ``effective_from``/``effective_to`` in other ISO-8601 forms, and text
-        order is then not time order. A profile has few versions, so they are
-        read with one indexed query and compared here.
+        A profile has few versions: they are read with one indexed query and their
+        windows compared as instants here, since other writers store other ISO forms.
         """
-        moment = parse_iso(at)
-        if moment is None:
-            raise ValueError(f"not an ISO-8601 timestamp: {at!r}")
-        for version in self.versions_of(name):
-            if version.is_active_at(moment):
-                return version
-        return None
+        return active_version(list(self.versions_of(name)), at)
 
 
 class ProfileVersion(JSONColumnsMixin, models.Model):
@@ -527,15 +541,92 @@ class ProfileVersion(JSONColumnsMixin, models.Model):
     def document(self) -> ParsedJSON:
         return self.json(self.DOCUMENT_FIELD)
 
-    def is_active_at(self, moment) -> bool:
-        """Whether ``effective_from <= moment`` and the window is still open at ``moment``."""
-        start = parse_iso(self.effective_from)
-        if start is None or start > moment:
+    @property
+    def is_open(self) -> bool:
+        return self.effective_to in (None, "")
+
+    def is_active_at(self, at: object) -> bool:
+        """Whether the window ``[effective_from, effective_to)`` contains ``at``.
+
+        An unreadable bound leaves the window unknown, and an unknown window contains no
+        instant (``timeutil``); the profile page warns about it.
+        """
+        moment, start = instant_key(at), instant_key(self.effective_from)
+        if not (moment and start) or start > moment:
             return False
-        if self.effective_to in (None, ""):
-            return True
-        end = parse_iso(self.effective_to)
-        return end is not None and end > moment
+        end = instant_key(self.effective_to)
+        return self.is_open or (bool(end) and end > moment)
+
+
+# --- which version is active, and how windows fit: the one home of these rules -------------
+
+
+def active_version[P: ProfileVersion](versions_newest_first: list[P], at: object) -> P | None:
+    """The highest version whose window contains ``at`` (any ISO-8601 time)."""
+    if parse_iso(at) is None:
+        raise ValueError(f"not an ISO-8601 timestamp: {at!r}")
+    return next((v for v in versions_newest_first if v.is_active_at(at)), None)
+
+
+def window_warnings(versions_newest_first: list[ProfileVersion]) -> list[str]:
+    """Gaps, overlaps and unreadable bounds between consecutive versions."""
+    warnings = []
+    ordered = list(reversed(versions_newest_first))
+    for v in ordered:
+        if parse_iso(v.effective_from) is None:
+            warnings.append(f"v{v.version} has an unreadable effective_from: {v.effective_from!r}")
+        if not v.is_open and parse_iso(v.effective_to) is None:
+            warnings.append(f"v{v.version} has an unreadable effective_to: {v.effective_to!r}")
+    for older, newer in itertools.pairwise(ordered):
+        starts = instant_key(newer.effective_from)
+        if not starts:
+            continue
+        ends = instant_key(older.effective_to)
+        if older.is_open:
+            warnings.append(
+                f"overlap: v{older.version} is still open while v{newer.version} "
+                f"starts at {newer.effective_from}"
+            )
+        elif ends and ends > starts:
+            warnings.append(
+                f"overlap: v{older.version} runs until {older.effective_to}, after "
+                f"v{newer.version} starts at {newer.effective_from}"
+            )
+        elif ends and ends < starts:
+            warnings.append(
+                f"gap: nothing is in effect from {older.effective_to} (end of v{older.version}) "
+                f"to {newer.effective_from} (start of v{newer.version})"
+            )
+    return warnings
+
+
+def next_version_number(versions: list[ProfileVersion]) -> int:
+    """One more than the highest whole version number (other writers may store others)."""
+    numbers = [v.version for v in versions if isinstance(v.version, int)]
+    return max(numbers, default=0) + 1
+
+
+def windows_to_close(versions: list[ProfileVersion], name: str, start: str) -> list:
+    """The open windows a version starting at ``start`` closes; ValueError on any overlap.
+
+    A new version starts after every existing start, and no closed window may run past it.
+    """
+    begin = instant_key(start)
+    to_close = []
+    for version in versions:
+        if instant_key(version.effective_from) >= begin:
+            raise ValueError(
+                f"{name} v{version.version} starts at {version.effective_from}; "
+                f"a new version must start after it"
+            )
+        if version.is_open:
+            to_close.append(version.pk)
+        elif instant_key(version.effective_to) > begin:
+            raise ValueError(
+                f"{name} v{version.version} is in effect until {version.effective_to}; "
+                f"a new version cannot start before that"
+            )
+    return to_close
 
 
 class BehaviorProfile(ProfileVersion):
@@ -608,16 +699,27 @@ class ProposalQuerySet(models.QuerySet):
         )
         return self.alias(risk_rank=rank).order_by("risk_rank", "created_at", "id")
 
-    def with_lineage(self):
-        """Fetch each proposal's skill, validations, approvals (with evidence) and deploys."""
-        return self.select_related("skill").prefetch_related(
+    def with_lineage(self, chunk_size: int = 500) -> Iterator[Proposal]:
+        """The proposals with their skill, validations, approvals (with evidence) and deploys.
+
+        Read in chunks, each with one query per relation. The skill is prefetched, not
+        joined, since a join would hide a proposal whose skill another writer removed; a
+        proposal stored without an id has no rows to fetch.
+        """
+        lineage = [
+            "skill",
             "validations",
             "deploy_outcomes",
             models.Prefetch("approvals", queryset=Approval.objects.select_related("evidence")),
-        )
+        ]
+        for chunk in itertools.batched(self.iterator(chunk_size), chunk_size):
+            models.prefetch_related_objects([p for p in chunk if p.pk is not None], *lineage)
+            yield from chunk
 
 
-class Proposal(JSONColumnsMixin, models.Model):
+class Proposal(PageMixin, JSONColumnsMixin, models.Model):
+    PAGE = "memory_app:proposal"
+
     id = TextIdField()
     skill = models.ForeignKey(
         Skill, on_delete=models.DB_CASCADE, related_name="proposals", db_index=False
@@ -644,10 +746,23 @@ class Proposal(JSONColumnsMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.proposal_type} proposal {self.id}"
 
+    @property
+    def skill_or_none(self) -> Skill | None:
+        """The proposal's skill, or None when another writer left the link dangling."""
+        try:
+            return self.skill
+        except Skill.DoesNotExist:
+            return None
+
     def delete(self, *args, **kwargs):
         if self.approvals.exists():
             raise AppendOnlyError(f"proposal {self.pk!r} has approvals and cannot be deleted")
         return super().delete(*args, **kwargs)
+
+
+def check_passed(value: object) -> bool:
+    """A check passed when it is 1; any other value another writer stored is not a pass."""
+    return not isinstance(value, str) and value == 1
 
 
 class ValidationResult(JSONColumnsMixin, AppendOnlyModel):
@@ -677,7 +792,8 @@ class ValidationResult(JSONColumnsMixin, AppendOnlyModel):
 
     @property
     def all_passed(self) -> bool:
-        return all((self.build_pass, self.lint_pass, self.test_pass, self.policy_pass))
+        checks = (self.build_pass, self.lint_pass, self.test_pass, self.policy_pass)
+        return all(check_passed(check) for check in checks)
 
 
 class Approval(AppendOnlyModel):
@@ -750,6 +866,8 @@ class ApprovalEvidence(AppendOnlyModel):
     # NULL, not "": no validation existed, or no token was sent (tokens are unique).
     validation_id = models.TextField(null=True, blank=True)  # noqa: DJ001
     proposal_sha256 = models.TextField()
+    # NULL on decisions recorded before the risk level was kept as evidence.
+    risk_level = models.TextField(null=True, blank=True)  # noqa: DJ001
     idempotency_token = models.TextField(null=True, blank=True, unique=True)
     prev_hash = models.TextField()
     row_hash = models.TextField()
@@ -764,3 +882,43 @@ class ApprovalEvidence(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"evidence #{self.seq} of {self.proposal_id}"
+
+
+class ProposalChangeQuerySet(AppendOnlyQuerySet):
+    def of(self, proposal: Proposal | str):
+        return self.filter(proposal_id=getattr(proposal, "pk", proposal)).order_by("id")
+
+
+class ProposalChange(AppendOnlyModel):
+    """A change of a proposal's ``risk_level`` or ``proposal_json``, noticed by the database.
+
+    A trigger (migration 0010) writes one row whenever any process changes either column,
+    with the time SQLite noticed it, so the page can say what changed and when, even
+    though v1 keeps no history of a proposal. No foreign key: a proposal deleted later
+    keeps its change history.
+    """
+
+    proposal_id = models.TextField()
+    column = models.TextField()
+    old_value = models.TextField(null=True)  # noqa: DJ001
+    new_value = models.TextField(null=True)  # noqa: DJ001
+    noticed_at = models.TextField()
+
+    objects = ProposalChangeQuerySet.as_manager()
+
+    class Meta:
+        db_table = "tommemory_proposal_changes"
+        indexes = [models.Index(fields=["proposal_id", "id"], name="idx_proposal_changes")]
+
+    def __str__(self) -> str:
+        return f"{self.column} of {self.proposal_id} changed at {self.noticed_at}"
+
+    @property
+    def summary(self) -> str:
+        """What changed: the values of a short column, the digests of the document."""
+        if self.column != "proposal_json":
+            return f"changed from {self.old_value!r} to {self.new_value!r}"
+        from .governance import proposal_digest
+
+        old, new = proposal_digest(self.old_value), proposal_digest(self.new_value)
+        return f"changed (sha256 {old[:12]}… → {new[:12]}…)"

@@ -9,14 +9,16 @@ transaction (IMMEDIATE, see settings), so concurrent writers never interleave.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import Max, Q
 
 from . import audit, governance
+from .fields import MAX_INTEGER
 from .jsontext import json_object_text
 from .models import (
     Approval,
@@ -31,6 +33,7 @@ from .models import (
     PersonalityProfile,
     ProfileVersion,
     Proposal,
+    ProposalChange,
     ProposalStatus,
     ProposalType,
     ProposedBy,
@@ -49,8 +52,10 @@ from .models import (
     Validator,
     WorkflowRun,
     WorkflowStep,
+    next_version_number,
+    windows_to_close,
 )
-from .timeutil import chronological, normalize_iso, now_iso, parse_iso
+from .timeutil import chronological, format_iso, normalize_iso, now_iso, parse_iso
 
 
 class StoreError(ValueError):
@@ -93,11 +98,30 @@ class WorkflowReplay:
 
 @dataclass(frozen=True)
 class ProposalLineage:
-    skill: Skill
+    """skill → proposal → validations → approvals → deploy outcomes, and what they mean."""
+
+    skill: Skill | None  # None when another writer left the link dangling
     proposal: Proposal
-    validations: list[ValidationResult] = field(default_factory=list)
-    approvals: list[Approval] = field(default_factory=list)
-    deploy_outcomes: list[DeployOutcome] = field(default_factory=list)
+    validations: list[ValidationResult]
+    approvals: list[Approval]
+    deploy_outcomes: list[DeployOutcome]
+    evidence: dict[str, ApprovalEvidence]  # by approval id; other writers' decisions have none
+    changes: list[ProposalChange]  # risk_level / proposal_json changes the database noticed
+
+    @property
+    def rows(self) -> tuple:
+        """The arguments ``governance.evaluate`` takes, to replay the rule at any moment."""
+        return (
+            self.proposal,
+            self.validations,
+            self.approvals,
+            self.deploy_outcomes,
+            self.evidence,
+        )
+
+    @cached_property
+    def verdict(self) -> governance.Verdict:
+        return governance.evaluate(*self.rows)
 
 
 def _get[M: models.Model](model: type[M], pk: object) -> M:
@@ -151,6 +175,31 @@ def _when(value: datetime | str | None, what: str) -> str:
         return normalize_iso(value)
     except ValueError:
         raise InvalidInput(f"{what} must be an ISO-8601 timestamp; got {value!r}") from None
+
+
+# Clock skew between the caller and this process: a start this little in the past means now.
+START_GRACE = timedelta(seconds=5)
+
+
+def _start(value: datetime | str | None) -> str:
+    """A new profile version's start: now or later, never in the past."""
+    now = now_iso()
+    start = now if value is None else _when(value, "effective_from")
+    if start < now:
+        if start < format_iso(parse_iso(now) - START_GRACE):
+            raise InvalidInput(
+                f"effective_from {start} is in the past: a new version starts now or later, "
+                "so which version was active before now never changes"
+            )
+        start = now
+    return start
+
+
+def _next_version(versions: list[ProfileVersion]) -> int:
+    following = next_version_number(versions)
+    if following > MAX_INTEGER:
+        raise InvalidInput("the version numbers of this profile are used up")
+    return following
 
 
 def _json(value: Any, what: str) -> str:
@@ -495,18 +544,15 @@ class RuntimeMemoryStore:
             if refusal:
                 raise InvalidInput(refusal)
             approval = Approval.objects.create(proposal=proposal, **values)
-            last = ApprovalEvidence.objects.filter(proposal=proposal).order_by("-seq").first()
-            evidence = ApprovalEvidence(
-                approval=approval,
-                proposal=proposal,
-                seq=last.seq + 1 if last else 1,
-                validation_id=verdict.latest_validation.pk if verdict.latest_validation else None,
+            latest = verdict.latest_validation
+            audit.next_link(
+                approval,
+                ApprovalEvidence.objects.filter(proposal=proposal).order_by("-seq").first(),
+                validation_id=latest.pk if latest else None,
                 proposal_sha256=governance.proposal_digest(proposal.proposal_json),
+                risk_level=governance.text_of(proposal.risk_level),
                 idempotency_token=token,
-                prev_hash=last.row_hash if last else audit.GENESIS,
-            )
-            evidence.row_hash = audit.chain_hash(evidence.prev_hash, approval, evidence)
-            evidence.save()
+            ).save()
             verdict = self._sync_status(proposal, approval.decided_at)
             return RecordedDecision(approval, verdict, duplicate=False)
 
@@ -591,31 +637,15 @@ class RuntimeMemoryStore:
             "rationale": _text(rationale, "rationale", required=False),
             "source_ref": _text(source_ref, "source_ref", required=False),
             "created_by": _text(created_by, "created_by"),
-            "effective_from": _when(effective_from, "effective_from"),
+            "effective_from": _start(effective_from),
         }
 
     @staticmethod
-    def _windows_to_close(versions: list[ProfileVersion], name: str, start_text: str) -> list:
-        """The open windows a version starting at ``start_text`` closes; refuse any overlap."""
-        start = parse_iso(start_text)
-        to_close = []
-        for version in versions:
-            begins = parse_iso(version.effective_from)
-            if begins is not None and begins >= start:
-                raise InvalidInput(
-                    f"{name} v{version.version} starts at {version.effective_from}; "
-                    f"a new version must start after it"
-                )
-            if version.effective_to in (None, ""):
-                to_close.append(version.pk)
-                continue
-            ends = parse_iso(version.effective_to)
-            if ends is not None and ends > start:
-                raise InvalidInput(
-                    f"{name} v{version.version} is in effect until {version.effective_to}; "
-                    f"a new version cannot start before that"
-                )
-        return to_close
+    def _windows_to_close(versions: list[ProfileVersion], name: str, start: str) -> list:
+        try:
+            return windows_to_close(versions, name, start)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
 
     def publish_version[P: ProfileVersion](
         self,
@@ -631,8 +661,9 @@ class RuntimeMemoryStore:
         """Add version N+1 and close the open window at its ``effective_from``, atomically.
 
         Old versions are never rewritten: the only change to one is closing its open
-        ``effective_to``. A start that would overlap an already-closed window, or that
-        is not after the latest version's start, is refused. The IMMEDIATE transaction
+        ``effective_to``. A start in the past is refused (it would rewrite which version
+        was active then), and so is one that would overlap an already-closed window or
+        that is not after the latest version's start. The IMMEDIATE transaction
         serialises concurrent publishers: each gets its own version number or a clear
         refusal.
         """
@@ -644,9 +675,8 @@ class RuntimeMemoryStore:
             versions = list(model.objects.versions_of(name))
             to_close = self._windows_to_close(versions, name, start_text)
             model.objects.filter(pk__in=to_close).close_windows(start_text)
-            latest = versions[0].version if versions else 0
             return model.objects.create(
-                version=latest + 1, effective_to=None, created_at=now_iso(), **values
+                version=_next_version(versions), effective_to=None, created_at=now_iso(), **values
             )
 
     # --- the minimum v1 query set -------------------------------------------------------
@@ -686,27 +716,28 @@ class RuntimeMemoryStore:
         )
 
     def proposal_lineage(self, proposal_id: str) -> ProposalLineage:
-        """skill → proposal → validations → approvals → deploy outcomes (four queries)."""
-        if not isinstance(proposal_id, str) or not proposal_id:
-            raise InvalidInput(f"proposal id must be a non-empty text, got {proposal_id!r}")
-        proposal = Proposal.objects.select_related("skill").filter(pk=proposal_id).first()
-        if proposal is None:
-            raise NotFound(f"no skill_to_logic_proposals row with id {proposal_id!r}")
+        """skill → proposal → validations → approvals (with evidence) → deploys (six queries).
+
+        Rows are in time order (unreadable times first, then by id: ``timeutil``).
+        """
+        proposal = _get(Proposal, proposal_id)
+        approvals = proposal.approvals.select_related("evidence")
         return ProposalLineage(
-            skill=proposal.skill,
+            skill=Skill.objects.filter(pk=proposal.skill_id).first(),
             proposal=proposal,
-            validations=chronological(
-                list(proposal.validations.order_by("validated_at", "id")), "validated_at"
-            ),
-            approvals=chronological(
-                list(proposal.approvals.order_by("decided_at", "id")), "decided_at"
-            ),
-            deploy_outcomes=chronological(
-                list(proposal.deploy_outcomes.order_by("deployed_at", "id")), "deployed_at"
-            ),
+            validations=chronological(list(proposal.validations.all()), "validated_at"),
+            approvals=(approvals := chronological(list(approvals), "decided_at")),
+            deploy_outcomes=chronological(list(proposal.deploy_outcomes.all()), "deployed_at"),
+            evidence={a.pk: ev for a in approvals if (ev := governance.evidence_of(a))},
+            changes=list(ProposalChange.objects.of(proposal)),
         )
 
     # --- bulk import (demo data, imports) -----------------------------------------------
+
+    @staticmethod
+    def row_values(row: models.Model) -> tuple:
+        """A model instance's column values in the table's column order (for ``bulk_insert``)."""
+        return tuple(getattr(row, f.attname) for f in row._meta.local_fields)
 
     @staticmethod
     def bulk_insert(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> int:

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from memory_app.store import RuntimeMemoryStore
 
@@ -14,6 +16,24 @@ from memory_app.store import RuntimeMemoryStore
 @pytest.fixture
 def store() -> RuntimeMemoryStore:
     return RuntimeMemoryStore()
+
+
+# The store refuses profile versions that start in the past. Tests that write a history of
+# versions through it (January, March, June 2026) do so as if it were December 2025.
+EARLY_NOW = "2025-12-01T00:00:00.000Z"
+
+
+@pytest.fixture
+def back_then(monkeypatch):
+    """A context in which the store's clock reads December 2025 (pages keep the real one)."""
+
+    @contextmanager
+    def clock():
+        with monkeypatch.context() as patched:
+            patched.setattr("memory_app.store.now_iso", lambda: EARLY_NOW)
+            yield
+
+    return clock
 
 
 def _user_in(username: str, group: str | None) -> User:
@@ -135,3 +155,21 @@ def audit_triggers_lifted():
         finally:
             for _, sql in triggers:
                 cursor.execute(sql)
+
+
+# Property-based tests: a fixed budget per test, and the examples that once failed kept in
+# the repository (tests/hypothesis-examples), so every run replays them first.
+# HYPOTHESIS_PROFILE=thorough searches longer.
+settings.register_profile(
+    "default",
+    database=DirectoryBasedExampleDatabase(REPO / "tests" / "hypothesis-examples"),
+    max_examples=int(os.environ.get("TOM_HYPOTHESIS_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

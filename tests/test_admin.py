@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.urls import reverse
 
@@ -33,7 +34,8 @@ def model_admin(model):
 
 
 def change_url(obj):
-    return reverse(f"admin:memory_app_{obj._meta.model_name}_change", args=[obj.pk])
+    """The admin's own form of a change link: the id escaped with ``admin.utils.quote``."""
+    return reverse(f"admin:memory_app_{obj._meta.model_name}_change", args=[quote(obj.pk)])
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def lineage(store, proposal):
     session = store.start_session("tom", session_id="s/1")
     for n in range(60):
         store.append_turn(session.id, "user", f"turn {n}")
-    store.publish_behavior_profile("tom", {"a": 1}, created_by="p", effective_from="2026-01-01")
+    store.publish_behavior_profile("tom", {"a": 1}, created_by="p")
     return {
         "proposal": proposal, "approval": approval, "outcome": outcome, "run": run,
         "step": step, "event": event, "session": session,
@@ -111,7 +113,7 @@ def test_lineage_links_and_inlines(superuser_client, lineage):
     assert change_url(lineage["run"]) in events
     assert change_url(lineage["step"]) in events
     session_page = body(superuser_client.get(change_url(lineage["session"])))
-    assert session_page.count('class="field-turn_index"') == 50  # the first 50 inline
+    assert session_page.count('class="field-turn_index_as_stored"') == 50  # the first 50 inline
     turns = body(superuser_client.get(reverse("admin:memory_app_turn_changelist")))
     assert change_url(lineage["session"]) in turns
 
@@ -137,13 +139,13 @@ def test_profile_admin_edit_publishes_a_new_version(client, profile_admin, linea
     v1 = BehaviorProfile.objects.get()
     response = client.post(
         change_url(v1),
-        {"document": '{"a": 2}', "rationale": "tuned", "effective_from": "2026-06-01",
+        {"document": '{"a": 2}', "rationale": "tuned", "effective_from": "2027-06-01",
          "source_ref": ""},
     )  # fmt: skip
     assert response.status_code == 302
     v1_after, v2 = BehaviorProfile.objects.order_by("version")
     assert v1_after.behavior_json == '{"a":1}'
-    assert v1_after.effective_to == "2026-06-01T00:00:00.000Z"
+    assert v1_after.effective_to == "2027-06-01T00:00:00.000Z"
     assert (v2.version, v2.behavior_json, v2.created_by) == (2, '{"a":2}', profile_admin.username)
 
 
@@ -160,7 +162,7 @@ def test_profile_admin_refusal_is_a_form_error(client, profile_admin, lineage):
     response = client.post(
         change_url(v1), {"document": "{}", "rationale": "x", "effective_from": "2025-01-01"}
     )
-    assert "must start after" in body(response)
+    assert "is in the past" in body(response)
     assert BehaviorProfile.objects.count() == 1
 
 

@@ -224,7 +224,7 @@ def test_bad_promotion_flow_input_is_refused(store, proposal):
     assert proposal.approvals.count() == 0
 
 
-def test_proposal_lineage_in_four_queries(store, proposal, django_assert_num_queries):
+def test_proposal_lineage_in_six_queries(store, proposal, django_assert_num_queries):
     _validate(store, proposal)
     store.record_approval(
         proposal.id, approver="a", approval_type="human", decision="approved",
@@ -235,7 +235,8 @@ def test_proposal_lineage_in_four_queries(store, proposal, django_assert_num_que
         decided_at="2026-11-24 11:00:00",
     )  # fmt: skip
     store.record_deploy_outcome(proposal.id, deployment_target="prod", status="failed")
-    with django_assert_num_queries(4):
+    # proposal, skill, validations, approvals with evidence, deploys, noticed changes
+    with django_assert_num_queries(6):
         lineage = store.proposal_lineage(proposal.id)
         assert lineage.skill.skill_key == "summarise-logs"
     assert lineage.proposal == proposal
@@ -249,17 +250,18 @@ def test_proposal_lineage_in_four_queries(store, proposal, django_assert_num_que
 # --- profiles --------------------------------------------------------------------------
 
 
-def test_publish_closes_the_open_window_at_the_new_start(store):
-    v1 = store.publish_behavior_profile(
-        "tom", {"tone": "calm"}, created_by="paula", effective_from="2026-01-01T00:00:00Z"
-    )
-    v2 = store.publish_behavior_profile(
-        "tom",
-        {"tone": "brisk"},
-        created_by="paula",
-        rationale="faster",
-        effective_from="2026-02-01",
-    )
+def test_publish_closes_the_open_window_at_the_new_start(store, back_then):
+    with back_then():
+        v1 = store.publish_behavior_profile(
+            "tom", {"tone": "calm"}, created_by="paula", effective_from="2026-01-01T00:00:00Z"
+        )
+        v2 = store.publish_behavior_profile(
+            "tom",
+            {"tone": "brisk"},
+            created_by="paula",
+            rationale="faster",
+            effective_from="2026-02-01",
+        )
     v1.refresh_from_db()
     assert (v1.version, v2.version) == (1, 2)
     assert v1.effective_to == v2.effective_from == "2026-02-01T00:00:00.000Z"
@@ -267,11 +269,12 @@ def test_publish_closes_the_open_window_at_the_new_start(store):
     assert json.loads(v2.behavior_json) == {"tone": "brisk"}
 
 
-def test_latest_active_profile_respects_windows(store):
-    for month in (1, 3, 6):
-        store.publish_personality_profile(
-            "tom", {"m": month}, created_by="p", effective_from=f"2026-{month:02d}-01T00:00:00Z"
-        )
+def test_latest_active_profile_respects_windows(store, back_then):
+    with back_then():
+        for month in (1, 3, 6):
+            store.publish_personality_profile(
+                "tom", {"m": month}, created_by="p", effective_from=f"2026-{month:02d}-01T00:00Z"
+            )
     pick = store.latest_active_personality_profile
     assert pick("tom", "2025-12-31T23:59:59Z") is None
     assert pick("tom", "2026-01-01T00:00:00Z").version == 1
@@ -307,8 +310,9 @@ def test_unparseable_window_is_never_active(store):
     assert store.latest_active_behavior_profile("tom") is None
 
 
-def test_future_version_is_scheduled_not_active(store):
-    store.publish_behavior_profile("tom", {}, created_by="p", effective_from="2026-01-01")
+def test_future_version_is_scheduled_not_active(store, back_then):
+    with back_then():
+        store.publish_behavior_profile("tom", {}, created_by="p", effective_from="2026-01-01")
     store.publish_behavior_profile("tom", {"v": 2}, created_by="p", effective_from="2999-01-01")
     assert store.latest_active_behavior_profile("tom").version == 1
     assert store.latest_active_behavior_profile("tom", "2999-06-01").version == 2
@@ -323,33 +327,34 @@ def test_future_version_is_scheduled_not_active(store):
         ({"ok": True}, "soon", "ISO-8601"),
     ],
 )
-def test_refused_publish_changes_nothing(store, document, start, message):
-    store.publish_behavior_profile("tom", {"v": 1}, created_by="p", effective_from="2026-01-01")
-    store.publish_behavior_profile("tom", {"v": 2}, created_by="p", effective_from="2026-02-01")
+def test_refused_publish_changes_nothing(store, back_then, document, start, message):
+    with back_then():
+        store.publish_behavior_profile("tom", {"v": 1}, created_by="p", effective_from="2026-01-01")
+        store.publish_behavior_profile("tom", {"v": 2}, created_by="p", effective_from="2026-02-01")
     before = list(BehaviorProfile.objects.values_list("version", "effective_from", "effective_to"))
-    with pytest.raises(InvalidInput, match=message):
+    with back_then(), pytest.raises(InvalidInput, match=message):
         store.publish_behavior_profile("tom", document, created_by="p", effective_from=start)
     after = list(BehaviorProfile.objects.values_list("version", "effective_from", "effective_to"))
     assert after == before
 
 
-def test_publish_refuses_to_overlap_a_closed_window(store):
+def test_publish_refuses_to_overlap_a_closed_window(store, back_then):
     BehaviorProfile.objects.create(
         profile_name="tom", version=1, behavior_json="{}", effective_from="2026-01-01T00:00:00Z",
         effective_to="2026-06-01T00:00:00Z", created_at="2026-01-01", created_by="other",
     )  # fmt: skip
-    with pytest.raises(InvalidInput, match="in effect until"):
+    with back_then(), pytest.raises(InvalidInput, match="in effect until"):
         store.publish_behavior_profile("tom", {}, created_by="p", effective_from="2026-03-01")
-    assert (
-        store.publish_behavior_profile(
+    with back_then():
+        published = store.publish_behavior_profile(
             "tom", {}, created_by="p", effective_from="2026-06-01"
-        ).version
-        == 2
-    )
+        )
+    assert published.version == 2
 
 
-def test_profile_kinds_are_versioned_separately(store):
-    store.publish_behavior_profile("tom", {}, created_by="p", effective_from="2026-01-01")
+def test_profile_kinds_are_versioned_separately(store, back_then):
+    with back_then():
+        store.publish_behavior_profile("tom", {}, created_by="p", effective_from="2026-01-01")
     assert store.publish_personality_profile("tom", {}, created_by="p").version == 1
     assert PersonalityProfile.objects.count() == BehaviorProfile.objects.count() == 1
 

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from memory_app.jsontext import ParsedJSON, parse_json_text
-from memory_app.models import Level, Role
+from memory_app.models import Level, Role, check_passed
 from memory_app.timeutil import format_iso, parse_iso
 
 register = template.Library()
@@ -132,7 +132,7 @@ def unified_diffs(raw: object) -> list[tuple[str, list[tuple[str, str]]]]:
 @register.filter
 def check_mark(value: object) -> SafeString:
     """✓ for a passed check, ✗ otherwise (another writer may store odd values)."""
-    passed = value in (1, True, "1")
+    passed = check_passed(value)
     return format_html(
         '<span class="check {}" title="{}">{}</span>',
         *(("pass", "pass", "✓") if passed else ("fail", "fail", "✗")),

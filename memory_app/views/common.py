@@ -7,6 +7,8 @@ from django import forms
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
+from ..fields import MAX_INTEGER
+
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
@@ -15,6 +17,15 @@ class HtmxHttpRequest(HttpRequest):
 def fragment(request: HtmxHttpRequest, template_name: str, partial: str) -> str:
     """The whole page, or only its named partial for an HTMX request."""
     return f"{template_name}#{partial}" if request.htmx else template_name
+
+
+def whole_number(value: object) -> int | None:
+    """A non-negative whole number from a query parameter, or None (never too big for SQL)."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if 0 <= number <= MAX_INTEGER else None
 
 
 def cleaned(form: forms.Form) -> dict[str, Any]:

@@ -1,8 +1,6 @@
 """Profile version history, effective windows, diffs, and publishing a new version."""
 
-import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,13 +9,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import jsondiff
+from .. import access, jsondiff
 from ..access import reader_required
 from ..exports import export_response, wants_export
 from ..forms import IsoDateTimeField, PublishForm
-from ..models import BehaviorProfile, PersonalityProfile, ProfileVersion
+from ..models import (
+    BehaviorProfile,
+    PersonalityProfile,
+    ProfileVersion,
+    active_version,
+    next_version_number,
+    window_warnings,
+)
 from ..store import RuntimeMemoryStore, StoreError
-from ..timeutil import now_iso, parse_iso
+from ..timeutil import instant_key, now_iso
 from .common import HtmxHttpRequest, fragment
 
 KINDS: dict[str, type[ProfileVersion]] = {
@@ -33,11 +38,6 @@ def _model_for(kind: str) -> type[ProfileVersion]:
         raise Http404(f"no {kind!r} profiles") from None
 
 
-def can_publish(user, model: type[ProfileVersion]) -> bool:
-    """Profile admins (and superusers) publish new versions."""
-    return user.has_perm(f"memory_app.add_{model._meta.model_name}")
-
-
 @dataclass(frozen=True)
 class Summary:
     kind: str
@@ -49,20 +49,20 @@ class Summary:
 
 def _summaries() -> list[Summary]:
     """One row per profile name and kind (one query per kind: profiles are small)."""
-    now = parse_iso(now_iso())
+    now = now_iso()
     rows = []
     for kind, model in KINDS.items():
         by_name: dict[str, list[ProfileVersion]] = {}
         for version in model.objects.order_by("profile_name", "-version"):
             by_name.setdefault(version.profile_name, []).append(version)
         for name, versions in by_name.items():
-            active = next((v for v in versions if v.is_active_at(now)), None)
-            last = max(versions, key=lambda v: parse_iso(v.created_at) or _EARLIEST)
-            rows.append(Summary(kind, name, active, len(versions), last.created_at))
+            last = max(versions, key=lambda v: instant_key(v.created_at))
+            rows.append(
+                Summary(kind, name, active_version(versions, now), len(versions), last.created_at)
+            )
     return rows
 
 
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
 SUMMARY_COLUMNS = [
     ("kind", lambda s: s.kind),
     ("profile_name", lambda s: s.name),
@@ -81,38 +81,6 @@ def profile_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "memory_app/profile_list.html", {"summaries": summaries})
 
 
-def _window_warnings(versions: list[ProfileVersion]) -> list[str]:
-    """Gaps, overlaps and unreadable windows between consecutive versions."""
-    warnings = []
-    ordered = sorted(versions, key=lambda v: v.version)
-    for v in ordered:
-        if parse_iso(v.effective_from) is None:
-            warnings.append(f"v{v.version} has an unreadable effective_from: {v.effective_from!r}")
-        if v.effective_to not in (None, "") and parse_iso(v.effective_to) is None:
-            warnings.append(f"v{v.version} has an unreadable effective_to: {v.effective_to!r}")
-    for older, newer in itertools.pairwise(ordered):
-        starts = parse_iso(newer.effective_from)
-        ends = parse_iso(older.effective_to) if older.effective_to not in (None, "") else None
-        if starts is None:
-            continue
-        if older.effective_to in (None, ""):
-            warnings.append(
-                f"overlap: v{older.version} is still open while v{newer.version} "
-                f"starts at {newer.effective_from}"
-            )
-        elif ends is not None and ends > starts:
-            warnings.append(
-                f"overlap: v{older.version} runs until {older.effective_to}, after "
-                f"v{newer.version} starts at {newer.effective_from}"
-            )
-        elif ends is not None and ends < starts:
-            warnings.append(
-                f"gap: nothing is in effect from {older.effective_to} (end of v{older.version}) "
-                f"to {newer.effective_from} (start of v{newer.version})"
-            )
-    return warnings
-
-
 def _version_number(request: HtmxHttpRequest, key: str) -> int | None:
     try:
         return int(request.GET[key])
@@ -128,23 +96,21 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
     if not versions:
         raise Http404(f"no {kind} profile named {name!r}")
     by_number = {v.version: v for v in versions}
-    now = parse_iso(now_iso())
     context = {
         "kind": kind,
         "name": name,
         "versions": versions,
-        "active_now": next((v for v in versions if v.is_active_at(now)), None),
-        "warnings": _window_warnings(versions),
-        "can_publish": can_publish(request.user, model),
+        "active_now": active_version(versions, now_iso()),
+        "warnings": window_warnings(versions),
+        "can_publish": access.can_publish(request.user, model),
+        "next_version": next_version_number(versions),
     }
     # "Active at": the same answer as RuntimeMemoryStore.latest_active_*_profile.
     at_text = request.GET.get("at", "")
     if at_text:
         try:
             at = IsoDateTimeField().clean(at_text)
-            context["active_at"] = next(
-                (v for v in versions if v.is_active_at(parse_iso(at))), None
-            )
+            context["active_at"] = active_version(versions, at)
             context["at_checked"] = at
         except ValidationError as exc:
             context["at_error"] = " ".join(exc.messages)
@@ -152,8 +118,9 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
     # The comparison: ?base=&compare= (default: the newest version against its predecessor).
     compare = by_number.get(_version_number(request, "compare")) or versions[0]
     base = by_number.get(_version_number(request, "base"))
-    if base is None:
-        base = next((v for v in versions if v.version < compare.version), None)
+    if base is None:  # the version before ``compare`` in the newest-first history
+        older = versions[versions.index(compare) + 1 :]
+        base = older[0] if older else None
     context |= {"base": base, "compare": compare}
     if base is not None:
         before, after = base.document, compare.document
@@ -169,9 +136,10 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
 def publish(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
     """Publish version N+1 (editing never overwrites): profile admins only."""
     model = _model_for(kind)
-    if not can_publish(request.user, model):
+    if not access.can_publish(request.user, model):
         raise PermissionDenied("Publishing profile versions needs the profile-admin role.")
-    latest = model.objects.versions_of(name).first()
+    versions = list(model.objects.versions_of(name))
+    latest = versions[0] if versions else None
     if request.method == "POST":
         form = PublishForm(request.POST)
         if form.is_valid():
@@ -192,7 +160,13 @@ def publish(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
                 return redirect(reverse("memory_app:profile", args=[kind, name]))
     else:
         form = PublishForm(initial={"document": latest.document.pretty if latest else "{}\n"})
-    context = {"kind": kind, "name": name, "latest": latest, "form": form}
+    context = {
+        "kind": kind,
+        "name": name,
+        "latest": latest,
+        "form": form,
+        "next_version": next_version_number(versions),
+    }
     status = 400 if form.is_bound else 200
     return render(request, "memory_app/profile_publish.html", context, status=status)
 

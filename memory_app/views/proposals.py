@@ -5,34 +5,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit, governance
+from .. import access, audit, governance
 from ..access import reader_required
 from ..exports import export_response, wants_export
 from ..forms import DecisionForm, IsoDateTimeField, ProposalFilterForm
-from ..models import ApprovalEvidence, Proposal
+from ..models import Proposal
 from ..store import ProposalLineage, RuntimeMemoryStore, StoreError
-from ..timeutil import parse_iso
+from ..timeutil import instant_key, parse_iso
 from .common import HtmxHttpRequest, cleaned, fragment
 
 PAGE_SIZE = 50
-DECIDE_PERMISSION = "memory_app.add_approval"
 OLD_AFTER_HOURS = 72
-
-
-def can_decide(user) -> bool:
-    """Ops (and superusers) record decisions."""
-    return user.has_perm(DECIDE_PERMISSION)
 
 
 def _get_proposal_for_user(request: HtmxHttpRequest, proposal_id: str) -> Proposal:
     """The proposal, if the user may record decisions on it: 404 or 403 otherwise."""
-    proposal = get_object_or_404(Proposal.objects.select_related("skill"), pk=proposal_id)
-    if not can_decide(request.user):
+    proposal = get_object_or_404(Proposal, pk=proposal_id)
+    if not access.can_decide(request.user):
         raise PermissionDenied("Recording decisions needs the ops role.")
     return proposal
 
@@ -57,7 +51,7 @@ def _waited_hours(proposal: Proposal) -> float | None:
 
 QUEUE_COLUMNS = [
     ("id", lambda r: r.proposal.pk),
-    ("skill_key", lambda r: r.proposal.skill.skill_key),
+    ("skill_key", lambda r: r.proposal.skill_or_none and r.proposal.skill_or_none.skill_key),
     ("proposal_type", lambda r: r.proposal.proposal_type),
     ("proposed_by", lambda r: r.proposal.proposed_by),
     ("risk_level", lambda r: r.proposal.risk_level),
@@ -84,12 +78,12 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
     for field in ("risk_level", "proposal_type", "proposed_by"):
         if field in filters:
             proposals = proposals.filter(**{field: filters[field]})
-    proposals = proposals.by_urgency().with_lineage()
+    proposals = proposals.by_urgency()
     if fmt := wants_export(request):
-        rows = (QueueRow(p, governance.verdict_for(p), None) for p in proposals.iterator(500))
+        rows = (QueueRow(p, governance.verdict_for(p), None) for p in proposals.with_lineage())
         return export_response(fmt, rows, QUEUE_COLUMNS, "proposals")
     page = filters.get("page", 1)
-    chunk = list(proposals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    chunk = list(proposals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1].with_lineage())
     rows = [QueueRow(p, governance.verdict_for(p), _waited_hours(p)) for p in chunk[:PAGE_SIZE]]
     context = {
         "form": form,
@@ -103,37 +97,37 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
 def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:
     """Learned, drafted, validated, decided, deployed: every step in time order."""
     entries = [
-        ("learned", lineage.skill.learned_at, lineage.skill),
+        *([("learned", lineage.skill.learned_at, lineage.skill)] if lineage.skill else []),
         ("drafted", lineage.proposal.created_at, lineage.proposal),
         *[("validated", v.validated_at, v) for v in lineage.validations],
         *[("decided", a.decided_at, a) for a in lineage.approvals],
         *[("deployed", d.deployed_at, d) for d in lineage.deploy_outcomes],
     ]
-    floor = datetime.min.replace(tzinfo=UTC)
-    return sorted(entries, key=lambda e: parse_iso(e[1]) or floor)
+    return sorted(entries, key=lambda e: instant_key(e[1]))
 
 
 NOT_YET = "not drafted yet"
+UNKNOWN_TIME = "unknown: the time is unreadable"
 
 
-def _detail_context(request: HtmxHttpRequest, proposal: Proposal, form=None, note="") -> dict:
+def _lineage_or_404(proposal_id: str) -> ProposalLineage:
+    try:
+        return RuntimeMemoryStore().proposal_lineage(proposal_id)
+    except StoreError as exc:
+        raise Http404(str(exc)) from None
+
+
+def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=None, note="") -> dict:
     """Everything the proposal page shows, from the lineage (a constant number of queries)."""
-    lineage = RuntimeMemoryStore().proposal_lineage(proposal.pk)
-    evidence = {e.approval_id: e for e in ApprovalEvidence.objects.filter(proposal=proposal)}
-    rows = (
-        lineage.proposal,
-        lineage.validations,
-        lineage.approvals,
-        lineage.deploy_outcomes,
-        evidence,
-    )
-    drafted = parse_iso(lineage.proposal.created_at)
+    drafted = instant_key(lineage.proposal.created_at)
 
-    def status_at(moment: datetime | None) -> str:
-        """The status the append-only rows give at a moment."""
-        if moment is not None and drafted is not None and moment < drafted:
+    def status_at(when: str) -> str:
+        """The status the append-only rows give at an instant (canonical text)."""
+        if not when:
+            return UNKNOWN_TIME
+        if drafted and when < drafted:
             return NOT_YET
-        return governance.evaluate(*rows, at=moment).status
+        return governance.evaluate(*lineage.rows, at=parse_iso(when)).status
 
     at_text, at_error, status_then = request.GET.get("at", ""), "", None
     try:
@@ -141,20 +135,21 @@ def _detail_context(request: HtmxHttpRequest, proposal: Proposal, form=None, not
     except ValidationError as exc:
         at, at_error = None, " ".join(exc.messages)
     if at:
-        status_then = status_at(parse_iso(at))
+        status_then = status_at(at)
     return {
         "lineage": lineage,
         "proposal": lineage.proposal,
-        "verdict": governance.evaluate(*rows),
+        "verdict": lineage.verdict,
         "replay": [
-            (kind, when, row, status_at(parse_iso(when))) for kind, when, row in _timeline(lineage)
+            (kind, when, row, status_at(instant_key(when)))
+            for kind, when, row in _timeline(lineage)
         ],
         "at": at_text,
         "at_error": at_error,
         "status_at": status_then,
-        "audit": audit.verify(proposal.pk),
+        "audit": audit.verify(lineage.proposal.pk),
         "rule": governance.current_rule(),
-        "can_decide": can_decide(request.user),
+        "can_decide": access.can_decide(request.user),
         "form": form or DecisionForm(initial={"token": uuid.uuid4().hex}),
         "note": note,
     }
@@ -163,8 +158,7 @@ def _detail_context(request: HtmxHttpRequest, proposal: Proposal, form=None, not
 @require_GET
 @reader_required
 def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
-    proposal = get_object_or_404(Proposal, pk=proposal_id)
-    context = _detail_context(request, proposal)
+    context = _detail_context(request, _lineage_or_404(proposal_id))
     partial = "replay" if "at" in request.GET else "decisions"
     template_name = fragment(request, "memory_app/proposal_detail.html", partial)
     return render(request, template_name, context)
@@ -201,7 +195,7 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             form = None
     else:
         status = 400
-    context = _detail_context(request, proposal, form=form, note=note)
+    context = _detail_context(request, _lineage_or_404(proposal.pk), form=form, note=note)
     template_name = fragment(request, "memory_app/proposal_detail.html", "decisions")
     # htmx swaps only 2xx answers: a refused decision is shown in place with 200.
     return render(request, template_name, context, status=200 if request.htmx else status)

@@ -1,16 +1,15 @@
 """Session list and search, transcripts, and replay exports."""
 
-import json
 from collections.abc import Iterator
 
 from django.db.models.functions import Length, Substr
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ..access import reader_required
-from ..exports import export_response, safe_filename, stream_json, wants_export
+from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
 from ..forms import SessionFilterForm, encode_cursor
 from ..models import (
     SHORT_SEARCH_WINDOW,
@@ -20,9 +19,10 @@ from ..models import (
     Session,
     SessionStatus,
     Turn,
+    active_version,
 )
 from ..timeutil import parse_iso
-from .common import HtmxHttpRequest, cleaned, fragment, take_page
+from .common import HtmxHttpRequest, cleaned, fragment, take_page, whole_number
 
 PAGE_SIZE = 50
 TURN_PAGE_SIZE = 100
@@ -104,10 +104,7 @@ def _preview_turns(session: Session, start: int, roles) -> list[Turn]:
 
 def _start_index(request: HtmxHttpRequest) -> int:
     """The ``?from=`` turn index; anything that is not a whole number means the start."""
-    try:
-        return max(0, int(request.GET.get("from", 0)))
-    except ValueError:
-        return 0
+    return whole_number(request.GET.get("from", 0)) or 0
 
 
 @require_GET
@@ -125,15 +122,18 @@ def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
         _preview_turns(session, start, CONVERSATION_ROLES if conversation_only else None),
         TURN_PAGE_SIZE,
     )
-    next_from = page.rows[-1].turn_index + 1 if page.rows else start
+    last = page.rows[-1].turn_index if page.rows else start - 1
+    # Another writer may store a non-number as turn_index: such a page has no continuation.
+    more = isinstance(last, int)
+    next_from = last + 1 if more else None
     _attach_profile_versions(session, page.rows)
     context = {
         "session": session,
         "turns": page.rows,
-        "has_more": page.has_more,
+        "has_more": page.has_more and more,
         "next_from": next_from,
         "start": start,
-        "tailing": session.status == SessionStatus.ACTIVE and not page.has_more,
+        "tailing": more and session.status == SessionStatus.ACTIVE and not page.has_more,
         "conversation_only": conversation_only,
         "preview_chars": PREVIEW_CHARS,
         "behavior_url": reverse("memory_app:profile", args=["behavior", session.actor]),
@@ -150,17 +150,16 @@ def _attach_profile_versions(session: Session, turns: list[Turn]) -> None:
     for attr, model in (("behavior", BehaviorProfile), ("personality", PersonalityProfile)):
         versions = list(model.objects.versions_of(session.actor))
         for turn in turns:
-            moment = parse_iso(turn.created_at)
-            active = next((v for v in versions if v.is_active_at(moment)), None) if moment else None
+            readable = parse_iso(turn.created_at) is not None
+            active = active_version(versions, turn.created_at) if readable else None
             setattr(turn, f"{attr}_version", active)
 
 
 def _full_turn(request: HtmxHttpRequest, session: Session) -> HttpResponse:
     """One turn's whole content (the "show all" of a long message)."""
-    try:
-        index = int(request.GET["turn"])
-    except ValueError:
-        index = -1
+    index = whole_number(request.GET["turn"])
+    if index is None:
+        raise Http404("turn must be a whole number")
     turn = get_object_or_404(Turn, session=session, turn_index=index)
     context = {"session": session, "turn": turn}
     return render(request, fragment(request, "memory_app/turn_detail.html", "body"), context)
@@ -195,10 +194,10 @@ def _turn_record(turn: Turn) -> dict:
 
 
 def _replay_json(session: Session) -> Iterator[str]:
-    yield '{"session": ' + json.dumps(_session_record(session), ensure_ascii=False)
+    yield '{"session": ' + json_record(_session_record(session))
     yield ',\n"turns": ['
     for n, turn in enumerate(Turn.objects.for_replay(session).iterator(chunk_size=500)):
-        yield ("\n" if n == 0 else ",\n") + json.dumps(_turn_record(turn), ensure_ascii=False)
+        yield ("\n" if n == 0 else ",\n") + json_record(_turn_record(turn))
     yield "\n]}\n"
 
 

@@ -1,6 +1,5 @@
 """Workflow runs: the list, the timeline of one run, and its replay export."""
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -9,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ..access import reader_required
-from ..exports import export_response, safe_filename, stream_json, wants_export
+from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
 from ..forms import WorkflowFilterForm, encode_cursor
 from ..models import EventType, Level, RunStatus, TaskEvent, WorkflowRun
 from ..store import RuntimeMemoryStore, WorkflowReplay
@@ -153,7 +152,7 @@ def _replay_json(replay: WorkflowReplay) -> Iterator[str]:
         "finished_at": run.finished_at,
         "context_json": run.context_json,
     }
-    yield '{"run": ' + json.dumps(head, ensure_ascii=False) + ',\n"steps": ['
+    yield '{"run": ' + json_record(head) + ',\n"steps": ['
     for n, item in enumerate(replay.steps):
         step = item.step
         record = {
@@ -166,6 +165,6 @@ def _replay_json(replay: WorkflowReplay) -> Iterator[str]:
             "details_json": step.details_json,
             "events": [_event_record(e) for e in item.events],
         }
-        yield ("\n" if n == 0 else ",\n") + json.dumps(record, ensure_ascii=False)
+        yield ("\n" if n == 0 else ",\n") + json_record(record)
     run_events = [_event_record(e) for e in replay.run_events]
-    yield '\n],\n"run_events": ' + json.dumps(run_events, ensure_ascii=False) + "}\n"
+    yield '\n],\n"run_events": ' + json_record(run_events) + "}\n"

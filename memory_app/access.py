@@ -3,8 +3,9 @@
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 # Every role (reviewer, ops, profile-admin) holds the view permissions of the v1 models.
@@ -41,6 +42,33 @@ def roles(request: HttpRequest) -> dict[str, bool]:
     if user is None or not user.is_authenticated:
         return {"may": {}}
     return {"may": {"decide": can_decide(user), "publish": can_publish_any(user)}}
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address sign-in failures are counted against (django-axes asks here).
+
+    Behind a reverse proxy (``DJANGO_BEHIND_PROXY``) it is the entry the nearest proxies
+    appended to X-Forwarded-For, counted from the right, so a client cannot choose it by
+    sending the header itself; without a proxy the header is ignored.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    if not settings.BEHIND_PROXY:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [h for h in hops if h]
+    return hops[-settings.PROXY_COUNT] if len(hops) >= settings.PROXY_COUNT else remote
+
+
+def email_required[V: Callable[..., HttpResponse]](view: V) -> V:
+    """A page that sends email (password reset) exists only when email is configured."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.EMAIL_HOST:
+            raise Http404("Password reset is off: no email server is configured.")
+        return view(request, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def reader_required[V: Callable[..., HttpResponse]](view: V) -> V:

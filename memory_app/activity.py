@@ -1,10 +1,18 @@
-"""One incident-style timeline over the append-only sources and profile versions."""
+"""One incident-style timeline over the append-only sources and profile versions.
+
+Entries are ordered newest first by (instant, kind, id): the instant as ``timeutil``
+reads it (so rows from writers with other time formats land in the right place, and
+unreadable times come last), the kind and the id breaking ties. Pages continue after a
+cursor holding that whole key, so rows sharing a timestamp are never skipped or repeated.
+"""
 
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
+from django.db.models import Q
+
+from .expressions import instant_or_empty
 from .models import (
     Approval,
     BehaviorProfile,
@@ -12,75 +20,85 @@ from .models import (
     PersonalityProfile,
     TaskEvent,
 )
-from .timeutil import parse_iso
+from .timeutil import instant_key
 
 KINDS = ("events", "approvals", "deploys", "profiles")
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+# (kind filter, label, rows, time column); the labels order entries sharing an instant.
+SOURCES = [
+    ("events", "event", lambda: TaskEvent.objects.select_related("workflow_run"), "created_at"),
+    ("approvals", "approval", lambda: Approval.objects.all(), "decided_at"),
+    ("deploys", "deploy", lambda: DeployOutcome.objects.all(), "deployed_at"),
+    ("profiles", "behavior", lambda: BehaviorProfile.objects.all(), "created_at"),
+    ("profiles", "personality", lambda: PersonalityProfile.objects.all(), "created_at"),
+]
+
+Cursor = tuple[str, str, str]  # (instant key, kind label, id) of the last entry shown
 
 
 @dataclass(frozen=True)
 class Entry:
     kind: str
-    when: str  # as written
-    moment: datetime | None
+    when: object  # as stored
     row: object
 
     @property
-    def sort_key(self) -> datetime:
-        return self.moment or _EARLIEST
+    def key(self) -> Cursor:
+        return (instant_key(self.when), self.kind, str(self.row.pk))
 
 
-def _sources(kinds: list[str], levels: list[str], before: str | None):
-    """Each chosen source as (kind, newest-first queryset, time field), indexed."""
+def _after(label: str, cursor: Cursor | None) -> Q:
+    """Rows of one source that come after ``cursor`` in newest-first order."""
+    if cursor is None:
+        return Q()
+    at, kind, pk = cursor
+    if label < kind:
+        return Q(instant__lte=at)
+    if label > kind:
+        return Q(instant__lt=at)
+    return Q(instant__lt=at) | Q(instant=at, id__lt=pk)
+
+
+def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
+    """Each chosen source as (label, newest-first queryset, time column)."""
     kinds = [k for k in kinds if k in KINDS] or list(KINDS)
-    events = TaskEvent.objects.select_related("workflow_run")
-    if levels:
-        events = events.filter(event_level__in=levels)
-    chosen = {
-        "events": [("event", events, "created_at")],
-        "approvals": [("approval", Approval.objects.all(), "decided_at")],
-        "deploys": [("deploy", DeployOutcome.objects.all(), "deployed_at")],
-        "profiles": [
-            ("behavior", BehaviorProfile.objects.all(), "created_at"),
-            ("personality", PersonalityProfile.objects.all(), "created_at"),
-        ],
-    }
-    for kind in kinds:
-        for label, qs, field in chosen[kind]:
-            if before:
-                qs = qs.filter(**{f"{field}__lt": before})
-            yield label, qs.order_by(f"-{field}", "-id"), field
+    for kind, label, rows, field in SOURCES:
+        if kind not in kinds:
+            continue
+        qs = rows()
+        if label == "event" and levels:
+            qs = qs.filter(event_level__in=levels)
+        qs = qs.alias(instant=instant_or_empty(field)).filter(_after(label, after))
+        yield label, qs.order_by("-instant", "-id"), field
 
 
 def _entries(label: str, rows, field: str) -> Iterator[Entry]:
     for row in rows:
-        when = getattr(row, field)
-        yield Entry(label, when, parse_iso(when), row)
+        yield Entry(label, getattr(row, field), row)
 
 
 def timeline(
-    kinds: list[str], levels: list[str], before: str | None, limit: int
-) -> tuple[list[Entry], str | None]:
-    """The newest ``limit`` entries before ``before``, newest first, and the next cursor.
+    kinds: list[str], levels: list[str], after: Cursor | None, limit: int
+) -> tuple[list[Entry], Cursor | None]:
+    """The newest ``limit`` entries after ``after``, newest first, and the next cursor.
 
-    One indexed query per source (each newest-first, bounded by ``limit``), merged by
-    instant so rows from writers with other time formats land in the right place.
+    One query per source, each newest first and bounded by ``limit``, merged here.
     """
     entries = [
         entry
-        for label, qs, field in _sources(kinds, levels, before)
+        for label, qs, field in _sources(kinds, levels, after)
         for entry in _entries(label, qs[: limit + 1], field)
     ]
-    entries.sort(key=lambda e: e.sort_key, reverse=True)
+    entries.sort(key=lambda e: e.key, reverse=True)
     page = entries[:limit]
     more = len(entries) > limit
-    return page, (page[-1].when if more and page else None)
+    return page, (page[-1].key if more and page else None)
 
 
-def stream(kinds: list[str], levels: list[str], before: str | None) -> Iterator[Entry]:
+def stream(kinds: list[str], levels: list[str], after: Cursor | None) -> Iterator[Entry]:
     """Every entry, newest first, read in chunks from each source (for exports)."""
     sources = [
         _entries(label, qs.iterator(chunk_size=1000), field)
-        for label, qs, field in _sources(kinds, levels, before)
+        for label, qs, field in _sources(kinds, levels, after)
     ]
-    yield from heapq.merge(*sources, key=lambda e: e.sort_key, reverse=True)
+    yield from heapq.merge(*sources, key=lambda e: e.key, reverse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .models import Approval, ApprovalEvidence
@@ -90,7 +91,15 @@ def verify(proposal_id: str | None = None) -> AuditReport:
     if proposal_id is not None:
         evidence = evidence.filter(proposal_id=proposal_id)
         approvals = approvals.filter(proposal_id=proposal_id)
-    report = AuditReport(unchained=list(approvals.values_list("pk", flat=True)))
+    return check(evidence, unchained=list(approvals.values_list("pk", flat=True)))
+
+
+def check(evidence: Iterable[ApprovalEvidence], unchained: list[str]) -> AuditReport:
+    """Recompute chains from evidence rows given in (proposal, seq) order, with their approvals.
+
+    ``unchained`` names the decisions other writers recorded without evidence.
+    """
+    report = AuditReport(unchained=unchained)
     broken: set[str] = set()
     previous: dict[str, ApprovalEvidence] = {}
     for row in evidence:

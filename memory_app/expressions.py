@@ -1,7 +1,7 @@
 """SQL expressions for columns other writers fill: JSON that may be broken, times in any form."""
 
 from django.db.models import Case, F, Func, IntegerField, TextField, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
 
 
@@ -12,6 +12,11 @@ def instant(column: str) -> Func:
     (``apps._prepare_sqlite``), so SQL and Python compare times the same way.
     """
     return Func(F(column), function="tom_instant", output_field=TextField())
+
+
+def instant_or_empty(column: str) -> Coalesce:
+    """``instant`` with "" for an unreadable time: the sort key ``timeutil.instant_key`` gives."""
+    return Coalesce(instant(column), Value(""), output_field=TextField())
 
 
 def json_text_at(column: str, key: str) -> Case:

@@ -3,13 +3,26 @@
 import base64
 import binascii
 import json
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from .fields import MAX_INTEGER, MIN_INTEGER
 from .jsontext import parse_json_text
-from .models import ApprovalType, Decision
+from .models import (
+    ApprovalType,
+    Channel,
+    Decision,
+    Level,
+    ProposalStatus,
+    ProposalType,
+    ProposedBy,
+    RunStatus,
+    SessionStatus,
+    TriggerSource,
+)
 from .timeutil import normalize_iso
 
 
@@ -77,7 +90,29 @@ def _text(label: str, **kwargs) -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=200, **kwargs)
 
 
-class StartedRangeForm(forms.Form):
+def _choice(label: str, choices: type[models.TextChoices]) -> forms.ChoiceField:
+    """A filter on a column with a fixed vocabulary: its values, or any."""
+    return forms.ChoiceField(label=label, required=False, choices=[("", "any"), *choices.choices])
+
+
+class ListFilterForm(forms.Form):
+    """A list page's filters: the form applies its valid fields to the list's queryset.
+
+    Invalid fields are shown as errors beside the list and ignored.
+    """
+
+    EXACT: tuple[str, ...] = ()  # fields that filter their column by equality
+
+    def chosen(self) -> dict[str, Any]:
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", [])}
+
+    def filter(self, qs: models.QuerySet) -> models.QuerySet:
+        chosen = self.chosen()
+        return qs.filter(**{f: chosen[f] for f in self.EXACT if f in chosen})
+
+
+class StartedRangeForm(ListFilterForm):
     started_from = IsoDateTimeField(label="Started from")
     started_to = IsoDateTimeField(label="Started to")
     after = CursorField(length=2)
@@ -89,18 +124,26 @@ class StartedRangeForm(forms.Form):
             self.add_error("started_to", "The end of the range is before its start.")
         return data
 
+    def filter(self, qs: models.QuerySet) -> models.QuerySet:
+        chosen = self.chosen()
+        qs = super().filter(qs)
+        return qs.started_between(chosen.get("started_from"), chosen.get("started_to"))
+
 
 class SessionFilterForm(StartedRangeForm):
     q = _text("Search turns", widget=forms.TextInput(attrs={"data-search": "", "type": "search"}))
     actor = _text("Actor")
-    channel = _text("Channel")
-    status = _text("Status")
+    channel = _choice("Channel", Channel)
+    status = _choice("Status", SessionStatus)
     meta_key = _text("Metadata key")
     meta_value = _text("Metadata value")
     # Search results page by the rowid of the last match shown.
     match_after = CursorField(length=1)
 
     field_order = ["q", "actor", "channel", "status", "started_from", "started_to"]
+    EXACT = ("actor", "channel", "status")
+    # Filters that narrow the sessions a search looks in (the search itself aside).
+    NARROWING = ("actor", "channel", "status", "meta_key", "started_from", "started_to")
 
     def clean_meta_key(self):
         key = self.cleaned_data["meta_key"]
@@ -108,49 +151,80 @@ class SessionFilterForm(StartedRangeForm):
             raise ValidationError('A metadata key cannot contain ".')
         return key
 
+    def narrows(self) -> bool:
+        return any(f in self.chosen() for f in self.NARROWING)
+
+    def filter(self, qs: models.QuerySet) -> models.QuerySet:
+        chosen = self.chosen()
+        qs = super().filter(qs)
+        if "meta_key" in chosen:
+            qs = qs.with_metadata(chosen["meta_key"], chosen.get("meta_value"))
+        return qs
+
 
 class WorkflowFilterForm(StartedRangeForm):
     workflow_name = _text("Workflow")
-    status = _text("Status")
-    trigger_source = _text("Trigger")
+    status = _choice("Status", RunStatus)
+    trigger_source = _choice("Trigger", TriggerSource)
     initiated_by = _text("Initiated by")
 
     field_order = ["workflow_name", "status", "trigger_source", "initiated_by"]
+    EXACT = ("workflow_name", "status", "trigger_source", "initiated_by")
 
 
-class ActivityFilterForm(forms.Form):
+class ActivityFilterForm(ListFilterForm):
     KINDS = [
         ("events", "Task events"),
         ("approvals", "Approvals"),
         ("deploys", "Deploy outcomes"),
         ("profiles", "Profile versions"),
     ]
-    LEVELS = [("low", "low"), ("medium", "medium"), ("high", "high"), ("critical", "critical")]
 
     kind = forms.MultipleChoiceField(
         choices=KINDS, required=False, widget=forms.CheckboxSelectMultiple
     )
     level = forms.MultipleChoiceField(
-        choices=LEVELS, required=False, widget=forms.CheckboxSelectMultiple
+        choices=Level.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
-    before = IsoDateTimeField(label="Before", widget=forms.HiddenInput)
+    after = CursorField(length=3)
+
+    def clean_after(self):
+        cursor = self.cleaned_data["after"]
+        if cursor is not None and not all(isinstance(v, str) for v in cursor):
+            raise ValidationError("This page link is damaged; showing the first page.")
+        return cursor
 
 
-class ProposalFilterForm(forms.Form):
+class ProposalFilterForm(ListFilterForm):
     WAITING = "waiting"
     STATUS_CHOICES = [
         (WAITING, "waiting for a decision"),
         ("", "any status"),
-        *[(s, s) for s in ("drafted", "validated", "rejected", "approved", "promoted")],
+        *ProposalStatus.choices,
     ]
 
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, initial=WAITING)
-    risk_level = _text("Risk")
-    proposal_type = _text("Type")
-    proposed_by = _text("Proposed by")
+    risk_level = _choice("Risk", Level)
+    proposal_type = _choice("Type", ProposalType)
+    proposed_by = _choice("Proposed by", ProposedBy)
     page = forms.IntegerField(
         min_value=1, max_value=1_000_000, required=False, widget=forms.HiddenInput
     )
+    EXACT = ("risk_level", "proposal_type", "proposed_by")
+
+    def __init__(self, data=None, **kwargs):
+        # The queue opens on what waits for a decision; "any status" is an explicit "".
+        if data is not None and "status" not in data:
+            data = data.copy()
+            data["status"] = self.WAITING
+        super().__init__(data, **kwargs)
+
+    def filter(self, qs: models.QuerySet) -> models.QuerySet:
+        status = self.chosen().get("status")
+        qs = super().filter(qs)
+        if status == self.WAITING:
+            return qs.waiting()
+        return qs.filter(status=status) if status else qs
 
 
 class DecisionForm(forms.Form):

@@ -11,7 +11,9 @@ import itertools
 from collections.abc import Iterator
 
 from django.db import models
+from django.db.models import Func, IntegerField, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Length, Lower, Substr
 from django.urls import reverse
 
 from .expressions import instant, json_text_at
@@ -287,6 +289,8 @@ class Session(PageMixin, JSONColumnsMixin, models.Model):
 
 # A search shorter than a trigram scans only this many of the newest turns.
 SHORT_SEARCH_WINDOW = 200_000
+# A search result shows this much of a turn, starting this far before the first match.
+SNIPPET_LENGTH, SNIPPET_BEFORE = 240, 80
 
 
 class TurnQuerySet(models.QuerySet):
@@ -319,6 +323,23 @@ class TurnQuerySet(models.QuerySet):
             )
             qs = qs.filter(search_rowid__gt=window, content__contains=text)
         return qs.order_by("-search_rowid")
+
+    def with_snippet(self, text: str):
+        """Each turn's excerpt around the first match, cut in SQL: a huge turn is never loaded.
+
+        ``snippet_start`` is its 1-based position in ``content`` (SQLite's ``lower`` folds
+        ASCII only, so a match it cannot see gives the start of the turn), and
+        ``content_length`` tells the page whether text follows it.
+        """
+        found = Func(
+            Lower("content"), Lower(Value(text)), function="instr", output_field=IntegerField()
+        )
+        start = Func(Value(1), found - SNIPPET_BEFORE, function="max", output_field=IntegerField())
+        return self.defer("content").annotate(
+            snippet_start=start,
+            snippet=Substr("content", start, SNIPPET_LENGTH),
+            content_length=Length("content"),
+        )
 
 
 class Turn(JSONColumnsMixin, models.Model):
@@ -409,12 +430,6 @@ class WorkflowStep(JSONColumnsMixin, models.Model):
         return f"step {self.step_index} {self.step_name}"
 
 
-class TaskEventQuerySet(AppendOnlyQuerySet):
-    def for_replay(self, run: WorkflowRun | str):
-        """Every event of the run (step-level and run-level) in time order."""
-        return self.filter(workflow_run=run).order_by("created_at", "id")
-
-
 class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
     id = TextIdField()
     workflow_run = models.ForeignKey(
@@ -439,7 +454,7 @@ class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
     payload_json = JSONTextField(db_default="{}")
     created_at = TimestampField()
 
-    objects = TaskEventQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         db_table = "task_events"

@@ -123,6 +123,13 @@ class ProposalLineage:
     def verdict(self) -> governance.Verdict:
         return governance.evaluate(*self.rows)
 
+    @cached_property
+    def audit(self) -> audit.AuditReport:
+        """The proposal's decision chain, checked from these rows (no further query)."""
+        chained = sorted(self.evidence.values(), key=lambda e: e.seq)
+        unchained = [a.pk for a in self.approvals if a.pk not in self.evidence]
+        return audit.check(chained, unchained)
+
 
 def _get[M: models.Model](model: type[M], pk: object) -> M:
     """Fetch a row by id or raise NotFound naming the table."""

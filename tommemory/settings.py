@@ -5,6 +5,11 @@ DJANGO_DEBUG          1/true/yes/on for development mode (default off)
 DJANGO_SECRET_KEY     required when DJANGO_DEBUG is off; in debug a dev key is generated and kept
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default 127.0.0.1,localhost)
 TOM_DB_TIMEOUT        seconds a writer waits for the SQLite lock (default 30)
+DJANGO_BEHIND_PROXY   1 when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto
+DJANGO_PROXY_COUNT    how many proxies append to X-Forwarded-For (default 1)
+DJANGO_EMAIL_HOST     SMTP host; password reset pages exist only when it is set
+                      (with DJANGO_EMAIL_PORT, DJANGO_EMAIL_USER, DJANGO_EMAIL_PASSWORD,
+                      DJANGO_EMAIL_USE_TLS, DJANGO_DEFAULT_FROM_EMAIL)
 """
 
 import os
@@ -98,6 +103,20 @@ AXES_FAILURE_LIMIT = int(os.environ.get("TOM_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# The address a failed sign-in is counted against: the proxy's X-Forwarded-For entry
+# behind a reverse proxy, the connection's address otherwise (a header a client sends
+# directly is never trusted).
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "1"))
+AXES_CLIENT_IP_CALLABLE = "memory_app.access.client_address"
+
+# Email: password reset needs it, so its pages exist only when a mail host is configured.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tommemory@localhost")
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
@@ -199,7 +218,7 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    if env_bool("DJANGO_BEHIND_PROXY"):
+    if BEHIND_PROXY:
         # Only behind a proxy that sets X-Forwarded-Proto itself.
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -12,8 +12,6 @@ from memory_app.timeutil import format_iso, parse_iso
 
 register = template.Library()
 
-SNIPPET = 240
-
 
 @register.simple_tag
 def ts(value: object) -> SafeString:
@@ -76,25 +74,20 @@ def duration(start: object, end: object) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-@register.filter
-def highlight(content: object, needle: str) -> SafeString:
-    """An escaped snippet of content around the first match, matches wrapped in <mark>."""
-    text = "" if content is None else str(content)
-    if not needle:
-        return format_html("{}", text[:SNIPPET])
-    pattern = re.compile(re.escape(needle), re.IGNORECASE)
-    first = pattern.search(text)
-    start = max(0, first.start() - SNIPPET // 3) if first else 0
-    window = text[start : start + SNIPPET]
-    pieces = []
-    last = 0
-    for match in pattern.finditer(window):
-        pieces.append(("{}", (window[last : match.start()],)))
-        pieces.append(("<mark>{}</mark>", (match.group(0),)))
-        last = match.end()
+@register.simple_tag
+def search_snippet(turn, needle: str) -> SafeString:
+    """A turn's excerpt (``Turn.objects.with_snippet``), escaped, matches wrapped in <mark>."""
+    window = "" if turn.snippet is None else str(turn.snippet)
+    pieces, last = [], 0
+    if needle:
+        for match in re.finditer(re.escape(needle), window, re.IGNORECASE):
+            pieces.append(("{}", (window[last : match.start()],)))
+            pieces.append(("<mark>{}</mark>", (match.group(0),)))
+            last = match.end()
     pieces.append(("{}", (window[last:],)))
-    prefix = "…" if start else ""
-    suffix = "…" if start + SNIPPET < len(text) else ""
+    start = turn.snippet_start if isinstance(turn.snippet_start, int) else 1
+    prefix = "…" if start > 1 else ""
+    suffix = "…" if start - 1 + len(window) < (turn.content_length or 0) else ""
     body = SafeString("".join(format_html(fmt, *args) for fmt, args in pieces))
     return format_html("{}{}{}", prefix, body, suffix)
 

@@ -1,9 +1,7 @@
 """Helpers shared by the views: typed HTMX requests, fragments, keyset pages."""
 
 from dataclasses import dataclass
-from typing import Any
 
-from django import forms
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -26,12 +24,6 @@ def whole_number(value: object) -> int | None:
     except ValueError:
         return None
     return number if 0 <= number <= MAX_INTEGER else None
-
-
-def cleaned(form: forms.Form) -> dict[str, Any]:
-    """The valid fields of a bound filter form; invalid ones are shown as errors and ignored."""
-    form.is_valid()
-    return {k: v for k, v in form.cleaned_data.items() if v not in (None, "", [])}
 
 
 @dataclass(frozen=True)

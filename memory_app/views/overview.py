@@ -8,9 +8,9 @@ from django.views.decorators.http import require_GET
 from ..access import reader_required
 from ..activity import stream, timeline
 from ..exports import export_response, wants_export
-from ..forms import ActivityFilterForm
+from ..forms import ActivityFilterForm, encode_cursor
 from ..models import Level, Proposal, ProposalStatus, RunStatus, Session, WorkflowRun
-from .common import HtmxHttpRequest, cleaned, fragment
+from .common import HtmxHttpRequest, fragment
 
 LATEST = 5
 ACTIVITY_PAGE = 100
@@ -55,11 +55,11 @@ ACTIVITY_COLUMNS = [
 @reader_required
 def activity(request: HtmxHttpRequest) -> HttpResponse:
     form = ActivityFilterForm(request.GET)
-    filters = cleaned(form)
+    filters = form.chosen()
     kinds, levels = filters.get("kind", []), filters.get("level", [])
     if fmt := wants_export(request):
-        entries = stream(kinds, levels, filters.get("before"))
+        entries = stream(kinds, levels, filters.get("after"))
         return export_response(fmt, entries, ACTIVITY_COLUMNS, "activity")
-    entries, next_before = timeline(kinds, levels, filters.get("before"), ACTIVITY_PAGE)
-    context = {"form": form, "entries": entries, "next_before": next_before}
+    entries, last = timeline(kinds, levels, filters.get("after"), ACTIVITY_PAGE)
+    context = {"form": form, "entries": entries, "next_cursor": last and encode_cursor(*last)}
     return render(request, fragment(request, "memory_app/activity.html", "results"), context)

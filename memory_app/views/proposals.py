@@ -10,14 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, audit, governance
+from .. import access, governance
 from ..access import reader_required
 from ..exports import export_response, wants_export
 from ..forms import DecisionForm, IsoDateTimeField, ProposalFilterForm
 from ..models import Proposal
 from ..store import ProposalLineage, RuntimeMemoryStore, StoreError
 from ..timeutil import instant_key, parse_iso
-from .common import HtmxHttpRequest, cleaned, fragment
+from .common import HtmxHttpRequest, fragment
 
 PAGE_SIZE = 50
 OLD_AFTER_HOURS = 72
@@ -65,24 +65,12 @@ QUEUE_COLUMNS = [
 @require_GET
 @reader_required
 def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
-    data = request.GET.copy()
-    data.setdefault("status", ProposalFilterForm.WAITING)
-    form = ProposalFilterForm(data)
-    filters = cleaned(form)
-    proposals = Proposal.objects.all()
-    status = filters.get("status")
-    if status == ProposalFilterForm.WAITING:
-        proposals = proposals.waiting()
-    elif status:
-        proposals = proposals.filter(status=status)
-    for field in ("risk_level", "proposal_type", "proposed_by"):
-        if field in filters:
-            proposals = proposals.filter(**{field: filters[field]})
-    proposals = proposals.by_urgency()
+    form = ProposalFilterForm(request.GET)
+    proposals = form.filter(Proposal.objects.all()).by_urgency()
     if fmt := wants_export(request):
         rows = (QueueRow(p, governance.verdict_for(p), None) for p in proposals.with_lineage())
         return export_response(fmt, rows, QUEUE_COLUMNS, "proposals")
-    page = filters.get("page", 1)
+    page = form.chosen().get("page", 1)
     chunk = list(proposals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1].with_lineage())
     rows = [QueueRow(p, governance.verdict_for(p), _waited_hours(p)) for p in chunk[:PAGE_SIZE]]
     context = {
@@ -147,7 +135,7 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
         "at": at_text,
         "at_error": at_error,
         "status_at": status_then,
-        "audit": audit.verify(lineage.proposal.pk),
+        "audit": lineage.audit,
         "rule": governance.current_rule(),
         "can_decide": access.can_decide(request.user),
         "form": form or DecisionForm(initial={"token": uuid.uuid4().hex}),

@@ -22,11 +22,14 @@ from ..models import (
     active_version,
 )
 from ..timeutil import parse_iso
-from .common import HtmxHttpRequest, cleaned, fragment, take_page, whole_number
+from .common import HtmxHttpRequest, fragment, take_page, whole_number
 
 PAGE_SIZE = 50
 TURN_PAGE_SIZE = 100
 PREVIEW_CHARS = 4000
+# Replay exports stream whole turns; a few at a time keeps a worker's memory bounded even
+# when each turn is megabytes long.
+REPLAY_CHUNK = 20
 CONVERSATION_ROLES = [Role.USER, Role.ASSISTANT, Role.AGENT]
 
 SESSION_COLUMNS = [
@@ -45,34 +48,23 @@ MATCH_COLUMNS = [
     ("turn_index", lambda t: t.turn_index),
     ("role", lambda t: t.role),
     ("created_at", lambda t: t.created_at),
-    ("content", lambda t: t.content),
+    # An excerpt, not the whole turn: an export of many matches stays small.
+    ("excerpt", lambda t: t.snippet),
+    ("excerpt_start", lambda t: t.snippet_start),
+    ("content_length", lambda t: t.content_length),
 ]
-
-
-SESSION_FILTERS = {"actor", "channel", "status", "meta_key", "started_from", "started_to"}
-
-
-def _filtered_sessions(filters: dict):
-    """Sessions matching the list filters (search aside)."""
-    sessions = Session.objects.all()
-    for field in ("actor", "channel", "status"):
-        if field in filters:
-            sessions = sessions.filter(**{field: filters[field]})
-    if "meta_key" in filters:
-        sessions = sessions.with_metadata(filters["meta_key"], filters.get("meta_value"))
-    return sessions.started_between(filters.get("started_from"), filters.get("started_to"))
 
 
 @require_GET
 @reader_required
 def session_list(request: HtmxHttpRequest) -> HttpResponse:
     form = SessionFilterForm(request.GET)
-    filters = cleaned(form)
-    sessions = _filtered_sessions(filters)
+    filters = form.chosen()
+    sessions = form.filter(Session.objects.all())
     context = {"form": form, "query": filters.get("q", "")}
     if "q" in filters:
-        matches = Turn.objects.search(filters["q"])
-        if SESSION_FILTERS & filters.keys():
+        matches = Turn.objects.search(filters["q"]).with_snippet(filters["q"])
+        if form.narrows():
             matches = matches.filter(session__in=sessions)
         if fmt := wants_export(request):
             return export_response(fmt, matches.iterator(), MATCH_COLUMNS, "turn-matches")
@@ -196,7 +188,7 @@ def _turn_record(turn: Turn) -> dict:
 def _replay_json(session: Session) -> Iterator[str]:
     yield '{"session": ' + json_record(_session_record(session))
     yield ',\n"turns": ['
-    for n, turn in enumerate(Turn.objects.for_replay(session).iterator(chunk_size=500)):
+    for n, turn in enumerate(Turn.objects.for_replay(session).iterator(chunk_size=REPLAY_CHUNK)):
         yield ("\n" if n == 0 else ",\n") + json_record(_turn_record(turn))
     yield "\n]}\n"
 
@@ -206,7 +198,7 @@ def _replay_markdown(session: Session) -> Iterator[str]:
     yield f"- actor: {session.actor}\n- channel: {session.channel or '—'}\n"
     yield f"- status: {session.status}\n- started: {session.started_at}\n"
     yield f"- ended: {session.ended_at or '—'}\n\n"
-    for turn in Turn.objects.for_replay(session).iterator(chunk_size=500):
+    for turn in Turn.objects.for_replay(session).iterator(chunk_size=REPLAY_CHUNK):
         tokens = f" · {turn.token_count} tokens" if turn.token_count is not None else ""
         yield f"## {turn.turn_index} · {turn.role} · {turn.created_at}{tokens}\n\n"
         yield f"{turn.content}\n\n"

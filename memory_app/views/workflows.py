@@ -14,7 +14,7 @@ from ..models import EventType, Level, RunStatus, TaskEvent, WorkflowRun
 from ..store import RuntimeMemoryStore, WorkflowReplay
 from ..templatetags.memory import seconds_between
 from ..timeutil import now_iso, parse_iso
-from .common import HtmxHttpRequest, cleaned, fragment, take_page
+from .common import HtmxHttpRequest, fragment, take_page
 
 PAGE_SIZE = 50
 LIVE = {RunStatus.QUEUED, RunStatus.RUNNING}
@@ -36,16 +36,10 @@ RUN_COLUMNS = [
 @reader_required
 def workflow_list(request: HtmxHttpRequest) -> HttpResponse:
     form = WorkflowFilterForm(request.GET)
-    filters = cleaned(form)
-    runs = WorkflowRun.objects.all()
-    for field in ("workflow_name", "status", "trigger_source", "initiated_by"):
-        if field in filters:
-            runs = runs.filter(**{field: filters[field]})
-    runs = runs.started_between(filters.get("started_from"), filters.get("started_to"))
-    runs = runs.newest_first()
+    runs = form.filter(WorkflowRun.objects.all()).newest_first()
     if fmt := wants_export(request):
         return export_response(fmt, runs.iterator(), RUN_COLUMNS, "workflow-runs")
-    page = take_page(list(runs.before(filters.get("after"))[: PAGE_SIZE + 1]), PAGE_SIZE)
+    page = take_page(list(runs.before(form.chosen().get("after"))[: PAGE_SIZE + 1]), PAGE_SIZE)
     context = {"form": form, "runs": page.rows, "statuses": RunStatus.values}
     if page.has_more:
         last = page.rows[-1]

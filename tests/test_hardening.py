@@ -404,10 +404,10 @@ def test_eight_concurrent_searches_over_huge_turns_stay_within_bounded_memory(st
     huge = ("needle in a haystack " + "x" * 1_000_000)[:1_000_000]
     for _ in range(30):
         store.append_turn(session.id, "user", huge)
-    from django.contrib.auth.models import Group, User
+    from django.contrib.auth.models import User
 
-    user = User.objects.create_user("searcher", password="pw-for-tests-only")
-    user.groups.add(Group.objects.get(name="reviewer"))
+    # A superuser: this test's database is flushed, role groups included.
+    user = User.objects.create_superuser("searcher", password="pw-for-tests-only")
     clients = []
     for _ in range(8):
         c = Client()

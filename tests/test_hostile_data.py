@@ -152,3 +152,33 @@ def test_any_query_string_gets_an_answer_not_a_server_error(clients, demo_rows, 
     for url in urls:
         _check(clients["sue-superuser"], f"{url}?{query_string}")
         _check(clients["sue-superuser"], f"{url}?{query_string}", HTTP_HX_REQUEST="true")
+
+
+form_values = st.one_of(
+    st.text(max_size=50),
+    query_values,
+    st.sampled_from(["approved", "rejected", "human", "ops", "{}", '{"a": 1}', "[" * 5000]),
+)
+
+
+@given(
+    decision=st.dictionaries(
+        st.sampled_from(["approval_type", "decision", "notes", "token", "approver"]), form_values
+    ),
+    publish=st.dictionaries(
+        st.sampled_from(["document", "rationale", "effective_from", "source_ref", "created_by"]),
+        form_values,
+    ),
+)
+def test_any_posted_form_gets_an_answer_not_a_server_error(clients, demo_rows, decision, publish):
+    from django.urls import reverse
+
+    admin = clients["sue-superuser"]
+    with transaction.atomic():
+        decide = reverse("memory_app:record_decision", args=[demo_rows["proposal"]])
+        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            response = admin.post(decide, decision, **headers)
+            assert response.status_code < 500
+        publish_url = reverse("memory_app:publish_profile", args=["behavior", "tom"])
+        assert admin.post(publish_url, publish).status_code < 500
+        transaction.set_rollback(True)

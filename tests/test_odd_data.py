@@ -150,7 +150,8 @@ def test_every_page_answers_200_and_escapes_everything(reviewer_client, hostile)
             html = body(response)
             assert SCRIPT not in html, url
             assert "<img" not in html, url
-            assert "&lt;script&gt;" in html or "&lt;/script&gt;" in html or htmx, url
+            if not htmx:  # a fragment may hold no text field at all; the page always does
+                assert "&lt;script&gt;" in html, url
 
 
 def test_odd_values_are_shown_as_written(reviewer_client, hostile):

@@ -19,7 +19,7 @@ PAYLOAD = f"{SCRIPT} {IMG} {JS_URL}"
 
 
 @pytest.fixture
-def hostile(live_app):
+def hostile(live_app, back_then):
     store = RuntimeMemoryStore()
     session = store.start_session(
         PAYLOAD, channel=PAYLOAD, metadata={"x": PAYLOAD, "link": JS_URL}, session_id="s<script>"
@@ -57,13 +57,14 @@ def hostile(live_app):
         proposal.id, deployment_target=PAYLOAD, status="failed", summary=PAYLOAD,
         metrics={"x": PAYLOAD},
     )  # fmt: skip
-    store.publish_behavior_profile(
-        PAYLOAD, {"x": PAYLOAD}, created_by=PAYLOAD, rationale=PAYLOAD, source_ref=JS_URL,
-        effective_from="2026-01-01",
-    )  # fmt: skip
-    store.publish_behavior_profile(
-        PAYLOAD, {"x": IMG}, created_by=PAYLOAD, rationale=PAYLOAD, effective_from="2026-02-01"
-    )
+    with back_then():
+        store.publish_behavior_profile(
+            PAYLOAD, {"x": PAYLOAD}, created_by=PAYLOAD, rationale=PAYLOAD, source_ref=JS_URL,
+            effective_from="2026-01-01",
+        )  # fmt: skip
+        store.publish_behavior_profile(
+            PAYLOAD, {"x": IMG}, created_by=PAYLOAD, rationale=PAYLOAD, effective_from="2026-02-01"
+        )
     BehaviorProfile.objects.create(
         profile_name="tom", version=1, behavior_json=PAYLOAD, rationale=PAYLOAD,
         effective_from=PAYLOAD, created_at=PAYLOAD, created_by=PAYLOAD,

@@ -9,11 +9,14 @@ from memory_app.store import RuntimeMemoryStore
 pytestmark = pytest.mark.browser
 
 
-def test_profile_admin_publishes_a_version_and_sees_the_diff(sign_in, profile_admin, live_app):
-    RuntimeMemoryStore().publish_behavior_profile(
-        "tom", {"tone": "calm", "max_retries": 2}, created_by="bootstrap",
-        effective_from="2026-01-01T00:00:00Z",
-    )  # fmt: skip
+def test_profile_admin_publishes_a_version_and_sees_the_diff(
+    sign_in, profile_admin, live_app, back_then
+):
+    with back_then():
+        RuntimeMemoryStore().publish_behavior_profile(
+            "tom", {"tone": "calm", "max_retries": 2}, created_by="bootstrap",
+            effective_from="2026-01-01T00:00:00Z",
+        )  # fmt: skip
     page = sign_in(profile_admin)
     page.goto(live_app.url + "/profiles/behavior/tom/")
     page.click("text=Edit (publishes v2)")

@@ -490,3 +490,13 @@ def test_password_reset_is_off_without_email(client):
 @override_settings(EMAIL_HOST="smtp.example.org")
 def test_password_reset_is_on_with_email(client):
     assert client.get(reverse("password_reset")).status_code == 200
+
+
+def test_a_non_number_in_a_number_column_is_marked_on_the_page(reviewer_client, proposal):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE skill_to_logic_proposals SET determinism_score = 'very' WHERE id = %s",
+            [proposal.pk],
+        )
+    html = body(reviewer_client.get(reverse("memory_app:proposal", args=[proposal.pk])))
+    assert '<span class="ts-raw" title="not a number">very</span>' in html

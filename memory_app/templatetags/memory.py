@@ -27,6 +27,14 @@ def ts(value: object) -> SafeString:
 
 
 @register.filter
+def number(value: object) -> object:
+    """A number column's value; anything else another writer stored there is marked."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return "—" if value is None else value
+    return format_html('<span class="ts-raw" title="not a number">{}</span>', value)
+
+
+@register.filter
 def parsed_json(value: object) -> ParsedJSON:
     return parse_json_text(value)
 

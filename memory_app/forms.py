@@ -227,16 +227,46 @@ class ProposalFilterForm(ListFilterForm):
         return qs.filter(status=status) if status else qs
 
 
+class ChoiceRadios(forms.RadioSelect):
+    """Radio buttons some of which can be offered disabled."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled: set[str] = set()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value in self.disabled:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class DecisionForm(forms.Form):
-    """One governed decision; the approver is the signed-in user, never a field."""
+    """One governed decision; the approver is the signed-in user, never a field.
+
+    Built for the proposal's verdict and the person deciding, it offers what can be
+    recorded now: "approved" is disabled while only a rejection can be recorded, and the
+    type defaults to a missing one this person can still satisfy. The store decides.
+    """
 
     approval_type = forms.ChoiceField(choices=ApprovalType.choices)
-    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    decision = forms.ChoiceField(choices=Decision.choices, widget=ChoiceRadios)
     notes = forms.CharField(
         required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
     )
     # A double click or a resubmitted form carries the same token: one decision.
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, verdict=None, approver: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if verdict is None:
+            return
+        open_types = verdict.types_open_to(approver) or verdict.missing or verdict.required
+        if open_types:
+            self.fields["approval_type"].initial = open_types[0]
+        if verdict.approval_refusal:
+            self.fields["decision"].widget.disabled = {Decision.APPROVED}
+            self.fields["decision"].initial = Decision.REJECTED
 
     def clean(self):
         data = super().clean()

@@ -108,6 +108,21 @@ class Verdict:
     refusal: str = ""  # why no decision can be recorded now ("" when one can)
     approval_refusal: str = ""  # why an approval (not a rejection) cannot be recorded now
 
+    @property
+    def requirements(self) -> list[tuple[str, str | None]]:
+        """Each required type with the approver counted for it, or None while missing."""
+        return [(kind, self.satisfied.get(kind)) for kind in self.required]
+
+    def types_open_to(self, person: str) -> list[str]:
+        """The missing types an approval by ``person`` would satisfy now.
+
+        Where the rule needs distinct people, someone already counted for one type
+        cannot satisfy another.
+        """
+        if self.distinct_people and person in self.satisfied.values():
+            return []
+        return list(self.missing)
+
 
 def _upto[T](rows: Iterable[T], attr: str, at: datetime | None) -> list[T]:
     """Rows up to ``at`` in time order (an unreadable time is in no "up to": ``timeutil``)."""

@@ -95,11 +95,14 @@ def test_unknown_proposal_is_404(ops_client):
 # --- the form ---------------------------------------------------------------------------
 
 
-def test_htmx_decision_swaps_in_the_new_decisions_and_status(ops_client, ops, validated):
+def test_htmx_decision_swaps_in_the_whole_proposal_view(ops_client, ops, validated):
     response = approve(ops_client, validated, HTTP_HX_REQUEST="true")
     html = body(response)
     assert response.status_code == 200
-    assert html.lstrip().startswith('<div id="decisions">')
+    assert html.lstrip().startswith('<div id="proposal">')
+    assert "Decision chain intact (1 chained decision)" in html  # the chain badge
+    assert '<ol class="replay">' in html  # the replay
+    assert "✓ human: approved by" in html  # the rule line
     assert f"human by <strong>{ops.username}</strong>" in html
     assert "Recorded: human approved." in html
     assert "Still missing: policy, security." in html
@@ -117,12 +120,48 @@ def test_reject_requires_notes(ops_client, validated):
     assert Approval.objects.count() == 0
 
 
-def test_refused_approval_says_why_and_writes_nothing(ops_client, store, proposal):
+def test_refused_approval_says_why_once_and_writes_nothing(ops_client, store, proposal):
     validate(store, proposal, passed=False)
     response = approve(ops_client, proposal)
     assert response.status_code == 409
-    assert "does not pass all four checks" in body(response)
+    assert body(response).count("does not pass all four checks") == 1
+    htmx = body(approve(ops_client, proposal, HTTP_HX_REQUEST="true"))
+    assert htmx.count("does not pass all four checks") == 1
     assert Approval.objects.count() == 0
+
+
+def test_the_form_offers_only_a_rejection_while_checks_fail(ops_client, store, proposal):
+    validate(store, proposal, passed=False)
+    html = body(ops_client.get(page_url(proposal)))
+    assert 'value="approved" required id="id_decision_0" disabled>' in html
+    assert 'value="rejected" required id="id_decision_1" checked>' in html
+    assert "only a rejection can be recorded" in html
+
+
+def test_the_approval_type_defaults_to_a_missing_type_this_person_can_satisfy(
+    ops_client, ops, store, validated
+):
+    decide(store, validated, "someone-else", "human")
+    html = body(ops_client.get(page_url(validated)))
+    assert '<option value="policy" selected>' in html
+    decide(store, validated, ops.username, "policy")
+    # At high risk each type needs another person: nothing left for ops to satisfy.
+    html = body(ops_client.get(page_url(validated)))
+    assert '<option value="security" selected>' in html
+
+
+def test_each_decision_says_whether_it_counts_and_the_rule_line_who_satisfied_what(
+    reviewer_client, store, validated
+):
+    decide(store, validated, "ann", "human")
+    decide(store, validated, "ann", "policy")
+    html = body(reviewer_client.get(page_url(validated)))
+    assert html.count('class="badge counts"') == 1
+    assert html.count('class="badge does-not-count"') == 1
+    assert "ann already counts as the human approval" in html
+    assert "✓ human: approved by <strong>ann</strong>" in html
+    assert "✗ policy: missing" in html
+    assert "✗ security: missing" in html
 
 
 def test_closed_proposal_shows_why_instead_of_a_form(ops_client, store, validated):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,12 +23,12 @@ PAGE_SIZE = 50
 OLD_AFTER_HOURS = 72
 
 
-def _get_proposal_for_user(request: HtmxHttpRequest, proposal_id: str) -> Proposal:
-    """The proposal, if the user may record decisions on it: 404 or 403 otherwise."""
-    proposal = get_object_or_404(Proposal, pk=proposal_id)
+def _get_lineage_for_user(request: HtmxHttpRequest, proposal_id: str) -> ProposalLineage:
+    """The proposal's lineage, if the user may record decisions on it: 404 or 403 otherwise."""
+    lineage = _lineage_or_404(proposal_id)
     if not access.can_decide(request.user):
         raise PermissionDenied("Recording decisions needs the ops role.")
-    return proposal
+    return lineage
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,13 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
         "at_error": at_error,
         "status_at": status_then,
         "audit": lineage.audit,
-        "rule": governance.current_rule(),
         "can_decide": access.can_decide(request.user),
-        "form": form or DecisionForm(initial={"token": uuid.uuid4().hex}),
+        "form": form
+        or DecisionForm(
+            initial={"token": uuid.uuid4().hex},
+            verdict=lineage.verdict,
+            approver=request.user.get_username(),
+        ),
         "note": note,
     }
 
@@ -147,7 +151,7 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
 @reader_required
 def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
     context = _detail_context(request, _lineage_or_404(proposal_id))
-    partial = "replay" if "at" in request.GET else "decisions"
+    partial = "replay" if "at" in request.GET else "proposal"
     template_name = fragment(request, "memory_app/proposal_detail.html", partial)
     return render(request, template_name, context)
 
@@ -155,26 +159,29 @@ def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
 @require_POST
 @reader_required
 def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
-    proposal = _get_proposal_for_user(request, proposal_id)
-    form = DecisionForm(request.POST)
+    lineage = _get_lineage_for_user(request, proposal_id)
+    approver = request.user.get_username()
+    form = DecisionForm(request.POST, verdict=lineage.verdict, approver=approver)
     note, status = "", 200
     if form.is_valid():
         data = form.cleaned_data
         try:
             recorded = RuntimeMemoryStore().record_approval(
-                proposal.pk,
-                approver=request.user.get_username(),
+                lineage.proposal.pk,
+                approver=approver,
                 approval_type=data["approval_type"],
                 decision=data["decision"],
                 notes=data["notes"] or None,
                 idempotency_token=data["token"],
             )
         except StoreError as exc:
-            form.add_error(None, str(exc))
+            # The page already states the verdict's refusals; any other is the form's error.
+            if str(exc) not in (lineage.verdict.refusal, lineage.verdict.approval_refusal):
+                form.add_error(None, str(exc))
             status = 409
         else:
             if not request.htmx:
-                return redirect(reverse("memory_app:proposal", args=[proposal.pk]))
+                return redirect(reverse("memory_app:proposal", args=[lineage.proposal.pk]))
             note = (
                 "This form was already submitted: the decision was recorded once."
                 if recorded.duplicate
@@ -183,7 +190,8 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             form = None
     else:
         status = 400
-    context = _detail_context(request, _lineage_or_404(proposal.pk), form=form, note=note)
-    template_name = fragment(request, "memory_app/proposal_detail.html", "decisions")
+    context = _detail_context(request, _lineage_or_404(lineage.proposal.pk), form=form, note=note)
+    # The whole proposal view: status, rule line, decisions, chain badge and replay.
+    template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")
     # htmx swaps only 2xx answers: a refused decision is shown in place with 200.
     return render(request, template_name, context, status=200 if request.htmx else status)

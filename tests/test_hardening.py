@@ -159,8 +159,8 @@ def test_json_nested_beyond_the_recursion_limit_is_shown_as_stored(
 def test_a_published_document_nested_too_deep_is_a_form_error(client, profile_admin, document):
     client.force_login(profile_admin)
     url = reverse("memory_app:publish_profile", args=["behavior", "tom"])
-    response = client.post(url, {"document": document, "rationale": "deep"})
-    assert response.status_code == 400
+    response = client.post(url, {"document": document, "rationale": "deep", "confirm": "1"})
+    assert response.status_code == 422
     assert "cannot be published" in body(response)
     assert not BehaviorProfile.objects.exists()
 

@@ -201,13 +201,30 @@ def test_transcript_links_each_turn_to_the_versions_then_active(reviewer_client,
 # --- publishing -------------------------------------------------------------------------------
 
 
-def test_publishing_adds_a_version_and_closes_the_open_window(admin_client, profile_admin, tom):
-    response = admin_client.post(
-        publish_url(),
-        {"document": '{"tone": "warm"}', "rationale": "friendlier", "effective_from": "2027-09-01",
-         "source_ref": "ticket-9", "created_by": "mallory"},
-    )  # fmt: skip
-    assert response.status_code == 302
+def test_publishing_previews_the_diff_then_publishes_and_names_the_version(
+    admin_client, profile_admin, tom
+):
+    data = {
+        "document": '{"tone": "warm"}',
+        "rationale": "friendlier",
+        "effective_from": "2027-09-01",
+        "source_ref": "ticket-9",
+        "created_by": "mallory",
+    }
+    preview = admin_client.post(publish_url(), data)
+    assert preview.status_code == 200
+    html = body(preview)
+    assert "What v4 changes against v3" in html
+    assert '<tr class="change-changed"><td><code>tone</code>' in html
+    assert '<tr class="change-removed"><td><code>escalation.threshold</code>' in html
+    assert "v3's open window closes then" in html
+    assert BehaviorProfile.objects.count() == 3  # nothing published by a preview
+    response = admin_client.post(publish_url(), data | {"confirm": "1"}, follow=True)
+    assert response.redirect_chain[-1][0] == profile_url()
+    assert (
+        "Published tom v4, in effect from 2027-09-01T00:00:00.000Z, open-ended; "
+        "v3 now ends there." in body(response)
+    )
     versions = list(BehaviorProfile.objects.versions_of("tom"))
     newest, previous = versions[0], versions[1]
     assert (newest.version, newest.created_by, newest.rationale) == (
@@ -220,10 +237,11 @@ def test_publishing_adds_a_version_and_closes_the_open_window(admin_client, prof
 
 
 def test_publish_defaults_to_now_and_may_be_scheduled(admin_client, tom, store):
-    admin_client.post(publish_url(), {"document": "{}", "rationale": "now"})
+    admin_client.post(publish_url(), {"document": "{}", "rationale": "now", "confirm": "1"})
     assert store.latest_active_behavior_profile("tom").version == 4
     admin_client.post(
-        publish_url(), {"document": "{}", "rationale": "later", "effective_from": "2999-01-01"}
+        publish_url(),
+        {"document": "{}", "rationale": "later", "effective_from": "2999-01-01", "confirm": "1"},
     )
     assert store.latest_active_behavior_profile("tom").version == 4
     assert store.latest_active_behavior_profile("tom", "2999-01-02").version == 5
@@ -241,9 +259,10 @@ def test_publish_defaults_to_now_and_may_be_scheduled(admin_client, tom, store):
 )
 def test_refused_publish_says_why_and_saves_nothing(admin_client, tom, data, message):
     before = list(BehaviorProfile.objects.values_list("version", "effective_to"))
-    response = admin_client.post(publish_url(), data)
-    assert response.status_code == 400
-    assert message in body(response)
+    for confirmed in ({}, {"confirm": "1"}):
+        response = admin_client.post(publish_url(), data | confirmed)
+        assert response.status_code == 422  # the form again, with why
+        assert message in body(response)
     assert list(BehaviorProfile.objects.values_list("version", "effective_to")) == before
 
 
@@ -260,7 +279,8 @@ def test_new_profile_starts_at_version_one(admin_client):
     response = admin_client.get(reverse("memory_app:new_profile") + "?kind=personality&name=ox/ide")
     assert response["Location"] == publish_url("ox/ide", "personality")
     admin_client.post(
-        publish_url("ox/ide", "personality"), {"document": "{}", "rationale": "first"}
+        publish_url("ox/ide", "personality"),
+        {"document": "{}", "rationale": "first", "confirm": "1"},
     )
     assert PersonalityProfile.objects.get(profile_name="ox/ide").version == 1
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -134,41 +135,70 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 @reader_required
 def publish(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
-    """Publish version N+1 (editing never overwrites): profile admins only."""
+    """Publish version N+1 (editing never overwrites): profile admins only.
+
+    The first POST previews the key-level diff against the version it replaces; the
+    confirmed one publishes and names the new version and its window.
+    """
     model = _model_for(kind)
     if not access.can_publish(request.user, model):
         raise PermissionDenied("Publishing profile versions needs the profile-admin role.")
+    store = RuntimeMemoryStore()
     versions = list(model.objects.versions_of(name))
     latest = versions[0] if versions else None
-    if request.method == "POST":
-        form = PublishForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                RuntimeMemoryStore().publish_version(
-                    model,
-                    name,
-                    data["document"],
-                    created_by=request.user.get_username(),
-                    rationale=data["rationale"],
-                    source_ref=data["source_ref"] or None,
-                    effective_from=data["effective_from"] or None,
-                )
-            except StoreError as exc:
-                form.add_error(None, str(exc))
-            else:
+    form = PublishForm(request.POST or None, initial={"document": _start_text(latest)})
+    preview = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        values = {
+            "created_by": request.user.get_username(),
+            "rationale": data["rationale"],
+            "source_ref": data["source_ref"] or None,
+            "effective_from": data["effective_from"] or None,
+        }
+        try:
+            if request.POST.get("confirm") and not request.POST.get("preview"):
+                published = store.publish_version(model, name, data["document"], **values)
+                messages.success(request, _published_message(published, latest))
                 return redirect(reverse("memory_app:profile", args=[kind, name]))
-    else:
-        form = PublishForm(initial={"document": latest.document.pretty if latest else "{}\n"})
+            store.check_publish(model, name, data["document"], **values)
+        except StoreError as exc:
+            form.add_error(None, str(exc))
+        else:
+            preview = _preview(latest, data["document"], data["effective_from"])
     context = {
         "kind": kind,
         "name": name,
         "latest": latest,
         "form": form,
+        "preview": preview,
         "next_version": next_version_number(versions),
     }
-    status = 400 if form.is_bound else 200
+    # A form that failed re-renders with its errors (422); a preview is a plain 200.
+    status = 422 if form.is_bound and form.errors else 200
     return render(request, "memory_app/profile_publish.html", context, status=status)
+
+
+def _start_text(latest: ProfileVersion | None) -> str:
+    return latest.document.pretty if latest else "{}\n"
+
+
+@dataclass(frozen=True)
+class Preview:
+    changes: list
+    starts: str
+
+
+def _preview(latest: ProfileVersion | None, document: dict, effective_from: str | None):
+    before = latest.document if latest else None
+    changes = jsondiff.diff(before.value, document) if before and before.valid else []
+    return Preview(changes=changes, starts=effective_from or "now")
+
+
+def _published_message(published: ProfileVersion, replaced: ProfileVersion | None) -> str:
+    window = f"in effect from {published.effective_from}, open-ended"
+    closed = f"; v{replaced.version} now ends there" if replaced else ""
+    return f"Published {published.profile_name} v{published.version}, {window}{closed}."
 
 
 class NewProfileForm(forms.Form):

@@ -7,6 +7,7 @@ database, a benchmark database and a bug report can be rebuilt exactly.
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -77,6 +78,19 @@ WORKFLOWS = {
 LEVEL_WEIGHTS = {"low": 60, "medium": 25, "high": 10, "critical": 5}
 EVENT_FOR_LEVEL = {"low": "info", "medium": "warn", "high": "error", "critical": "policy"}
 PROPOSAL_STATUSES = ["drafted", "validated", "rejected", "approved", "promoted"]
+
+
+# The demo logins (debug only), one per role; None is the superuser.
+DEMO_USERS = [
+    ("demo-admin", None),
+    ("demo-reviewer", "reviewer"),
+    ("demo-ops", "ops"),
+    ("demo-profile-admin", "profile-admin"),
+]
+
+
+def demo_password() -> str:
+    return os.environ.get("TOM_DEMO_PASSWORD", "tommemory-demo")
 
 
 @dataclass

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from memory_app.access import email_required
+from memory_app.views.account import SignInView
 
 # Sign-in, sign-out and password change; password reset only works with email
 # (memory_app.access.email_required answers 404 without it).
@@ -27,6 +28,7 @@ urlpatterns = [
         login_not_required(RedirectView.as_view(url=static("memory_app/favicon.svg"))),
     ),
     path("admin/", admin.site.urls),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/", include(auth_urls)),
     path("", include("memory_app.urls")),
 ]

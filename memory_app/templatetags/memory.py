@@ -3,6 +3,7 @@
 import re
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -24,6 +25,17 @@ def ts(value: object) -> SafeString:
     return format_html(
         '<time datetime="{}" title="{} UTC">{} UTC</time>', format_iso(moment), utc, utc
     )
+
+
+@register.simple_tag(takes_context=True)
+def nav_link(context, view_name: str, label: str) -> SafeString:
+    """A navigation link, marked as the current section when the page lies under it."""
+    url = reverse(view_name)
+    path = context["request"].path
+    current = path == url if url == "/" else path.startswith(url)
+    if current:
+        return format_html('<a href="{}" aria-current="page">{}</a>', url, label)
+    return format_html('<a href="{}">{}</a>', url, label)
 
 
 @register.filter

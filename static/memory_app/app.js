@@ -63,9 +63,23 @@
     }
   });
 
+  // On a narrow screen the navigation folds behind a "Menu" button.
+  function foldNavigation() {
+    const toggle = document.querySelector(".menu-toggle");
+    const nav = document.getElementById("main-nav");
+    if (!toggle || !nav) return;
+    document.documentElement.classList.add("js");
+    toggle.addEventListener("click", function () {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     openLinkedTurn();
+    foldNavigation();
   });
   document.addEventListener("htmx:load", function (event) { localizeTimes(event.detail.elt); });
 })();

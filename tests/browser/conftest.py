@@ -17,6 +17,7 @@ AUDIT_TABLES = [
     "validation_results",
     "deploy_outcomes",
     "task_events",
+    "tommemory_proposal_changes",
 ]
 ROLES = importlib.import_module("memory_app.migrations.0004_role_groups")
 CHROMIUM = os.environ.get("TOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

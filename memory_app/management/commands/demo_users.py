@@ -1,15 +1,8 @@
-import os
-
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-DEMO_USERS = [
-    ("demo-admin", None),
-    ("demo-reviewer", "reviewer"),
-    ("demo-ops", "ops"),
-    ("demo-profile-admin", "profile-admin"),
-]
+from memory_app.demo import DEMO_USERS, demo_password
 
 
 class Command(BaseCommand):
@@ -25,7 +18,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "demo logins have a known password: run with DJANGO_DEBUG=1 (or --force)"
             )
-        password = os.environ.get("TOM_DEMO_PASSWORD", "tommemory-demo")
+        password = demo_password()
         for username, group in DEMO_USERS:
             user, _ = User.objects.get_or_create(username=username)
             user.set_password(password)

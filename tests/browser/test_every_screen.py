@@ -1,0 +1,139 @@
+"""Every page, every person: no sideways scrolling at 390 px, no serious axe-core violation."""
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from memory_app.store import RuntimeMemoryStore
+
+from .conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def world(live_app, back_then, ops):
+    """One row of each kind, so every page has something to show."""
+    store = RuntimeMemoryStore()
+    session = store.start_session("tom", channel="cli", metadata={"topic": "a long topic " * 8})
+    store.append_turn(session.id, "user", "Wie spät ist es? " + "x" * 300)
+    store.append_turn(session.id, "assistant", "Es ist " + "sehr " * 80 + "spät.")
+    run = store.start_workflow_run(
+        "nightly-digest-with-a-rather-long-name", trigger_source="cron", initiated_by="scheduler"
+    )
+    step = store.add_step(run.id, "collect")
+    store.add_event("policy", "critical", "A critical policy event", step_id=step.id)
+    store.add_event("warn", "medium", "A warning on the run itself", run_id=run.id)
+    skill = store.learn_skill(
+        "summarise-failed-runs", "Summarise failed runs", source_type="doc", confidence=0.9
+    )
+    proposal = store.draft_proposal(
+        skill.id, proposed_by="oxide", proposal_type="code_patch", risk_level="critical",
+        proposal={"diff": "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old\n+new " + "y" * 200},
+    )  # fmt: skip
+    store.record_validation(
+        proposal.id, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1
+    )
+    store.record_approval(proposal.id, approver="ann", approval_type="human", decision="approved")
+    with back_then():
+        store.publish_behavior_profile("tom", {"tone": "calm"}, created_by="p", rationale="first")
+        store.publish_behavior_profile(
+            "tom", {"tone": "brisk", "notify": ["ops"]}, created_by="p", rationale="faster",
+            effective_from="2026-03-01",
+        )  # fmt: skip
+    return {"session": session, "run": run, "proposal": proposal}
+
+
+def _pages(world) -> list[str]:
+    return [
+        reverse("memory_app:overview"),
+        reverse("memory_app:activity"),
+        reverse("memory_app:sessions"),
+        reverse("memory_app:sessions") + "?q=sp%C3%A4t",
+        reverse("memory_app:session", args=[world["session"].pk]),
+        reverse("memory_app:workflows"),
+        reverse("memory_app:workflow", args=[world["run"].pk]),
+        reverse("memory_app:proposals"),
+        reverse("memory_app:proposal", args=[world["proposal"].pk]),
+        reverse("memory_app:profiles"),
+        reverse("memory_app:profile", args=["behavior", "tom"]),
+        reverse("memory_app:publish_profile", args=["behavior", "tom"]),
+        reverse("memory_app:new_profile"),
+    ]
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("sue", password=PASSWORD)
+
+
+def _overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def _serious_violations(page) -> list[str]:
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_no_page_scrolls_sideways_or_fails_axe(page, live_app, sign_in, world, superuser, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    found = {}
+    page.goto(live_app.url + reverse("login"))
+    found["/accounts/login/"] = (_overflow(page), _serious_violations(page))
+    sign_in(superuser)
+    for path in _pages(world):
+        page.goto(live_app.url + path)
+        found[path] = (_overflow(page), _serious_violations(page))
+    problems = [f"{path}: {result}" for path, result in found.items() if result != (0, [])]
+    assert problems == [], "\n".join(problems)
+
+
+def test_a_refusal_is_a_styled_page_with_the_missing_role_and_a_way_back(
+    page, live_app, sign_in, reviewer
+):
+    sign_in(reviewer)
+    # A page of its own: the browser logs the 403 as a console error, which is expected here.
+    page = page.context.new_page()
+    page.set_viewport_size({"width": 390, "height": 800})
+    response = page.goto(
+        live_app.url + reverse("memory_app:publish_profile", args=["behavior", "tom"])
+    )
+    assert response.status == 403
+    refused = page.locator(".refused")
+    assert "needs the profile-admin role" in refused.inner_text()
+    assert "with the role reviewer" in refused.inner_text()
+    assert refused.locator("a", has_text="Back to the overview").count() == 1
+    assert _overflow(page) == 0
+    assert _serious_violations(page) == []
+
+
+def test_navigation_folds_on_a_phone_and_marks_the_current_section(
+    page, live_app, sign_in, reviewer
+):
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(reviewer)
+    page.goto(live_app.url + reverse("memory_app:sessions"))
+    nav = page.locator("#main-nav")
+    assert not nav.is_visible()
+    page.click(".menu-toggle")
+    assert nav.is_visible()
+    current = nav.locator("[aria-current=page]")
+    assert current.inner_text() == "Sessions"
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert nav.is_visible()
+
+
+def test_the_sign_in_page_says_what_the_product_is(page, live_app):
+    page.goto(live_app.url + reverse("login"))
+    assert "runtime memory of the ToM assistant" in page.inner_text("main")

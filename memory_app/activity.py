@@ -25,10 +25,21 @@ from .timeutil import instant_key
 KINDS = ("events", "approvals", "deploys", "profiles")
 
 # (kind filter, label, rows, time column); the labels order entries sharing an instant.
+# Links are prefetched, not joined: a join would hide a row whose parent is missing.
 SOURCES = [
     ("events", "event", lambda: TaskEvent.objects.select_related("workflow_run"), "created_at"),
-    ("approvals", "approval", lambda: Approval.objects.all(), "decided_at"),
-    ("deploys", "deploy", lambda: DeployOutcome.objects.all(), "deployed_at"),
+    (
+        "approvals",
+        "approval",
+        lambda: Approval.objects.prefetch_related("proposal__skill"),
+        "decided_at",
+    ),
+    (
+        "deploys",
+        "deploy",
+        lambda: DeployOutcome.objects.prefetch_related("proposal__skill"),
+        "deployed_at",
+    ),
     ("profiles", "behavior", lambda: BehaviorProfile.objects.all(), "created_at"),
     ("profiles", "personality", lambda: PersonalityProfile.objects.all(), "created_at"),
 ]
@@ -59,8 +70,15 @@ def _after(label: str, cursor: Cursor | None) -> Q:
     return Q(instant__lt=at) | Q(instant=at, id__lt=pk)
 
 
+# With no filter chosen the timeline shows what people act on: decisions, deploys, profile
+# changes, and only the events that need attention, not every info event.
+DEFAULT_EVENT_LEVELS = ["high", "critical"]
+
+
 def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
     """Each chosen source as (label, newest-first queryset, time column)."""
+    if not kinds and not levels:
+        levels = DEFAULT_EVENT_LEVELS
     kinds = [k for k in kinds if k in KINDS] or list(KINDS)
     for kind, label, rows, field in SOURCES:
         if kind not in kinds:

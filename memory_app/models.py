@@ -250,9 +250,19 @@ class SessionQuerySet(ListQuerySet):
         return qs.filter(meta_value=value)
 
     def with_turn_totals(self):
-        """Annotate turn and token totals in the same query (correlated, indexed subqueries)."""
+        """Annotate a title, turn and token totals in the same query (indexed subqueries).
+
+        The title is the start of the session's first user turn, read through the
+        (session_id, turn_index) index: a huge first turn costs only its first characters.
+        """
         turns = Turn.objects.filter(session=models.OuterRef("pk")).order_by().values("session")
+        first_question = (
+            Turn.objects.filter(session=models.OuterRef("pk"), role=Role.USER)
+            .order_by("turn_index")
+            .values(text=Substr("content", 1, TITLE_LENGTH))[:1]
+        )
         return self.annotate(
+            title=models.Subquery(first_question, output_field=models.TextField()),
             turn_total=models.Subquery(
                 turns.annotate(n=models.Count("*")).values("n"), output_field=models.IntegerField()
             ),
@@ -287,6 +297,8 @@ class Session(PageMixin, JSONColumnsMixin, models.Model):
         return f"{self.actor} session {self.id}"
 
 
+# A session's title: the start of its first user turn.
+TITLE_LENGTH = 120
 # A search shorter than a trigram scans only this many of the newest turns.
 SHORT_SEARCH_WINDOW = 200_000
 # A search result shows this much of a turn, starting this far before the first match.

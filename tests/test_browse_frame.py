@@ -111,12 +111,33 @@ def history(store, proposal):
     return run
 
 
+EVERY_KIND = "?kind=events&kind=approvals&kind=deploys&kind=profiles"
+
+
 def test_activity_merges_every_source_in_time_order(reviewer_client, history):
-    html = reviewer_client.get("/activity/").content.decode()
+    html = reviewer_client.get("/activity/" + EVERY_KIND).content.decode()
     # 10:30Z, 10:15Z (written +01:00), 10:00Z, 09:30Z (written with a space)
     order = ["stricter guardrails", "tick", "deploy rolled_back", "disk full", "human decision"]
     positions = [html.index(text) for text in order]
     assert positions == sorted(positions)
+
+
+def test_activity_by_default_shows_decisions_deploys_profiles_and_serious_events(
+    reviewer_client, history
+):
+    html = reviewer_client.get("/activity/").content.decode()
+    for text in ("human decision", "deploy rolled_back", "stricter guardrails", "disk full"):
+        assert text in html
+    assert "tick" not in html
+
+
+def test_activity_links_every_entry_and_names_the_skill(reviewer_client, history, proposal):
+    html = reviewer_client.get("/activity/" + EVERY_KIND).content.decode()
+    proposal_url = reverse("memory_app:proposal", args=[proposal.pk])
+    assert f'on the proposal for <a href="{proposal_url}">summarise-logs</a>' in html
+    assert f'of the proposal for <a href="{proposal_url}">summarise-logs</a>' in html
+    assert f'run <a href="{reverse("memory_app:workflow", args=[history.pk])}">nightly</a>' in html
+    assert 'href="/profiles/behavior/tom/#v1">tom v1</a>' in html
 
 
 def test_activity_filters_events_by_level_and_kind(reviewer_client, history):
@@ -145,7 +166,7 @@ def test_activity_export_streams_every_entry_in_time_order(reviewer_client, hist
         store.add_event(
             "info", "low", f"tick {n}", created_at=f"2026-11-20T00:{n // 60:02d}:{n % 60:02d}Z"
         )
-    response = reviewer_client.get("/activity/?format=json")
+    response = reviewer_client.get("/activity/" + EVERY_KIND + "&format=json")
     rows = json.loads(b"".join(response.streaming_content))
     assert len(rows) == 2 + 120 + 1 + 1 + 1
     moments = [parse_iso(r["when"]) for r in rows]

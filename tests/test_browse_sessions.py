@@ -137,7 +137,7 @@ def test_list_exports_its_filter_as_csv_and_json(reviewer_client):
     make_sessions(4, turns=1)
     Session.objects.create(actor="=cmd|calc", started_at="2026-11-03")
     csv_text = body(reviewer_client.get(SESSIONS + "?format=csv&actor=tom"))
-    assert csv_text.splitlines()[0].startswith("id,actor,channel")
+    assert csv_text.splitlines()[0].startswith("id,title,actor,channel")
     assert len(csv_text.strip().splitlines()) == 3
     evil = body(reviewer_client.get(SESSIONS + "?format=csv&actor=%3Dcmd%7Ccalc"))
     assert ",'=cmd|calc," in evil
@@ -337,3 +337,15 @@ def test_started_range_compares_instants_across_writers(reviewer_client):
         )
     )
     assert html.count("<tr data-row>") == 2
+
+
+def test_sessions_are_listed_by_title_with_duration(reviewer_client, store):
+    session = store.start_session("tom", started_at="2026-11-24T10:00:00Z")
+    store.append_turn(session.id, "system", "be brief")
+    store.append_turn(session.id, "user", "Wie spät ist es in Tokio? " + "x" * 10_000)
+    store.append_turn(session.id, "user", "a later question")
+    store.end_session(session.id, ended_at="2026-11-24T10:03:05Z")
+    html = body(reviewer_client.get(reverse("memory_app:sessions")))
+    assert "Wie spät ist es in Tokio?" in html
+    assert "a later question" not in html
+    assert "3m 05s" in html

@@ -3,6 +3,7 @@
 import re
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -36,6 +37,15 @@ def nav_link(context, view_name: str, label: str) -> SafeString:
     if current:
         return format_html('<a href="{}" aria-current="page">{}</a>', url, label)
     return format_html('<a href="{}">{}</a>', url, label)
+
+
+@register.filter
+def related(row: object, field: str) -> object:
+    """The row a link points at, or None when another writer left the link dangling."""
+    try:
+        return getattr(row, field)
+    except ObjectDoesNotExist:
+        return None
 
 
 @register.filter

@@ -34,6 +34,7 @@ CONVERSATION_ROLES = [Role.USER, Role.ASSISTANT, Role.AGENT]
 
 SESSION_COLUMNS = [
     ("id", lambda s: s.id),
+    ("title", lambda s: s.title),
     ("actor", lambda s: s.actor),
     ("channel", lambda s: s.channel),
     ("status", lambda s: s.status),

@@ -8,6 +8,7 @@ methods named for the domain; runtime writes go through ``memory_app.store``.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 
 from django.db import models
@@ -303,6 +304,14 @@ TITLE_LENGTH = 120
 SHORT_SEARCH_WINDOW = 200_000
 # A search result shows this much of a turn, starting this far before the first match.
 SNIPPET_LENGTH, SNIPPET_BEFORE = 240, 80
+# Marks around a match in the word index's excerpt: control characters no text shows.
+SNIPPET_MARKS = ("\x02", "\x03")
+
+
+def word_query(text: str) -> str:
+    """An FTS5 query for the word index: every word of ``text``, each as a word prefix."""
+    words = re.findall(r"\w+", text)
+    return " ".join('"' + word + '"*' for word in words)
 
 
 class TurnQuerySet(models.QuerySet):
@@ -318,40 +327,59 @@ class TurnQuerySet(models.QuerySet):
         return list(qs[:size])
 
     def search(self, text: str):
-        """Turns whose content contains ``text``, newest first, via the trigram FTS index.
+        """Turns whose content contains ``text``, newest first, through the search indexes.
 
-        FTS5's trigram tokenizer needs three characters. A shorter text (a two-letter
-        CJK word, say) is matched by scanning the newest ``SHORT_SEARCH_WINDOW`` turns
-        only, so the page stays fast on a large table.
+        Two FTS5 indexes answer together: the trigram one (0006) finds any substring of
+        three or more characters, case-insensitively (Cyrillic, CJK); the word one (0011)
+        folds accents and case, so "resume" finds "Résumé" and "cafe" finds "Café" (each
+        word of ``text`` may start a word of the turn). A text shorter than a trigram (a
+        two-letter CJK word, say) is matched as a substring in the newest
+        ``SHORT_SEARCH_WINDOW`` turns only, so the page stays fast on a large table.
         """
         qs = self.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
+        found = models.Q()
         if len(text) >= 3:
             phrase = '"' + text.replace('"', '""') + '"'
             matches = RawSQL("SELECT rowid FROM turn_search WHERE turn_search MATCH %s", (phrase,))
-            qs = qs.filter(search_rowid__in=matches)
+            found |= models.Q(search_rowid__in=matches)
         else:
             window = RawSQL(
                 "(SELECT MAX(rowid) FROM conversation_turns) - %s", (SHORT_SEARCH_WINDOW,)
             )
-            qs = qs.filter(search_rowid__gt=window, content__contains=text)
-        return qs.order_by("-search_rowid")
+            found |= models.Q(search_rowid__gt=window, content__contains=text)
+        if words := word_query(text):
+            matches = RawSQL("SELECT rowid FROM turn_words WHERE turn_words MATCH %s", (words,))
+            found |= models.Q(search_rowid__in=matches)
+        return qs.filter(found).order_by("-search_rowid")
 
     def with_snippet(self, text: str):
         """Each turn's excerpt around the first match, cut in SQL: a huge turn is never loaded.
 
         ``snippet_start`` is its 1-based position in ``content`` (SQLite's ``lower`` folds
         ASCII only, so a match it cannot see gives the start of the turn), and
-        ``content_length`` tells the page whether text follows it.
+        ``content_length`` tells the page whether text follows it. A turn the word index
+        matched (an accent- or case-folded word) also gets ``word_snippet``: FTS5's own
+        excerpt around that word, the match between the marks ``SNIPPET_MARKS``.
         """
         found = Func(
             Lower("content"), Lower(Value(text)), function="instr", output_field=IntegerField()
         )
         start = Func(Value(1), found - SNIPPET_BEFORE, function="max", output_field=IntegerField())
-        return self.defer("content").annotate(
+        qs = self.defer("content").annotate(
             snippet_start=start,
             snippet=Substr("content", start, SNIPPET_LENGTH),
             content_length=Length("content"),
         )
+        if words := word_query(text):
+            opening, closing = SNIPPET_MARKS
+            qs = qs.annotate(
+                word_snippet=RawSQL(
+                    "(SELECT snippet(turn_words, 0, %s, %s, '…', 24) FROM turn_words "
+                    "WHERE turn_words MATCH %s AND rowid = conversation_turns.rowid)",
+                    (opening, closing, words),
+                )
+            )
+        return qs
 
 
 class Turn(JSONColumnsMixin, models.Model):

@@ -57,6 +57,15 @@ from .models import (
 )
 from .timeutil import chronological, format_iso, normalize_iso, now_iso, parse_iso
 
+# The search indexes' insert triggers (migrations 0006, 0011), and how a bulk load fills
+# each index for the turns after a rowid in one pass instead.
+SEARCH_INDEXES = {
+    "turn_search_insert": "INSERT INTO turn_search (rowid, turn_id, content) "
+    "SELECT rowid, id, content FROM conversation_turns WHERE rowid > %s",
+    "turn_words_insert": "INSERT INTO turn_words (rowid, content) "
+    "SELECT rowid, content FROM conversation_turns WHERE rowid > %s",
+}
+
 
 class StoreError(ValueError):
     """A write or read was refused; nothing was written."""
@@ -751,8 +760,8 @@ class RuntimeMemoryStore:
         """Insert rows given as tuples in the table's column order, in one transaction.
 
         For trusted bulk loads only (``seed_demo``): the values are not validated.
-        Turns are indexed for search in one pass after the insert rather than row by
-        row through the ``turn_search_insert`` trigger, which is several times slower.
+        Turns are indexed for search in one pass per index after the insert rather than
+        row by row through the insert triggers, which is several times slower.
         """
         columns = [f.column for f in model._meta.local_fields]
         # Identifiers come from the model, never from input; values are parameters.
@@ -766,18 +775,20 @@ class RuntimeMemoryStore:
             if model is not Turn:
                 cursor.executemany(sql, rows)
                 return len(rows)
-            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'turn_search_insert'")
-            trigger_sql = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE name IN (%s, %s)",
+                list(SEARCH_INDEXES),
+            )
+            triggers = cursor.fetchall()
             cursor.execute("SELECT COALESCE(MAX(rowid), 0) FROM conversation_turns")
             (last_rowid,) = cursor.fetchone()
-            # Other writers wait on the IMMEDIATE lock, so none can write while the trigger
-            # is off.
-            cursor.execute("DROP TRIGGER turn_search_insert")
+            # Other writers wait on the IMMEDIATE lock, so none can write while the triggers
+            # are off.
+            for name, _ in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
             cursor.executemany(sql, rows)
-            cursor.execute(
-                "INSERT INTO turn_search (rowid, turn_id, content) "
-                "SELECT rowid, id, content FROM conversation_turns WHERE rowid > %s",
-                [last_rowid],
-            )
-            cursor.execute(trigger_sql)
+            for fill in SEARCH_INDEXES.values():
+                cursor.execute(fill, [last_rowid])
+            for _, trigger_sql in triggers:
+                cursor.execute(trigger_sql)
         return len(rows)

@@ -145,7 +145,8 @@ def audit_triggers_lifted():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'trigger' AND name NOT LIKE 'turn_search%'"
+            "WHERE type = 'trigger' "
+            "AND name NOT LIKE 'turn_search%' AND name NOT LIKE 'turn_words%'"
         )
         triggers = cursor.fetchall()
         for name, _ in triggers:

@@ -349,3 +349,35 @@ def test_sessions_are_listed_by_title_with_duration(reviewer_client, store):
     assert "Wie spät ist es in Tokio?" in html
     assert "a later question" not in html
     assert "3m 05s" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "content", "marked"),
+    [
+        ("resume", "Mon Résumé est prêt", "<mark>Résumé</mark>"),
+        ("cafe", "Ein Café in Köln", "<mark>Café</mark>"),
+        ("KOLN", "Ein Café in Köln", "<mark>Köln</mark>"),
+        ("ecole", "L'ÉCOLE est fermée", "<mark>ÉCOLE</mark>"),
+    ],
+)
+def test_search_folds_accents_and_case_for_rows_any_writer_adds(
+    reviewer_client, session_with_turns, query, content, marked
+):
+    # Written by another writer through raw SQL: the triggers index it like any turn.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO conversation_turns (id, session_id, turn_index, role, content, created_at)"
+            " VALUES ('raw-1', %s, 99, 'user', %s, '2026-11-24T10:00:00Z')",
+            [session_with_turns.pk, content],
+        )
+    html = body(reviewer_client.get(reverse("memory_app:sessions") + f"?q={query}"))
+    assert marked in html
+
+
+def test_an_accent_folded_match_deep_in_a_long_turn_is_excerpted_around_it(
+    reviewer_client, store
+):
+    session = store.start_session("tom")
+    store.append_turn(session.id, "user", "x " * 50_000 + "Das Résumé kommt morgen.")
+    html = body(reviewer_client.get(reverse("memory_app:sessions") + "?q=resume"))
+    assert "<mark>Résumé</mark> kommt morgen" in html

@@ -1,6 +1,7 @@
 """Template helpers for data other writers made: every value is escaped, nothing raises."""
 
 import re
+import unicodedata
 
 from django import template
 from django.core.exceptions import ObjectDoesNotExist
@@ -9,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from memory_app.jsontext import ParsedJSON, parse_json_text
-from memory_app.models import Level, Role, check_passed
+from memory_app.models import SNIPPET_MARKS, Level, Role, check_passed
 from memory_app.timeutil import format_iso, parse_iso
 
 register = template.Library()
@@ -104,22 +105,66 @@ def duration(start: object, end: object) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def _folded(text: str) -> tuple[str, list[int]]:
+    """Text without accents, case-folded, and for each folded character its original index."""
+    folded, origin = [], []
+    for index, char in enumerate(text):
+        base = "".join(
+            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
+        )
+        for piece in base.casefold():
+            folded.append(piece)
+            origin.append(index)
+    return "".join(folded), origin
+
+
+def _marked(window: str, needle: str) -> list[tuple[int, int]]:
+    """Where ``needle`` occurs in ``window``, ignoring case and accents."""
+    folded_window, origin = _folded(window)
+    folded_needle, _ = _folded(needle)
+    spans, at = [], 0
+    while folded_needle and (at := folded_window.find(folded_needle, at)) >= 0:
+        end = at + len(folded_needle)
+        spans.append((origin[at], origin[end - 1] + 1))
+        at = end
+    return spans
+
+
+def _highlighted(window: str, spans: list[tuple[int, int]]) -> SafeString:
+    pieces, last = [], 0
+    for begin, end in spans:
+        if begin < last:
+            continue
+        pieces.append(format_html("{}<mark>{}</mark>", window[last:begin], window[begin:end]))
+        last = end
+    pieces.append(format_html("{}", window[last:]))
+    return SafeString("".join(pieces))
+
+
 @register.simple_tag
 def search_snippet(turn, needle: str) -> SafeString:
-    """A turn's excerpt (``Turn.objects.with_snippet``), escaped, matches wrapped in <mark>."""
+    """A turn's excerpt (``Turn.objects.with_snippet``), escaped, matches in <mark>.
+
+    The word index's excerpt is used when it has one (it found an accent- or case-folded
+    word); otherwise the excerpt cut around the first plain match.
+    """
+    word_snippet = getattr(turn, "word_snippet", None)
+    if isinstance(word_snippet, str):
+        opening, closing = SNIPPET_MARKS
+        parts = re.split(f"({re.escape(opening)}.*?{re.escape(closing)})", word_snippet)
+        return SafeString(
+            "".join(
+                format_html("<mark>{}</mark>", p[1:-1])
+                if p.startswith(opening)
+                else format_html("{}", p)
+                for p in parts
+            )
+        )
     window = "" if turn.snippet is None else str(turn.snippet)
-    pieces, last = [], 0
-    if needle:
-        for match in re.finditer(re.escape(needle), window, re.IGNORECASE):
-            pieces.append(("{}", (window[last : match.start()],)))
-            pieces.append(("<mark>{}</mark>", (match.group(0),)))
-            last = match.end()
-    pieces.append(("{}", (window[last:],)))
     start = turn.snippet_start if isinstance(turn.snippet_start, int) else 1
     prefix = "…" if start > 1 else ""
     suffix = "…" if start - 1 + len(window) < (turn.content_length or 0) else ""
-    body = SafeString("".join(format_html(fmt, *args) for fmt, args in pieces))
-    return format_html("{}{}{}", prefix, body, suffix)
+    return format_html("{}{}{}", prefix, _highlighted(window, _marked(window, needle)), suffix)
 
 
 def _looks_like_diff(text: str) -> bool:

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import access, governance
-from .fields import IntegerColumn, RealColumn
+from .fields import IntegerColumn, JSONTextField, RealColumn, TextColumn
 from .forms import IsoDateTimeField
 from .models import (
     Approval,
@@ -140,6 +140,17 @@ class V1Admin(ShowsNumbersAsStored, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     list_prefetch: tuple[str, ...] = ()
+    # Short text columns (names, statuses, times) edit on one line; JSON and long text do not.
+    formfield_overrides = {
+        TextColumn: {"widget": forms.TextInput(attrs={"size": 60})},
+        JSONTextField: {"widget": forms.Textarea(attrs={"rows": 6})},
+    }
+    long_text: tuple[str, ...] = ()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in self.long_text:
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 6})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(*self.list_prefetch)
@@ -221,8 +232,21 @@ class TurnInline(ReadOnlyInline):
         return turn.content[:200]
 
 
+class RuntimeHistoryAdmin(V1Admin):
+    """Sessions and turns are runtime history: the admin never deletes them, one or in bulk.
+
+    A superuser who must remove data runs ``manage.py remove_session``, which says what it
+    removes.
+    """
+
+    actions = None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Session)
-class SessionAdmin(V1Admin):
+class SessionAdmin(RuntimeHistoryAdmin):
     list_display = ["id", "actor", "channel", "status", "started_at", "ended_at", "turns_link"]
     list_filter = ["status", "channel", recent_filter("started_at", "started")]
     search_fields = ["=id", "actor"]
@@ -240,7 +264,8 @@ class SessionAdmin(V1Admin):
 
 
 @admin.register(Turn)
-class TurnAdmin(V1Admin):
+class TurnAdmin(RuntimeHistoryAdmin):
+    long_text = ("content",)
     list_display = ["__str__", "session_link", "turn_index", "role", "token_count", "created_at"]
     list_filter = ["role"]
     raw_id_fields = ["session"]
@@ -322,6 +347,7 @@ class ProposalInline(ReadOnlyInline):
 
 @admin.register(Skill)
 class SkillAdmin(V1Admin):
+    long_text = ("description",)
     list_display = ["skill_key", "source_type", "confidence", "state", "learned_at"]
     list_filter = ["state", "source_type"]
     search_fields = ["skill_key", "description"]
@@ -414,14 +440,6 @@ class PublishVersionForm(forms.ModelForm):
     class Meta:
         fields: list[str] = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and "profile_name" in self.fields:  # absent when read-only
-            self.fields["profile_name"].initial = self.instance.profile_name
-            self.fields["profile_name"].disabled = True
-            self.fields["document"].initial = self.instance.document.pretty
-            self.fields["source_ref"].initial = self.instance.source_ref
-
     def clean(self):
         data = super().clean()
         if not self.errors:
@@ -440,6 +458,13 @@ class PublishVersionForm(forms.ModelForm):
 
 
 class ProfileAdmin(V1Admin):
+    """A published version opens read-only; new versions are published, never edited in.
+
+    The "publish a new version" link of a version starts from the profile's newest one
+    (the dashboard's publish page, which previews the diff); "add" publishes through the
+    store as well.
+    """
+
     list_display = ["profile_name", "version", "effective_from", "effective_to", "created_by"]
     list_filter = ["profile_name"]
     search_fields = ["profile_name", "rationale"]
@@ -452,20 +477,24 @@ class ProfileAdmin(V1Admin):
         return access.can_publish(request.user, self.model)
 
     def has_change_permission(self, request, obj=None):
-        return access.can_publish(request.user, self.model)
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def get_fields(self, request, obj=None):
-        if obj is not None and not self.has_change_permission(request, obj):
-            return self._as_stored([f.name for f in self.model._meta.concrete_fields])
+        if obj is not None:
+            columns = [f.name for f in self.model._meta.concrete_fields]
+            return ["publish_next", *self._as_stored(columns)]
         return self.fields
 
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None and not self.has_change_permission(request, obj):
-            return self.get_fields(request, obj)
-        return []
+    @admin.display(description="new version")
+    def publish_next(self, profile):
+        kind = "behavior" if isinstance(profile, BehaviorProfile) else "personality"
+        url = reverse("memory_app:publish_profile", args=[kind, profile.profile_name])
+        return format_html(
+            '<a href="{}">Publish a new version of {}</a>', url, profile.profile_name
+        )
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

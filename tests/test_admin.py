@@ -132,15 +132,29 @@ def test_admin_lists_do_not_count_a_whole_table(superuser_client, lineage):
     assert filtered.count == 560
 
 
-def test_profile_admin_edit_publishes_a_new_version(client, profile_admin, lineage):
+def test_a_published_version_opens_read_only_with_a_link_to_publish_the_next(
+    client, profile_admin, lineage
+):
     profile_admin.is_staff = True
     profile_admin.save()
     client.force_login(profile_admin)
     v1 = BehaviorProfile.objects.get()
+    page = body(client.get(change_url(v1)))
+    assert 'name="_save"' not in page
+    assert 'href="/profiles/behavior/tom/publish/">Publish a new version of tom</a>' in page
+    response = client.post(change_url(v1), {"document": '{"a": 2}', "rationale": "tuned"})
+    assert response.status_code == 403
+    assert BehaviorProfile.objects.count() == 1
+
+
+def test_profile_admin_add_publishes_the_next_version(client, profile_admin, lineage):
+    profile_admin.is_staff = True
+    profile_admin.save()
+    client.force_login(profile_admin)
     response = client.post(
-        change_url(v1),
-        {"document": '{"a": 2}', "rationale": "tuned", "effective_from": "2027-06-01",
-         "source_ref": ""},
+        reverse("admin:memory_app_behaviorprofile_add"),
+        {"profile_name": "tom", "document": '{"a": 2}', "rationale": "tuned",
+         "effective_from": "2027-06-01", "source_ref": ""},
     )  # fmt: skip
     assert response.status_code == 302
     v1_after, v2 = BehaviorProfile.objects.order_by("version")
@@ -153,17 +167,59 @@ def test_profile_admin_refusal_is_a_form_error(client, profile_admin, lineage):
     profile_admin.is_staff = True
     profile_admin.save()
     client.force_login(profile_admin)
-    v1 = BehaviorProfile.objects.get()
+    add = reverse("admin:memory_app_behaviorprofile_add")
     response = client.post(
-        change_url(v1), {"document": "[1]", "rationale": "x", "effective_from": "2026-06-01"}
-    )
+        add, {"profile_name": "tom", "document": "[1]", "rationale": "x",
+              "effective_from": "2027-06-01"},
+    )  # fmt: skip
     assert response.status_code == 200
     assert "must be a JSON object" in body(response)
     response = client.post(
-        change_url(v1), {"document": "{}", "rationale": "x", "effective_from": "2025-01-01"}
-    )
+        add, {"profile_name": "tom", "document": "{}", "rationale": "x",
+              "effective_from": "2025-01-01"},
+    )  # fmt: skip
     assert "is in the past" in body(response)
     assert BehaviorProfile.objects.count() == 1
+
+
+def test_the_admin_never_deletes_sessions_or_turns(admin_client_super, lineage):
+    session = lineage["session"]
+    changelist = body(admin_client_super.get(reverse("admin:memory_app_session_changelist")))
+    assert "delete_selected" not in changelist
+    delete = reverse("admin:memory_app_session_delete", args=[quote(session.pk)])
+    assert admin_client_super.post(delete, {"post": "yes"}).status_code == 403
+    turns = body(admin_client_super.get(reverse("admin:memory_app_turn_changelist")))
+    assert "delete_selected" not in turns
+    assert Session.objects.filter(pk=session.pk).exists()
+
+
+def test_remove_session_says_what_it_removes_and_needs_yes(lineage):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    session = lineage["session"]
+    out = StringIO()
+    call_command("remove_session", session.pk, stdout=out)
+    assert "Would remove session 's/1' (tom" in out.getvalue()
+    assert "and its 60 turns" in out.getvalue()
+    assert Session.objects.filter(pk=session.pk).exists()
+    call_command("remove_session", session.pk, "--yes", stdout=out)
+    assert "Removed session 's/1'" in out.getvalue()
+    assert not Session.objects.filter(pk=session.pk).exists()
+    assert not Turn.objects.filter(session_id=session.pk).exists()
+
+
+def test_short_text_columns_edit_on_one_line(admin_client_super, lineage):
+    page = body(admin_client_super.get(change_url(lineage["session"])))
+    assert '<input type="text" name="actor"' in page
+    assert '<textarea name="metadata_json"' in page
+
+
+@pytest.fixture
+def admin_client_super(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", password="pw-x"))
+    return client
 
 
 def test_reviewer_sees_profiles_read_only(client, reviewer, lineage):

@@ -374,9 +374,7 @@ def test_search_folds_accents_and_case_for_rows_any_writer_adds(
     assert marked in html
 
 
-def test_an_accent_folded_match_deep_in_a_long_turn_is_excerpted_around_it(
-    reviewer_client, store
-):
+def test_an_accent_folded_match_deep_in_a_long_turn_is_excerpted_around_it(reviewer_client, store):
     session = store.start_session("tom")
     store.append_turn(session.id, "user", "x " * 50_000 + "Das Résumé kommt morgen.")
     html = body(reviewer_client.get(reverse("memory_app:sessions") + "?q=resume"))

@@ -90,31 +90,84 @@ def _text(label: str, **kwargs) -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=200, **kwargs)
 
 
-def _choice(label: str, choices: type[models.TextChoices]) -> forms.ChoiceField:
-    """A filter on a column with a fixed vocabulary: its values, or any."""
-    return forms.ChoiceField(label=label, required=False, choices=[("", "any"), *choices.choices])
+def _choice(label: str, choices: type[models.TextChoices] | None) -> forms.ChoiceField:
+    """A filter on a column with a fixed vocabulary: its values, or any.
+
+    A list page passes its rows, and the form then offers the values actually stored
+    (``ListFilterForm.FACETS``); ``choices`` is the vocabulary without them.
+    """
+    values = choices.choices if choices else []
+    return forms.ChoiceField(label=label, required=False, choices=[("", "any"), *values])
+
+
+# A facet lists at most this many values, the most frequent first.
+FACET_VALUES = 100
 
 
 class ListFilterForm(forms.Form):
     """A list page's filters: the form applies its valid fields to the list's queryset.
 
-    Invalid fields are shown as errors beside the list and ignored.
+    Invalid fields are shown as errors beside the list and ignored. Columns with a fixed
+    vocabulary are facets (as Datasette shows them): selects of the values stored, each
+    with the number of rows it would leave given the other filters, one GROUP BY per
+    facet (never a query per value). Free text matches case-insensitively, anywhere.
     """
 
     EXACT: tuple[str, ...] = ()  # fields that filter their column by equality
+    FACETS: tuple[str, ...] = ()  # of those, the ones shown as selects with counts
+    FREE_TEXT: tuple[str, ...] = ()  # fields matched case-insensitively, anywhere
+    # Fields that do not narrow the rows (paging, the search text).
+    NOT_FILTERING = frozenset({"q", "after", "match_after", "page"})
 
-    def chosen(self) -> dict[str, Any]:
+    def __init__(self, data=None, *, rows: models.QuerySet | None = None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.rows = rows
+        self._counts: dict[str, dict[str, int]] = {}
+        for name in self.FACETS if rows is not None else ():
+            field = self.fields[name]
+            # The contract's vocabulary first, then whatever else other writers stored.
+            vocabulary = [str(v) for v, _ in field.choices if v]
+            self._counts[name] = {str(v): n for v, n in _counts(rows, name)}
+            stored = [v for v in self._counts[name] if v not in vocabulary]
+            field.choices = [("", "any"), *[(v, v) for v in vocabulary + stored]]
+
+    def chosen(self, without: str | None = None) -> dict[str, Any]:
         self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", [])}
+        return {
+            k: v for k, v in self.cleaned_data.items() if v not in (None, "", []) and k != without
+        }
 
-    def filter(self, qs: models.QuerySet) -> models.QuerySet:
-        chosen = self.chosen()
-        return qs.filter(**{f: chosen[f] for f in self.EXACT if f in chosen})
+    def filter(self, qs: models.QuerySet, without: str | None = None) -> models.QuerySet:
+        chosen = self.chosen(without)
+        qs = qs.filter(**{f: chosen[f] for f in self.EXACT if f in chosen})
+        return qs.filter(**{f"{f}__icontains": chosen[f] for f in self.FREE_TEXT if f in chosen})
+
+    def count_facets(self) -> None:
+        """Label each facet value with its count among the rows the other filters leave."""
+        for name in self.FACETS if self.rows is not None else ():
+            counts = self._counts[name]
+            if self.chosen(without=name).keys() - self.NOT_FILTERING:  # narrowed: count again
+                narrowed = self.filter(self.rows, without=name)
+                counts = {str(v): n for v, n in _counts(narrowed, name)}
+            field = self.fields[name]
+            field.choices = [("", "any")] + [
+                (value, f"{value} ({counts.get(value, 0)})") for value, _ in field.choices[1:]
+            ]
+
+
+def _counts(rows: models.QuerySet, column: str) -> list[tuple[object, int]]:
+    """The values stored in a column with their number of rows, most frequent first."""
+    counted = rows.order_by().values_list(column).annotate(n=models.Count("*"))
+    return [(v, n) for v, n in counted.order_by("-n", column)[:FACET_VALUES] if v not in (None, "")]
+
+
+# A browser's date-time picker; it sends "2026-11-24T09:00", which is read as UTC.
+DATE_TIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
 
 
 class StartedRangeForm(ListFilterForm):
-    started_from = IsoDateTimeField(label="Started from")
-    started_to = IsoDateTimeField(label="Started to")
+    started_from = IsoDateTimeField(label="Started from (UTC)", widget=DATE_TIME_INPUT)
+    started_to = IsoDateTimeField(label="Started to (UTC)", widget=DATE_TIME_INPUT)
     after = CursorField(length=2)
 
     def clean(self):
@@ -124,15 +177,15 @@ class StartedRangeForm(ListFilterForm):
             self.add_error("started_to", "The end of the range is before its start.")
         return data
 
-    def filter(self, qs: models.QuerySet) -> models.QuerySet:
-        chosen = self.chosen()
-        qs = super().filter(qs)
+    def filter(self, qs: models.QuerySet, without: str | None = None) -> models.QuerySet:
+        chosen = self.chosen(without)
+        qs = super().filter(qs, without)
         return qs.started_between(chosen.get("started_from"), chosen.get("started_to"))
 
 
 class SessionFilterForm(StartedRangeForm):
     q = _text("Search turns", widget=forms.TextInput(attrs={"data-search": "", "type": "search"}))
-    actor = _text("Actor")
+    actor = _choice("Actor", None)
     channel = _choice("Channel", Channel)
     status = _choice("Status", SessionStatus)
     meta_key = _text("Metadata key")
@@ -142,6 +195,7 @@ class SessionFilterForm(StartedRangeForm):
 
     field_order = ["q", "actor", "channel", "status", "started_from", "started_to"]
     EXACT = ("actor", "channel", "status")
+    FACETS = ("actor", "channel", "status")
     # Filters that narrow the sessions a search looks in (the search itself aside).
     NARROWING = ("actor", "channel", "status", "meta_key", "started_from", "started_to")
 
@@ -154,22 +208,24 @@ class SessionFilterForm(StartedRangeForm):
     def narrows(self) -> bool:
         return any(f in self.chosen() for f in self.NARROWING)
 
-    def filter(self, qs: models.QuerySet) -> models.QuerySet:
-        chosen = self.chosen()
-        qs = super().filter(qs)
+    def filter(self, qs: models.QuerySet, without: str | None = None) -> models.QuerySet:
+        chosen = self.chosen(without)
+        qs = super().filter(qs, without)
         if "meta_key" in chosen:
             qs = qs.with_metadata(chosen["meta_key"], chosen.get("meta_value"))
         return qs
 
 
 class WorkflowFilterForm(StartedRangeForm):
-    workflow_name = _text("Workflow")
+    workflow_name = _choice("Workflow", None)
     status = _choice("Status", RunStatus)
     trigger_source = _choice("Trigger", TriggerSource)
     initiated_by = _text("Initiated by")
 
     field_order = ["workflow_name", "status", "trigger_source", "initiated_by"]
-    EXACT = ("workflow_name", "status", "trigger_source", "initiated_by")
+    EXACT = ("workflow_name", "status", "trigger_source")
+    FACETS = ("workflow_name", "status", "trigger_source")
+    FREE_TEXT = ("initiated_by",)
 
 
 class ActivityFilterForm(ListFilterForm):
@@ -211,6 +267,7 @@ class ProposalFilterForm(ListFilterForm):
         min_value=1, max_value=1_000_000, required=False, widget=forms.HiddenInput
     )
     EXACT = ("risk_level", "proposal_type", "proposed_by")
+    FACETS = ("risk_level", "proposal_type", "proposed_by")
 
     def __init__(self, data=None, **kwargs):
         # The queue opens on what waits for a decision; "any status" is an explicit "".
@@ -219,9 +276,9 @@ class ProposalFilterForm(ListFilterForm):
             data["status"] = self.WAITING
         super().__init__(data, **kwargs)
 
-    def filter(self, qs: models.QuerySet) -> models.QuerySet:
-        status = self.chosen().get("status")
-        qs = super().filter(qs)
+    def filter(self, qs: models.QuerySet, without: str | None = None) -> models.QuerySet:
+        status = self.chosen(without).get("status")
+        qs = super().filter(qs, without)
         if status == self.WAITING:
             return qs.waiting()
         return qs.filter(status=status) if status else qs

@@ -309,9 +309,9 @@ SNIPPET_MARKS = ("\x02", "\x03")
 
 
 def word_query(text: str) -> str:
-    """An FTS5 query for the word index: every word of ``text``, each as a word prefix."""
+    """An FTS5 query for the word index: the words of ``text`` in a row, the last a prefix."""
     words = re.findall(r"\w+", text)
-    return " ".join('"' + word + '"*' for word in words)
+    return '"' + " ".join(words) + '"*' if words else ""
 
 
 class TurnQuerySet(models.QuerySet):
@@ -331,8 +331,8 @@ class TurnQuerySet(models.QuerySet):
 
         Two FTS5 indexes answer together: the trigram one (0006) finds any substring of
         three or more characters, case-insensitively (Cyrillic, CJK); the word one (0011)
-        folds accents and case, so "resume" finds "Résumé" and "cafe" finds "Café" (each
-        word of ``text`` may start a word of the turn). A text shorter than a trigram (a
+        folds accents and case, so "resume" finds "Résumé" and "cafe" finds "Café" (the
+        words of ``text`` in a row, the last one as a word prefix). A text shorter than a trigram (a
         two-letter CJK word, say) is matched as a substring in the newest
         ``SHORT_SEARCH_WINDOW`` turns only, so the page stays fast on a large table.
         """
@@ -374,9 +374,11 @@ class TurnQuerySet(models.QuerySet):
             opening, closing = SNIPPET_MARKS
             qs = qs.annotate(
                 word_snippet=RawSQL(
-                    "(SELECT snippet(turn_words, 0, %s, %s, '…', 24) FROM turn_words "
-                    "WHERE turn_words MATCH %s AND rowid = conversation_turns.rowid)",
-                    (opening, closing, words),
+                    # snippet() counts words, and one word may be a megabyte long.
+                    "(SELECT substr(snippet(turn_words, 0, %s, %s, '…', 24), 1, %s) "
+                    "FROM turn_words WHERE turn_words MATCH %s "
+                    "AND rowid = conversation_turns.rowid)",
+                    (opening, closing, SNIPPET_LENGTH, words),
                 )
             )
         return qs

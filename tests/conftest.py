@@ -8,7 +8,11 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from hypothesis import HealthCheck, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    MultiplexedDatabase,
+    ReadOnlyDatabase,
+)
 
 from memory_app.store import RuntimeMemoryStore
 
@@ -158,19 +162,29 @@ def audit_triggers_lifted():
                 cursor.execute(sql)
 
 
-# Property-based tests: a fixed budget per test, and the examples that once failed kept in
-# the repository (tests/hypothesis-examples), so every run replays them first.
+# Property-based tests: a fixed budget per test. Examples that once failed are kept in the
+# repository (tests/hypothesis-examples) and replayed first on every run; the run never
+# drops them (read-only), and new failures go to .hypothesis/ (not committed).
+# HYPOTHESIS_PROFILE=record writes new failures into the kept examples instead;
 # HYPOTHESIS_PROFILE=thorough searches longer.
-settings.register_profile(
-    "default",
-    database=DirectoryBasedExampleDatabase(REPO / "tests" / "hypothesis-examples"),
-    max_examples=int(os.environ.get("TOM_HYPOTHESIS_EXAMPLES", "25")),
-    deadline=None,
-    suppress_health_check=[
+KEPT_EXAMPLES = DirectoryBasedExampleDatabase(REPO / "tests" / "hypothesis-examples")
+COMMON = {
+    "max_examples": int(os.environ.get("TOM_HYPOTHESIS_EXAMPLES", "25")),
+    "deadline": None,
+    "suppress_health_check": [
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
     ],
+}
+settings.register_profile(
+    "default",
+    database=MultiplexedDatabase(
+        ReadOnlyDatabase(KEPT_EXAMPLES),
+        DirectoryBasedExampleDatabase(REPO / ".hypothesis" / "examples"),
+    ),
+    **COMMON,
 )
+settings.register_profile("record", database=KEPT_EXAMPLES, **COMMON)
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -121,8 +121,28 @@ def test_list_query_count_does_not_grow_with_rows(reviewer_client):
 
 def test_list_query_count_has_a_ceiling(reviewer_client, django_assert_max_num_queries):
     make_sessions(30, turns=4)
-    with django_assert_max_num_queries(6):
+    # Six for the page, one GROUP BY for each of the three facets.
+    with django_assert_max_num_queries(9):
         reviewer_client.get(SESSIONS)
+
+
+def test_fixed_vocabulary_filters_are_selects_with_counts(reviewer_client, store):
+    for actor, channel in [("tom", "cli"), ("tom", "api"), ("oxide", "cli"), ("Odd <b>", "fax")]:
+        store.start_session(actor, channel=channel)
+    html = body(reviewer_client.get(SESSIONS + "?channel=cli"))
+    # Counts under the other filters: actors among cli sessions, channels among all.
+    assert '<option value="tom">tom (1)</option>' in html
+    assert '<option value="oxide">oxide (1)</option>' in html
+    assert '<option value="cli" selected>cli (2)</option>' in html
+    assert '<option value="fax">fax (1)</option>' in html  # stored by another writer
+    assert '<option value="sdk">sdk (0)</option>' in html  # the contract's vocabulary
+    assert "Odd &lt;b&gt; (0)" in html
+
+
+def test_free_text_filters_match_case_insensitively(reviewer_client, store):
+    store.start_workflow_run("w", trigger_source="cron", initiated_by="Scheduler-7")
+    html = body(reviewer_client.get(reverse("memory_app:workflows") + "?initiated_by=SCHEDULER"))
+    assert html.count("<tr data-row") == 1
 
 
 def test_htmx_filter_returns_only_the_results_fragment(reviewer_client):

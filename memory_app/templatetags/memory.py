@@ -145,11 +145,13 @@ def _highlighted(window: str, spans: list[tuple[int, int]]) -> SafeString:
 def search_snippet(turn, needle: str) -> SafeString:
     """A turn's excerpt (``Turn.objects.with_snippet``), escaped, matches in <mark>.
 
-    The word index's excerpt is used when it has one (it found an accent- or case-folded
-    word); otherwise the excerpt cut around the first plain match.
+    The excerpt cut around the first plain match when the text is in it (ignoring case
+    and accents); otherwise the word index's excerpt around a folded match.
     """
+    window = "" if turn.snippet is None else str(turn.snippet)
+    spans = _marked(window, needle)
     word_snippet = getattr(turn, "word_snippet", None)
-    if isinstance(word_snippet, str):
+    if not spans and isinstance(word_snippet, str):
         opening, closing = SNIPPET_MARKS
         parts = re.split(f"({re.escape(opening)}.*?{re.escape(closing)})", word_snippet)
         return SafeString(
@@ -160,11 +162,10 @@ def search_snippet(turn, needle: str) -> SafeString:
                 for p in parts
             )
         )
-    window = "" if turn.snippet is None else str(turn.snippet)
     start = turn.snippet_start if isinstance(turn.snippet_start, int) else 1
     prefix = "…" if start > 1 else ""
     suffix = "…" if start - 1 + len(window) < (turn.content_length or 0) else ""
-    return format_html("{}{}{}", prefix, _highlighted(window, _marked(window, needle)), suffix)
+    return format_html("{}{}{}", prefix, _highlighted(window, spans), suffix)
 
 
 def _looks_like_diff(text: str) -> bool:

@@ -65,7 +65,9 @@ QUEUE_COLUMNS = [
 @require_GET
 @reader_required
 def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
-    form = ProposalFilterForm(request.GET)
+    form = ProposalFilterForm(request.GET, rows=Proposal.objects.all())
+    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
+        form.count_facets()
     proposals = form.filter(Proposal.objects.all()).by_urgency()
     if fmt := wants_export(request):
         rows = (QueueRow(p, governance.verdict_for(p), None) for p in proposals.with_lineage())

@@ -59,7 +59,9 @@ MATCH_COLUMNS = [
 @require_GET
 @reader_required
 def session_list(request: HtmxHttpRequest) -> HttpResponse:
-    form = SessionFilterForm(request.GET)
+    form = SessionFilterForm(request.GET, rows=Session.objects.all())
+    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
+        form.count_facets()
     filters = form.chosen()
     sessions = form.filter(Session.objects.all())
     context = {"form": form, "query": filters.get("q", "")}

@@ -35,7 +35,9 @@ RUN_COLUMNS = [
 @require_GET
 @reader_required
 def workflow_list(request: HtmxHttpRequest) -> HttpResponse:
-    form = WorkflowFilterForm(request.GET)
+    form = WorkflowFilterForm(request.GET, rows=WorkflowRun.objects.all())
+    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
+        form.count_facets()
     runs = form.filter(WorkflowRun.objects.all()).newest_first()
     if fmt := wants_export(request):
         return export_response(fmt, runs.iterator(), RUN_COLUMNS, "workflow-runs")

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import audit
-from .governance import current_rule, proposal_digest
+from .governance import current_rule, evaluate, proposal_digest
 from .jsontext import dump_json
 from .models import (
     Approval,
     ApprovalEvidence,
     BehaviorProfile,
     DeployOutcome,
-    Level,
     PersonalityProfile,
     Proposal,
     Session,
@@ -38,27 +37,54 @@ from .timeutil import format_iso
 
 ACTORS = ["tom"] * 6 + ["oxide"] * 3 + ["user", "system"]
 CHANNELS = ["cli", "api", "sdk", "cron"]
-LOCALES = ["en-GB", "fr-FR", "de-DE", "ru-RU", "ja-JP", "zh-CN", "es-ES"]
-USER_LINES = [
-    "Can you summarise yesterday's failed deploys?",
-    "Why did the nightly digest take so long?",
-    "Résumé des décisions de la semaine, s'il te plaît.",
-    "Покажи последние ошибки в рабочих процессах.",
-    "昨日のワークフローの失敗をまとめてください。",
-    "请列出等待审批的高风险提案。",
-    "Which behavior profile was active when the escalation happened?",
-    "Draft a config change to lower the retry budget.",
-    "¿Qué habilidades aprendió ToM esta semana?",
-]
-ASSISTANT_LINES = [
-    "Here is a summary of the {n} runs that failed, grouped by step.",
-    "The digest waited {n} seconds on the search index; I suggest a smaller batch.",
-    "Voici les {n} décisions, la plus récente en premier.",
-    "Нашёл {n} ошибок; две из них критические.",
-    "{n} 件の失敗が見つかりました。",
-    "有 {n} 个高风险提案正在等待审批。",
-    "Version {n} of the behavior profile was in effect at that moment.",
-]
+LOCALES = ["en-GB", "fr-FR", "de-DE", "ru-RU", "ja-JP", "zh-CN"]
+# Exchanges: a question, the tool call it needs (or none), then the answer to it, in the
+# question's language; {n} is a number the seeded generator picks.
+EXCHANGES = {
+    "en": [
+        ("Can you summarise yesterday's failed deploys?", "search_runs",
+         "{n} deploys failed yesterday; most stopped in the test step."),
+        ("Why did the nightly digest take so long?", "fetch_metrics",
+         "The digest waited {n} seconds on the search index; a smaller batch would help."),
+        ("Which behavior profile was active when the escalation happened?", "read_profile",
+         "Version {n} of the behavior profile was in effect at that moment."),
+        ("Draft a config change to lower the retry budget.", None,
+         "Drafted: retries go from {n} to 3; it waits for a policy review."),
+    ],
+    "de": [
+        ("Wie viele Workflows sind heute fehlgeschlagen?", "search_runs",
+         "Heute sind {n} Workflows fehlgeschlagen, die meisten beim Schritt „build“."),
+        ("Welche Vorschläge warten auf eine Sicherheitsprüfung?", "list_proposals",
+         "{n} Vorschläge warten auf die Sicherheitsprüfung; zwei davon sind kritisch."),
+    ],
+    "fr": [
+        ("Résumé des décisions de la semaine, s'il te plaît.", "list_proposals",
+         "Voici les {n} décisions de la semaine, la plus récente en premier."),
+        ("Pourquoi le café-digest a-t-il échoué cette nuit ?", "search_runs",
+         "L'étape « deliver » a expiré après {n} secondes."),
+    ],
+    "ru": [
+        ("Покажи последние ошибки в рабочих процессах.", "search_runs",
+         "Нашёл {n} ошибок; две из них критические."),
+        ("Какой профиль поведения сейчас активен?", "read_profile",
+         "Сейчас активна версия {n} профиля поведения."),
+    ],
+    "zh": [
+        ("请列出等待审批的高风险提案。", "list_proposals", "有 {n} 个高风险提案正在等待审批。"),
+        ("昨晚的摘要任务为什么这么慢？", "fetch_metrics", "搜索索引等待了 {n} 秒，建议减小批量。"),
+    ],
+    "ja": [
+        ("昨日のワークフローの失敗をまとめてください。", "search_runs",
+         "昨日は {n} 件の失敗がありました。ほとんどがテスト段階です。"),
+        ("今有効な人格プロファイルはどれですか？", "read_profile",
+         "現在はバージョン {n} の人格プロファイルが有効です。"),
+    ],
+}  # fmt: skip
+LANGUAGE_OF_LOCALE = {"en-GB": "en", "de-DE": "de", "fr-FR": "fr", "ru-RU": "ru",
+                      "ja-JP": "ja", "zh-CN": "zh"}  # fmt: skip
+# A few sessions are long enough to page (over 300 turns), one holds turns over 10 KB.
+LONG_SESSION_TURNS = 320
+LONG_EVERY = 97
 SYSTEM_LINES = [
     "You are ToM, a careful assistant. Escalate anything irreversible.",
     "Follow the active behavior profile; cite workflow ids when you refer to runs.",
@@ -67,7 +93,6 @@ AGENT_LINES = [
     "O.X.I.D.E noticed a repeated pattern and drafted skill {n}.",
     "Validation queued for proposal batch {n}.",
 ]
-TOOLS = ["search_runs", "read_profile", "list_proposals", "fetch_metrics"]
 WORKFLOWS = {
     "nightly-digest": ["collect", "rank", "summarise", "deliver"],
     "skill-distill": ["scan-sessions", "cluster", "draft-skill"],
@@ -77,7 +102,34 @@ WORKFLOWS = {
 }
 LEVEL_WEIGHTS = {"low": 60, "medium": 25, "high": 10, "critical": 5}
 EVENT_FOR_LEVEL = {"low": "info", "medium": "warn", "high": "error", "critical": "policy"}
-PROPOSAL_STATUSES = ["drafted", "validated", "rejected", "approved", "promoted"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A proposal's story: its risk, what happened (in order), how long it has waited."""
+
+    risk: str
+    steps: tuple[tuple[str, str], ...]
+    waits_minutes: int | None = None  # None: decided long ago
+
+
+PASS, FAIL = ("validate", "pass"), ("validate", "fail")
+ROLLED_BACK = ("deploy", "rolled_back")
+HUMAN, POLICY, SECURITY = ("approve", "human"), ("approve", "policy"), ("approve", "security")
+SCENARIOS = [
+    Scenario("low", (), waits_minutes=12),  # drafted, no validation yet
+    Scenario("high", (FAIL,), waits_minutes=95),  # failed checks
+    Scenario("low", (PASS,), waits_minutes=30),  # waiting for human
+    Scenario("medium", (PASS, HUMAN), waits_minutes=6 * 60),  # waiting for policy
+    Scenario("high", (PASS, HUMAN, POLICY), waits_minutes=26 * 60),  # waiting for security
+    Scenario("critical", (PASS, HUMAN, POLICY, SECURITY), waits_minutes=4 * 24 * 60),  # ops
+    Scenario("medium", (PASS, HUMAN, PASS), waits_minutes=50),  # a stale decision
+    Scenario("high", (PASS, HUMAN, ("reject", "policy"))),  # rejected
+    Scenario("medium", (PASS, HUMAN, POLICY)),  # approved, not deployed
+    Scenario("low", (PASS, HUMAN, ("deploy", "succeeded"))),  # promoted
+    # Rolled back after promotion: approved again, no longer promoted.
+    Scenario("high", (PASS, HUMAN, POLICY, SECURITY, ("deploy", "succeeded"), ROLLED_BACK)),
+]
 
 
 # The demo logins (debug only), one per role; None is the superuser.
@@ -155,10 +207,13 @@ class DemoBuilder:
         begins = self.anchor - timedelta(minutes=(total - n) * 7 + rng.randint(0, 5))
         active = n >= total - 3
         session_id = self._id(begins)
+        locale = rng.choice(LOCALES)
+        language = LANGUAGE_OF_LOCALE[locale]
+        length = LONG_SESSION_TURNS if n % LONG_EVERY == LONG_EVERY - 1 else self.size.turns
+        huge = n == total - 4  # one ended session with tool results over 10 KB
         moment, turns = begins, []
-        for index in range(self.size.turns):
+        for index, (role, content, meta) in enumerate(self._dialogue(language, length, huge)):
             moment += timedelta(seconds=rng.randint(2, 40))
-            role, content, meta = self._turn(index)
             turns.append(
                 (
                     self._id(moment),
@@ -171,7 +226,7 @@ class DemoBuilder:
                     meta,
                 )
             )
-        metadata = {"locale": rng.choice(LOCALES), "client": rng.choice(["tui", "web", "sdk"])}
+        metadata = {"locale": locale, "client": rng.choice(["tui", "web", "sdk"])}
         session = (
             session_id,
             rng.choice(ACTORS),
@@ -183,21 +238,28 @@ class DemoBuilder:
         )
         return session, turns
 
-    def _turn(self, index: int) -> tuple[str, str, str]:
+    def _dialogue(self, language: str, length: int, huge: bool) -> Iterator[tuple[str, str, str]]:
+        """A system prompt, then exchanges: question, tool call, answer; ``length`` turns."""
         rng = self.rng
-        if index == 0:
-            return "system", rng.choice(SYSTEM_LINES), "{}"
-        role = rng.choices(["user", "assistant", "tool", "agent"], [4, 4, 2, 1])[0]
-        n = rng.randint(1, 40)
-        if role == "user":
-            return role, rng.choice(USER_LINES), "{}"
-        if role == "assistant":
-            return role, rng.choice(ASSISTANT_LINES).format(n=n), dump_json({"model": "tom-2"})
-        if role == "agent":
-            return role, rng.choice(AGENT_LINES).format(n=n), dump_json({"agent": "oxide"})
-        tool = rng.choice(TOOLS)
-        content = json.dumps({"tool": tool, "args": {"limit": n}, "result": {"rows": n % 7}})
-        return role, content, dump_json({"tool": tool, "ms": rng.randint(3, 900)})
+        yield "system", rng.choice(SYSTEM_LINES), "{}"
+        count = 1
+        while count < length:
+            question, tool, answer = rng.choice(EXCHANGES[language])
+            n = rng.randint(2, 40)
+            exchange = [("user", question, "{}")]
+            if tool:
+                rows = [{"id": f"run-{n}-{i}", "status": "failed"} for i in range(n % 5 + 1)]
+                if huge:
+                    rows = [{"id": f"run-{i}", "log": "step failed: timeout " * 12}
+                            for i in range(60)]  # fmt: skip
+                result = json.dumps({"tool": tool, "args": {"limit": n}, "result": rows})
+                exchange.append(("tool", result, dump_json({"tool": tool, "ms": n * 13})))
+            exchange.append(("assistant", answer.format(n=n), dump_json({"model": "tom-2"})))
+            if rng.random() < 0.1:
+                agent_line = rng.choice(AGENT_LINES).format(n=n)
+                exchange.append(("agent", agent_line, dump_json({"agent": "oxide"})))
+            yield from exchange[: length - count]
+            count += len(exchange)
 
     # --- workflows ----------------------------------------------------------------------
 
@@ -289,89 +351,93 @@ class DemoBuilder:
     # --- skills, proposals, validations, approvals, deploys ----------------------------
 
     def _promotion_flow(self) -> Iterator[tuple]:
+        """Proposals in every state a reviewer should see (``SCENARIOS``), in turn.
+
+        Each one's status is what the governance rule derives from its rows; decisions
+        carry evidence chained by ``audit.next_link``, as the store writes them.
+        """
         rng = self.rng
         skills, proposals, validations, approvals, deploys, evidence = [], [], [], [], [], []
         rule = current_rule()
         for n in range(self.size.skills):
-            learned = self._ago(60)
+            scenario = SCENARIOS[n % len(SCENARIOS)]
+            waiting = scenario.waits_minutes is not None
+            if waiting:  # drafted minutes to days ago, still waiting
+                drafted = self.anchor - timedelta(minutes=scenario.waits_minutes + n)
+                learned = drafted - timedelta(hours=rng.randint(1, 48))
+            else:
+                learned = self._ago(60)
+                drafted = learned + timedelta(hours=rng.randint(1, 48))
             skill_id = self._id(learned)
-            skills.append(
-                (
-                    skill_id,
-                    f"skill-{n:03d}-{rng.choice(['summarise', 'triage', 'retry', 'escalate'])}",
-                    rng.choice(["Summarise failed runs", "Triage alerts", "Tune retries"]),
-                    rng.choice(["conversation", "doc", "external"]),
-                    f"session:{n}",
-                    round(rng.uniform(0.5, 0.99), 2),
-                    format_iso(learned),
-                    "active",
-                    "{}",
-                )
+            skill = Skill(
+                skill_id,
+                f"skill-{n:03d}-{rng.choice(['summarise', 'triage', 'retry', 'escalate'])}",
+                rng.choice(["Summarise failed runs", "Triage alerts", "Tune retries"]),
+                rng.choice(["conversation", "doc", "external"]),
+                f"session:{n}",
+                round(rng.uniform(0.5, 0.99), 2),
+                format_iso(learned),
+                "active",
+                "{}",
             )
-            status = PROPOSAL_STATUSES[n % len(PROPOSAL_STATUSES)]
-            risk = Level.values[(n // len(PROPOSAL_STATUSES)) % len(Level.values)]
-            drafted = learned + timedelta(hours=rng.randint(1, 48))
             proposal_id = self._id(drafted)
-            moment = drafted
-            if status != "drafted" or rng.random() < 0.5:
-                moment += timedelta(minutes=rng.randint(5, 90))
-                passed = status != "drafted"
-                checks = (1, 1, 1 if passed else 0, 1)
-                validations.append(
-                    (
-                        self._id(moment),
-                        proposal_id,
-                        rng.choice(["ci", "oxide"]),
-                        *checks,
-                        dump_json({"tests": rng.randint(40, 400), "duration_s": 31}),
-                        format_iso(moment),
-                    )
-                )
             document = dump_json(self._proposal_document(n))
-            if status in ("approved", "promoted", "rejected"):
-                link = None
-                needed = rule.required_for(risk)
-                for kind in needed:
-                    moment += timedelta(minutes=rng.randint(10, 300))
-                    rejects = status == "rejected" and kind == needed[-1]
+            proposal = Proposal(
+                proposal_id,
+                skill_id,
+                rng.choice(["oxide", "oxide", "human"]),
+                rng.choice(["code_patch", "config_change", "policy_change"]),
+                document,
+                round(rng.uniform(0.6, 1.0), 2),
+                scenario.risk,
+                "drafted",
+                format_iso(drafted),
+                format_iso(drafted),
+            )
+            rows = {"validations": [], "approvals": [], "deploys": [], "evidence": {}}
+            step = timedelta(minutes=1 if waiting else 45)
+            moment, link = drafted, None
+            for kind, value in scenario.steps:
+                moment += step
+                if kind == "validate":
+                    checks = (1, 1, 1 if value == "pass" else 0, 1)
+                    rows["validations"].append(
+                        ValidationResult(
+                            self._id(moment), proposal_id, rng.choice(["ci", "oxide"]), *checks,
+                            dump_json({"tests": rng.randint(40, 400), "duration_s": 31}),
+                            format_iso(moment),
+                        )
+                    )  # fmt: skip
+                elif kind == "deploy":
+                    rows["deploys"].append(DeployOutcome(*self._deploy(proposal_id, moment, value)))
+                else:  # a decision: "approve" or "reject" of a type
+                    rejects = kind == "reject"
                     approval = Approval(
-                        self._id(moment),
-                        proposal_id,
-                        f"{kind}-lead",
-                        kind,
+                        self._id(moment), proposal_id, f"{value}-lead", value,
                         "rejected" if rejects else "approved",
                         "Too broad: narrow the patch to one module." if rejects else None,
                         format_iso(moment),
-                    )
+                    )  # fmt: skip
                     link = audit.next_link(
                         approval,
                         link,
-                        validation_id=validations[-1][0],
+                        validation_id=rows["validations"][-1].pk,
                         proposal_sha256=proposal_digest(document),
-                        risk_level=risk,
+                        risk_level=scenario.risk,
                     )
-                    approvals.append(RuntimeMemoryStore.row_values(approval))
-                    evidence.append(RuntimeMemoryStore.row_values(link))
-            if status == "promoted":
-                if rng.random() < 0.3:
-                    moment += timedelta(minutes=20)
-                    deploys.append(self._deploy(proposal_id, moment, "rolled_back"))
-                moment += timedelta(minutes=30)
-                deploys.append(self._deploy(proposal_id, moment, "succeeded"))
-            proposals.append(
-                (
-                    proposal_id,
-                    skill_id,
-                    rng.choice(["oxide", "oxide", "human"]),
-                    rng.choice(["code_patch", "config_change", "policy_change"]),
-                    document,
-                    round(rng.uniform(0.6, 1.0), 2),
-                    risk,
-                    status,
-                    format_iso(drafted),
-                    format_iso(moment),
-                )
-            )
+                    rows["approvals"].append(approval)
+                    rows["evidence"][approval.pk] = link
+            verdict = evaluate(
+                proposal, rows["validations"], rows["approvals"], rows["deploys"],
+                rows["evidence"], rule=rule,
+            )  # fmt: skip
+            proposal.status, proposal.updated_at = verdict.status, format_iso(moment)
+            skills.append(RuntimeMemoryStore.row_values(skill))
+            proposals.append(RuntimeMemoryStore.row_values(proposal))
+            validations += [RuntimeMemoryStore.row_values(v) for v in rows["validations"]]
+            approvals += [RuntimeMemoryStore.row_values(a) for a in rows["approvals"]]
+            evidence += [RuntimeMemoryStore.row_values(e) for e in rows["evidence"].values()]
+            deploys += [RuntimeMemoryStore.row_values(d) for d in rows["deploys"]]
         yield Skill, skills, None, None
         yield Proposal, proposals, None, None
         yield ValidationResult, validations, None, None

@@ -152,3 +152,35 @@ def test_demo_users_refused_outside_debug(settings):
     with pytest.raises(CommandError, match="known password"):
         call_command("demo_users", stdout=StringIO())
     assert not User.objects.filter(username__startswith="demo-").exists()
+
+
+def test_demo_shows_every_state_a_reviewer_should_see():
+    from memory_app import governance
+
+    seed("--skills=22")
+    verdicts = [governance.verdict_for(p) for p in Proposal.objects.all()]
+    statuses = {v.status for v in verdicts}
+    assert statuses == {"drafted", "validated", "rejected", "approved", "promoted"}
+    missing_first = {tuple(v.missing)[:1] for v in verdicts if v.status == "validated"}
+    assert {("human",), ("policy",), ("security",), ("ops",)} <= missing_first
+    assert any(d.stale for v in verdicts for d in v.decisions)
+    assert any(not v.latest_validation.all_passed for v in verdicts if v.latest_validation)
+    assert DeployOutcome.objects.filter(status="rolled_back").exists()
+    # Every stored status is the one the rule derives.
+    assert all(v.status == p.status for v, p in zip(verdicts, Proposal.objects.all(), strict=True))
+
+
+def test_demo_conversations_answer_after_the_question_in_its_language():
+    seed("--sessions=120", "--turns=20")
+    lengths = [s.turns.count() for s in Session.objects.all()]
+    assert max(lengths) > 300  # a few sessions long enough to page
+    assert Turn.objects.filter(content__regex=r"^.{10001,}$").exists()  # turns over 10 KB
+    for session in Session.objects.all()[:40]:
+        roles = list(session.turns.order_by("turn_index").values_list("role", flat=True))
+        assert roles[0] == "system"
+        for before, after in itertools.pairwise(roles):
+            if after == "assistant":
+                assert before in ("user", "tool")
+    languages = "".join(Turn.objects.filter(role="user").values_list("content", flat=True)[:500])
+    for sample in ("Wie", "Résumé", "Покажи", "请", "昨日"):
+        assert sample in languages

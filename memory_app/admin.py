@@ -128,6 +128,9 @@ class ShowsNumbersAsStored:
 
         return show
 
+    def _as_stored(self, names):
+        return [n + AS_STORED if _is_number_column(self.model, n) else n for n in names]
+
 
 class V1Admin(ShowsNumbersAsStored, admin.ModelAdmin):
     """The admin of a v1 table.
@@ -154,9 +157,6 @@ class V1Admin(ShowsNumbersAsStored, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related(*self.list_prefetch)
-
-    def _as_stored(self, names):
-        return [n + AS_STORED if _is_number_column(self.model, n) else n for n in names]
 
     def get_list_display(self, request):
         return self._as_stored(super().get_list_display(request))
@@ -208,8 +208,11 @@ class ReadOnlyInline(ShowsNumbersAsStored, admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_fields(self, request, obj=None):
+        return self._as_stored(self.fields)
+
     def get_readonly_fields(self, request, obj=None):
-        return self.fields
+        return self.get_fields(request, obj)
 
 
 # --- conversations --------------------------------------------------------------------------
@@ -217,13 +220,7 @@ class ReadOnlyInline(ShowsNumbersAsStored, admin.TabularInline):
 
 class TurnInline(ReadOnlyInline):
     model = Turn
-    fields = [
-        "turn_index_as_stored",
-        "role",
-        "short_content",
-        "token_count_as_stored",
-        "created_at",
-    ]
+    fields = ["turn_index", "role", "short_content", "token_count", "created_at"]
     ordering = ["turn_index"]
     verbose_name_plural = f"turns (the first {INLINE_ROWS})"
 
@@ -281,7 +278,7 @@ class TurnAdmin(RuntimeHistoryAdmin):
 
 class StepInline(ReadOnlyInline):
     model = WorkflowStep
-    fields = ["step_index_as_stored", "step_name", "status", "started_at", "finished_at"]
+    fields = ["step_index", "step_name", "status", "started_at", "finished_at"]
     ordering = ["step_index"]
 
 

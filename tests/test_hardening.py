@@ -23,6 +23,7 @@ from memory_app.models import (
 from memory_app.store import InvalidInput
 from memory_app.timeutil import format_iso, instant_key, normalize_iso, parse_iso
 
+from .conftest import audit_triggers_lifted
 from .test_browse_sessions import body
 
 pytestmark = pytest.mark.django_db
@@ -500,3 +501,19 @@ def test_a_non_number_in_a_number_column_is_marked_on_the_page(reviewer_client, 
         )
     html = body(reviewer_client.get(reverse("memory_app:proposal", args=[proposal.pk])))
     assert '<span class="ts-raw" title="not a number">very</span>' in html
+
+
+def test_the_admin_shows_text_in_number_columns_as_stored(admin_client_all, store, proposal):
+    """Django's number formatting fails on "1.2.3"; every admin page shows it as stored."""
+    _validated(store, proposal)
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE validation_results SET build_pass = '1.2.3'")
+        cursor.execute("UPDATE skills_learned SET confidence = '4.5.6'")
+    for url in [
+        reverse("admin:memory_app_proposal_change", args=[proposal.pk]),
+        reverse("admin:memory_app_validationresult_changelist"),
+        reverse("admin:memory_app_skill_changelist"),
+    ]:
+        response = admin_client_all.get(url)
+        assert response.status_code == 200, url
+        assert "not a number" in body(response), url

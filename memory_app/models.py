@@ -352,6 +352,18 @@ class TurnQuerySet(models.QuerySet):
             found |= models.Q(search_rowid__in=matches)
         return qs.filter(found).order_by("-search_rowid")
 
+    def by_session(self):
+        """Matches grouped by session: the number of hits and the newest hit's rowid.
+
+        Newest session first (by its newest hit), so pages continue below ``newest``.
+        """
+        return (
+            self.order_by()
+            .values("session_id")
+            .annotate(hits=models.Count("*"), newest=models.Max("search_rowid"))
+            .order_by("-newest")
+        )
+
     def with_snippet(self, text: str):
         """Each turn's excerpt around the first match, cut in SQL: a huge turn is never loaded.
 

@@ -116,7 +116,21 @@ def test_list_query_count_does_not_grow_with_rows(reviewer_client):
     few = count_queries(reviewer_client, SESSIONS)
     make_sessions(60, turns=5)
     assert count_queries(reviewer_client, SESSIONS) == few
-    assert count_queries(reviewer_client, SESSIONS + "?q=m1") <= few
+    # A search page: the session groups, then their newest hits, in one query each.
+    assert count_queries(reviewer_client, SESSIONS + "?q=m1") <= few + 1
+
+
+def test_search_hits_are_grouped_by_session_with_their_number(reviewer_client, store):
+    chatty, quiet = store.start_session("tom"), store.start_session("oxide")
+    for n in range(3):
+        store.append_turn(chatty.id, "user", f"deploy question {n}")
+    store.append_turn(quiet.id, "user", "one deploy here")
+    response = reviewer_client.get(SESSIONS, {"q": "deploy"})
+    hits = {h.newest.session_id: h.hits for h in response.context["hits"]}
+    assert hits == {chatty.id: 3, quiet.id: 1}
+    html = body(response)
+    assert "3 hits in this session" in html
+    assert f'href="/sessions/{chatty.id}/?from=2#turn-2"' in html  # the newest hit
 
 
 def test_list_query_count_has_a_ceiling(reviewer_client, django_assert_max_num_queries):
@@ -201,7 +215,7 @@ def test_search_finds_non_english_text_and_highlights_it(
 ):
     response = reviewer_client.get(SESSIONS, {"q": query})
     html = body(response)
-    assert [t.turn_index for t in response.context["matches"]] == [turn_index]
+    assert [h.newest.turn_index for h in response.context["hits"]] == [turn_index]
     assert f"<mark>{marked}</mark>" in html
     assert f'href="/sessions/multi/?from={turn_index}#turn-{turn_index}"' in html
 
@@ -221,7 +235,7 @@ def test_search_combines_with_session_filters(reviewer_client, multilingual, sto
     other = store.start_session("oxide")
     store.append_turn(other.id, "user", "Résumé from oxide")
     response = reviewer_client.get(SESSIONS, {"q": "Résumé", "actor": "oxide"})
-    assert [t.session_id for t in response.context["matches"]] == [other.id]
+    assert [h.newest.session_id for h in response.context["hits"]] == [other.id]
 
 
 def test_search_uses_the_fts_index(multilingual):

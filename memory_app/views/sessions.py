@@ -1,7 +1,9 @@
 """Session list and search, transcripts, and replay exports."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -66,17 +68,22 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
     sessions = form.filter(Session.objects.all())
     context = {"form": form, "query": filters.get("q", "")}
     if "q" in filters:
-        matches = Turn.objects.search(filters["q"]).with_snippet(filters["q"])
+        matches = Turn.objects.search(filters["q"])
         if form.narrows():
             matches = matches.filter(session__in=sessions)
         if fmt := wants_export(request):
-            return export_response(fmt, matches.iterator(), MATCH_COLUMNS, "turn-matches")
+            rows = matches.with_snippet(filters["q"]).iterator()
+            return export_response(fmt, rows, MATCH_COLUMNS, "turn-matches")
+        groups = matches.by_session()
         if "match_after" in filters:
-            matches = matches.filter(search_rowid__lt=filters["match_after"][0])
-        page = take_page(list(matches.select_related("session")[: PAGE_SIZE + 1]), PAGE_SIZE)
-        context |= {"matches": page.rows, "short_window": SHORT_SEARCH_WINDOW}
+            groups = groups.filter(newest__lt=filters["match_after"][0])
+        page = take_page(list(groups[: PAGE_SIZE + 1]), PAGE_SIZE)
+        context |= {
+            "hits": _newest_hits(page.rows, filters["q"]),
+            "short_window": SHORT_SEARCH_WINDOW,
+        }
         if page.has_more:
-            context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1].search_rowid))
+            context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1]["newest"]))
     else:
         sessions = sessions.with_turn_totals().newest_first()
         if fmt := wants_export(request):
@@ -87,6 +94,29 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
             last = page.rows[-1]
             context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))
     return render(request, fragment(request, "memory_app/session_list.html", "results"), context)
+
+
+@dataclass(frozen=True)
+class SessionHits:
+    """A session's matches: how many, and the newest one with its excerpt."""
+
+    hits: int
+    newest: Turn
+
+
+def _newest_hits(groups: list[dict], text: str) -> list[SessionHits]:
+    """The newest matching turn of each session group, excerpted (one query)."""
+    rowids = [g["newest"] for g in groups]
+    turns = (
+        Turn.objects.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
+        .filter(search_rowid__in=rowids)
+        .with_snippet(text)
+        .select_related("session")
+    )
+    by_rowid = {t.search_rowid: t for t in turns}
+    return [
+        SessionHits(g["hits"], by_rowid[g["newest"]]) for g in groups if g["newest"] in by_rowid
+    ]
 
 
 def _preview_turns(session: Session, start: int, roles) -> list[Turn]:

@@ -12,6 +12,8 @@ from django.db import models
 from .fields import MAX_INTEGER, MIN_INTEGER
 from .jsontext import parse_json_text
 from .models import (
+    NEWEST_FIRST,
+    OLDEST_FIRST,
     ApprovalType,
     Channel,
     Decision,
@@ -117,7 +119,7 @@ class ListFilterForm(forms.Form):
     FACETS: tuple[str, ...] = ()  # of those, the ones shown as selects with counts
     FREE_TEXT: tuple[str, ...] = ()  # fields matched case-insensitively, anywhere
     # Fields that do not narrow the rows (paging, the search text).
-    NOT_FILTERING = frozenset({"q", "after", "match_after", "page"})
+    NOT_FILTERING = frozenset({"q", "after", "match_after", "page", "sort"})
 
     def __init__(self, data=None, *, rows: models.QuerySet | None = None, **kwargs):
         super().__init__(data, **kwargs)
@@ -166,6 +168,11 @@ DATE_TIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "
 
 
 class StartedRangeForm(ListFilterForm):
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[(NEWEST_FIRST, "newest first"), (OLDEST_FIRST, "oldest first")],
+        widget=forms.HiddenInput,
+    )
     started_from = IsoDateTimeField(label="Started from (UTC)", widget=DATE_TIME_INPUT)
     started_to = IsoDateTimeField(label="Started to (UTC)", widget=DATE_TIME_INPUT)
     after = CursorField(length=2)

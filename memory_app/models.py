@@ -209,6 +209,10 @@ class JSONColumnsMixin:
 # --- conversations -------------------------------------------------------------------------
 
 
+# The orders a list can be sorted in through its index, as they appear in ?sort=.
+NEWEST_FIRST, OLDEST_FIRST = "-started", "started"
+
+
 class ListQuerySet(models.QuerySet):
     """Filters and keyset paging shared by the list pages (newest first by start)."""
 
@@ -227,13 +231,23 @@ class ListQuerySet(models.QuerySet):
         return qs
 
     def newest_first(self):
+        return self.in_order(NEWEST_FIRST)
+
+    def in_order(self, order: str):
+        """``NEWEST_FIRST`` or ``OLDEST_FIRST`` by (started_at, id): the (started_at, id) index
+        serves both directions."""
+        if order == OLDEST_FIRST:
+            return self.order_by("started_at", "id")
         return self.order_by("-started_at", "-id")
 
-    def before(self, cursor: tuple[str, str] | None):
-        """The rows after ``cursor`` (a (started_at, id) pair) in newest-first order."""
+    def before(self, cursor: tuple[str, str] | None, order: str = NEWEST_FIRST):
+        """The rows after ``cursor`` (a (started_at, id) pair) in ``order``."""
         if cursor is None:
             return self
         started_at, pk = cursor
+        if order == OLDEST_FIRST:
+            later = models.Q(started_at__gt=started_at) | models.Q(started_at=started_at, id__gt=pk)
+            return self.filter(later)
         return self.filter(
             models.Q(started_at__lt=started_at) | models.Q(started_at=started_at, id__lt=pk)
         )

@@ -413,3 +413,25 @@ def test_an_accent_folded_match_deep_in_a_long_turn_is_excerpted_around_it(revie
     store.append_turn(session.id, "user", "x " * 50_000 + "Das Résumé kommt morgen.")
     html = body(reviewer_client.get(reverse("memory_app:sessions") + "?q=resume"))
     assert "<mark>Résumé</mark> kommt morgen" in html
+
+
+def test_the_started_column_sorts_both_ways_through_its_index_and_pages(reviewer_client):
+    make_sessions(60, turns=0)
+    page = reviewer_client.get(SESSIONS + "?sort=started")
+    starts = [s.started_at for s in page.context["sessions"]]
+    assert starts == sorted(starts)
+    assert 'aria-sort="ascending"' in body(page)
+    cursor = page.context["next_cursor"][1]
+    rest = reviewer_client.get(SESSIONS + f"?sort=started&after={cursor}").context["sessions"]
+    assert [s.started_at for s in rest] == sorted(s.started_at for s in rest)
+    assert rest[0].started_at >= starts[-1]
+    assert len(starts) + len(rest) == 60
+    newest = reviewer_client.get(SESSIONS).context["sessions"]
+    assert [s.started_at for s in newest] == sorted((s.started_at for s in newest), reverse=True)
+    with connection.cursor() as cursor_:
+        cursor_.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM sessions ORDER BY started_at, id LIMIT 51"
+        )
+        plan = " ".join(str(row) for row in cursor_.fetchall())
+    assert "idx_sessions_started" in plan
+    assert "TEMP B-TREE" not in plan

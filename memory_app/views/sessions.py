@@ -14,6 +14,7 @@ from ..access import reader_required
 from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
 from ..forms import SessionFilterForm, encode_cursor
 from ..models import (
+    NEWEST_FIRST,
     SHORT_SEARCH_WINDOW,
     BehaviorProfile,
     PersonalityProfile,
@@ -85,11 +86,13 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
         if page.has_more:
             context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1]["newest"]))
     else:
-        sessions = sessions.with_turn_totals().newest_first()
+        order = filters.get("sort", NEWEST_FIRST)
+        sessions = sessions.with_turn_totals().in_order(order)
         if fmt := wants_export(request):
             return export_response(fmt, sessions.iterator(), SESSION_COLUMNS, "sessions")
-        page = take_page(list(sessions.before(filters.get("after"))[: PAGE_SIZE + 1]), PAGE_SIZE)
-        context |= {"sessions": page.rows}
+        rows = sessions.before(filters.get("after"), order)[: PAGE_SIZE + 1]
+        page = take_page(list(rows), PAGE_SIZE)
+        context |= {"sessions": page.rows, "order": order}
         if page.has_more:
             last = page.rows[-1]
             context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from ..access import reader_required
 from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
 from ..forms import WorkflowFilterForm, encode_cursor
-from ..models import EventType, Level, RunStatus, TaskEvent, WorkflowRun
+from ..models import NEWEST_FIRST, EventType, Level, RunStatus, TaskEvent, WorkflowRun
 from ..store import RuntimeMemoryStore, WorkflowReplay
 from ..templatetags.memory import seconds_between
 from ..timeutil import now_iso, parse_iso
@@ -38,11 +38,13 @@ def workflow_list(request: HtmxHttpRequest) -> HttpResponse:
     form = WorkflowFilterForm(request.GET, rows=WorkflowRun.objects.all())
     if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
         form.count_facets()
-    runs = form.filter(WorkflowRun.objects.all()).newest_first()
+    order = form.chosen().get("sort", NEWEST_FIRST)
+    runs = form.filter(WorkflowRun.objects.all()).in_order(order)
     if fmt := wants_export(request):
         return export_response(fmt, runs.iterator(), RUN_COLUMNS, "workflow-runs")
-    page = take_page(list(runs.before(form.chosen().get("after"))[: PAGE_SIZE + 1]), PAGE_SIZE)
-    context = {"form": form, "runs": page.rows, "statuses": RunStatus.values}
+    rows = runs.before(form.chosen().get("after"), order)[: PAGE_SIZE + 1]
+    page = take_page(list(rows), PAGE_SIZE)
+    context = {"form": form, "runs": page.rows, "statuses": RunStatus.values, "order": order}
     if page.has_more:
         last = page.rows[-1]
         context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import access, governance
-from .fields import IntegerColumn, JSONTextField, RealColumn, TextColumn
+from .fields import IntegerColumn, JSONTextField, RealColumn, TextColumn, TimestampField
 from .forms import IsoDateTimeField
 from .models import (
     Approval,
@@ -37,6 +37,7 @@ from .models import (
     WorkflowStep,
 )
 from .store import RuntimeMemoryStore, StoreError
+from .templatetags.memory import ts
 from .timeutil import format_iso, now_iso, parse_iso
 
 INLINE_ROWS = 50
@@ -98,30 +99,34 @@ def link_to(row, field: str) -> str:
 AS_STORED = "_as_stored"
 
 
-def _is_number_column(model, name: object) -> bool:
+def _column(model, name: object):
     try:
-        field = model._meta.get_field(name) if isinstance(name, str) else None
+        return model._meta.get_field(name) if isinstance(name, str) else None
     except FieldDoesNotExist:
-        return False
-    return isinstance(field, IntegerColumn | RealColumn)
+        return None
 
 
-class ShowsNumbersAsStored:
-    """Number columns shown as stored, through ``<name>_as_stored`` displays.
+class ShowsValuesAsStored:
+    """Number and time columns shown as the dashboard shows them, through displays.
 
     Another writer may store text in an INTEGER or REAL column; the admin's number
     formatting fails on some of it ("1.2.3"), so such columns are shown through a
-    display that prints any value as it is, marked when it is not a number.
+    ``<name>_as_stored`` display that prints any value as it is, marked when it is not a
+    number. Time columns show local time with UTC on hover (``{% ts %}``, localized by
+    app.js), an unreadable time as stored and marked.
     """
 
     def __getattr__(self, name: str):
         if not name.endswith(AS_STORED):
             raise AttributeError(name)
         column = name.removesuffix(AS_STORED)
+        is_time = isinstance(_column(self.model, column), TimestampField)
 
         @admin.display(description=column.replace("_", " "), ordering=column)
         def show(row):
             value = getattr(row, column)
+            if is_time:
+                return ts(value)
             if value is None or isinstance(value, int | float):
                 return value
             return format_html('<span class="ts-raw" title="not a number">{}</span>', value)
@@ -129,10 +134,11 @@ class ShowsNumbersAsStored:
         return show
 
     def _as_stored(self, names):
-        return [n + AS_STORED if _is_number_column(self.model, n) else n for n in names]
+        shown = (IntegerColumn, RealColumn, TimestampField)
+        return [n + AS_STORED if isinstance(_column(self.model, n), shown) else n for n in names]
 
 
-class V1Admin(ShowsNumbersAsStored, admin.ModelAdmin):
+class V1Admin(ShowsValuesAsStored, admin.ModelAdmin):
     """The admin of a v1 table.
 
     Rows are listed with their links prefetched (``list_prefetch``), not joined: a join
@@ -192,7 +198,7 @@ class FirstRowsFormSet(BaseInlineFormSet):
         return self._first_rows
 
 
-class ReadOnlyInline(ShowsNumbersAsStored, admin.TabularInline):
+class ReadOnlyInline(ShowsValuesAsStored, admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False

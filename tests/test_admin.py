@@ -231,3 +231,10 @@ def test_reviewer_sees_profiles_read_only(client, reviewer, lineage):
     assert 'name="_save"' not in page
     assert client.post(change_url(v1), {"document": "{}", "rationale": "x"}).status_code == 403
     assert BehaviorProfile.objects.count() == 1
+
+
+def test_admin_times_show_as_in_the_dashboard(admin_client_super, lineage):
+    page = body(admin_client_super.get(reverse("admin:memory_app_session_changelist")))
+    assert '<time datetime="' in page
+    assert ' UTC">' in page  # UTC on hover; app.js shows the local time
+    assert "memory_app/app.js" in page

@@ -171,3 +171,10 @@ def test_activity_export_streams_every_entry_in_time_order(reviewer_client, hist
     assert len(rows) == 2 + 120 + 1 + 1 + 1
     moments = [parse_iso(r["when"]) for r in rows]
     assert moments == sorted(moments, reverse=True)
+
+
+def test_activity_levels_show_their_counts(reviewer_client, history):
+    html = reviewer_client.get("/activity/").content.decode()
+    assert "Critical (1)" in html
+    assert "Low (1)" in html
+    assert "Medium (0)" in html

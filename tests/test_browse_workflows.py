@@ -144,3 +144,15 @@ def test_run_with_unparseable_times_still_renders(reviewer_client):
     assert "status-other" in html
     assert "level-other" in html
     assert "invalid JSON" in html
+
+
+def test_event_filters_show_their_counts_in_the_run(reviewer_client, store):
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    step = store.add_step(run.id, "one")
+    store.add_event("error", "critical", "boom", step_id=step.id)
+    store.add_event("info", "low", "tick", run_id=run.id)
+    store.add_event("info", "low", "tock", run_id=run.id)
+    html = reviewer_client.get(reverse("memory_app:workflow", args=[run.pk])).content.decode()
+    assert "> info (2)</label>" in html
+    assert "> error (1)</label>" in html
+    assert '<span class="badge level-low">low</span> (2)' in html

@@ -113,7 +113,7 @@ def test_htmx_decision_swaps_in_the_whole_proposal_view(ops_client, ops, validat
 def test_reject_requires_notes(ops_client, validated):
     data = {"decision": "rejected", "token": "t-2"}
     response = approve(ops_client, validated, data=data)
-    assert response.status_code == 400
+    assert response.status_code == 422  # the page again, with the form's errors
     assert "a rejection needs notes" in body(response)
     htmx = approve(ops_client, validated, data=data, HTTP_HX_REQUEST="true")
     assert "a rejection needs notes" in body(htmx)
@@ -123,7 +123,7 @@ def test_reject_requires_notes(ops_client, validated):
 def test_refused_approval_says_why_once_and_writes_nothing(ops_client, store, proposal):
     validate(store, proposal, passed=False)
     response = approve(ops_client, proposal)
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert body(response).count("does not pass all four checks") == 1
     htmx = body(approve(ops_client, proposal, HTTP_HX_REQUEST="true"))
     assert htmx.count("does not pass all four checks") == 1

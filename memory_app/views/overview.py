@@ -55,6 +55,8 @@ ACTIVITY_COLUMNS = [
 @reader_required
 def activity(request: HtmxHttpRequest) -> HttpResponse:
     form = ActivityFilterForm(request.GET)
+    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
+        form.count_levels()
     filters = form.chosen()
     kinds, levels = filters.get("kind", []), filters.get("level", [])
     if fmt := wants_export(request):

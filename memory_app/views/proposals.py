@@ -180,7 +180,7 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             # The page already states the verdict's refusals; any other is the form's error.
             if str(exc) not in (lineage.verdict.refusal, lineage.verdict.approval_refusal):
                 form.add_error(None, str(exc))
-            status = 409
+            status = 422
         else:
             if not request.htmx:
                 return redirect(reverse("memory_app:proposal", args=[lineage.proposal.pk]))
@@ -191,7 +191,7 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             )
             form = None
     else:
-        status = 400
+        status = 422
     context = _detail_context(request, _lineage_or_404(lineage.proposal.pk), form=form, note=note)
     # The whole proposal view: status, rule line, decisions, chain badge and replay.
     template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")

@@ -1,5 +1,6 @@
 """Workflow runs: the list, the timeline of one run, and its replay export."""
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -106,6 +107,9 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         filename = f"workflow-{safe_filename(run.pk)}.json"
         return stream_json(_replay_json(replay), filename, "application/json")
     types, levels, keep = _event_filter(request)
+    every_event = [e for s in replay.steps for e in s.events] + replay.run_events
+    type_counts = Counter(e.event_type for e in every_event)
+    level_counts = Counter(e.event_level for e in every_event)
     bars = _scale(replay)
     steps = [
         {"step": s.step, "bar": bars.get(s.step.pk), "events": [e for e in s.events if keep(e)]}
@@ -115,8 +119,8 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         "run": run,
         "steps": steps,
         "run_events": [e for e in replay.run_events if keep(e)],
-        "event_types": EventType.values,
-        "levels": Level.values,
+        "event_types": [(t, type_counts[t]) for t in EventType.values],
+        "levels": [(lv, level_counts[lv]) for lv in Level.values],
         "chosen_types": types,
         "chosen_levels": levels,
         "live": run.status in LIVE,

@@ -178,3 +178,19 @@ def test_activity_levels_show_their_counts(reviewer_client, history):
     assert "Critical (1)" in html
     assert "Low (1)" in html
     assert "Medium (0)" in html
+
+
+def test_the_sign_in_page_names_the_demo_logins_only_in_debug(client, settings):
+    assert "demo-ops" not in client.get(reverse("login")).content.decode()
+    settings.DEBUG = True
+    html = client.get(reverse("login")).content.decode()
+    assert "Demo logins (debug mode)" in html
+    for name in ("demo-admin", "demo-reviewer", "demo-ops", "demo-profile-admin"):
+        assert f"<code>{name}</code>" in html
+
+
+def test_empty_states_read_as_sentences(reviewer_client, proposal):
+    html = reviewer_client.get(reverse("memory_app:proposal", args=[proposal.pk])).content.decode()
+    assert '<li class="muted empty">No decision has been recorded yet.</li>' in html
+    assert '<li class="muted empty">This proposal has not been deployed.</li>' in html
+    assert '<li class="muted">' not in html  # every empty state is marked as a sentence

@@ -85,7 +85,7 @@ def _serious_violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [360, 390, 1280, 2560])
 def test_no_page_scrolls_sideways_or_fails_axe(page, live_app, sign_in, world, superuser, width):
     page.set_viewport_size({"width": width, "height": 900})
     found = {}

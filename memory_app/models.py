@@ -924,6 +924,23 @@ class DeployOutcome(JSONColumnsMixin, AppendOnlyModel):
         return f"{self.status} to {self.deployment_target}"
 
 
+# The twelve tables of the v1 contract, parents before children.
+V1_MODELS = [
+    Session,
+    Turn,
+    WorkflowRun,
+    WorkflowStep,
+    TaskEvent,
+    Skill,
+    BehaviorProfile,
+    PersonalityProfile,
+    Proposal,
+    ValidationResult,
+    Approval,
+    DeployOutcome,
+]
+
+
 # --- tables of ours beside v1 --------------------------------------------------------------
 
 

@@ -16,35 +16,13 @@ from django.urls import NoReverseMatch, reverse
 from hypothesis import strategies as st
 
 from memory_app.models import (
-    Approval,
+    V1_MODELS,
     BehaviorProfile,
-    DeployOutcome,
     PersonalityProfile,
     Proposal,
     Session,
-    Skill,
-    TaskEvent,
-    Turn,
-    ValidationResult,
     WorkflowRun,
-    WorkflowStep,
 )
-
-# Inserted in this order, so a child can link to the parent drawn before it.
-V1_MODELS = [
-    Session,
-    Turn,
-    WorkflowRun,
-    WorkflowStep,
-    TaskEvent,
-    Skill,
-    BehaviorProfile,
-    PersonalityProfile,
-    Proposal,
-    ValidationResult,
-    Approval,
-    DeployOutcome,
-]
 
 # Markup that must never reach a page unescaped; its tag name is checked in the HTML.
 MARKER = "tom-evil"

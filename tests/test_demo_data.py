@@ -10,18 +10,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from memory_app.models import (
+    V1_MODELS,
     Approval,
     BehaviorProfile,
     DeployOutcome,
-    PersonalityProfile,
     Proposal,
     Session,
-    Skill,
     TaskEvent,
     Turn,
-    ValidationResult,
     WorkflowRun,
-    WorkflowStep,
 )
 from memory_app.store import RuntimeMemoryStore
 
@@ -29,20 +26,7 @@ from .conftest import audit_triggers_lifted
 
 pytestmark = pytest.mark.django_db
 
-ALL = [
-    Session,
-    Turn,
-    WorkflowRun,
-    WorkflowStep,
-    TaskEvent,
-    Skill,
-    BehaviorProfile,
-    PersonalityProfile,
-    Proposal,
-    ValidationResult,
-    Approval,
-    DeployOutcome,
-]
+ALL = V1_MODELS
 SMALL = ["--sessions=12", "--turns=9", "--runs=20", "--skills=20", "--anchor=2026-11-24T12:00Z"]
 
 

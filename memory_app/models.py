@@ -1,4 +1,4 @@
-"""The twelve tables of runtime memory schema v1 (see memory_app/sql/v1_schema.sql).
+"""The twelve tables of runtime memory schema v1 (see contract/v1_schema.sql).
 
 Fields are declared in the contract's column order, with its types, defaults,
 keys and indexes; other processes write the same tables. Reads are QuerySet

@@ -1,4 +1,4 @@
-"""The migrated schema is the v1 contract: any drift from memory_app/sql/v1_schema.sql fails."""
+"""The migrated schema is the v1 contract: any drift from contract/v1_schema.sql fails."""
 
 import sqlite3
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-V1_SQL = Path(__file__).resolve().parent.parent / "memory_app" / "sql" / "v1_schema.sql"
+V1_SQL = Path(__file__).resolve().parent.parent / "contract" / "v1_schema.sql"
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "runtime-memory-schema-v1.md"
 
 # Indexes we add beyond v1, each for a query of ours (see memory_app/models.py).

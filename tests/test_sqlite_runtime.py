@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import REPO, django_env, manage
 
-V1_SQL = (REPO / "memory_app" / "sql" / "v1_schema.sql").read_text()
+V1_SQL = (REPO / "contract" / "v1_schema.sql").read_text()
 
 
 def test_two_writer_processes_append_to_one_session_without_locking_errors(

@@ -5,6 +5,7 @@ DJANGO_DEBUG          1/true/yes/on for development mode (default off)
 DJANGO_SECRET_KEY     required when DJANGO_DEBUG is off; in debug a dev key is generated and kept
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default 127.0.0.1,localhost)
 TOM_DB_TIMEOUT        seconds a writer waits for the SQLite lock (default 30)
+TOM_GOVERNANCE        a JSON file with the governance rule (default contract/governance.json)
 DJANGO_BEHIND_PROXY   1 when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto
 DJANGO_PROXY_COUNT    how many proxies append to X-Forwarded-For (default 1)
 DJANGO_EMAIL_HOST     SMTP host; password reset pages exist only when it is set
@@ -12,6 +13,7 @@ DJANGO_EMAIL_HOST     SMTP host; password reset pages exist only when it is set
                       DJANGO_EMAIL_USE_TLS, DJANGO_DEFAULT_FROM_EMAIL)
 """
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -168,15 +170,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # The governance rule (memory_app.governance): the approval types each risk level needs,
 # and the levels whose required types must each come from a different person.
-TOM_GOVERNANCE = {
-    "required": {
-        "low": ["human"],
-        "medium": ["human", "policy"],
-        "high": ["human", "policy", "security"],
-        "critical": ["human", "policy", "security", "ops"],
-    },
-    "distinct_people": ["high", "critical"],
-}
+# The governance rule: the contract's defaults (contract/governance.json, which every
+# RuntimeMemoryStore reads too), or a JSON file of the same form named by TOM_GOVERNANCE.
+TOM_GOVERNANCE = json.loads(
+    Path(os.environ.get("TOM_GOVERNANCE") or BASE_DIR / "contract" / "governance.json").read_text()
+)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "memory_app:overview"

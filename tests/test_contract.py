@@ -1,0 +1,151 @@
+"""The contract, as data: every scenario in contract/scenarios runs against the Python store.
+
+A scenario is a sequence of store calls (named as the TypeScript API names them, with
+camelCase arguments), the result or error each must give, and the rows the tables must
+hold afterwards; ids and times are matched by form (see contract/README.md).
+"""
+
+import json
+import re
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection, models
+
+from memory_app.governance import Verdict
+from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.django_db
+
+SCENARIOS = sorted((REPO / "contract" / "scenarios").glob("*.json"))
+FORMS = {
+    "<uuid7>": re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+    "<timestamp>": re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"),
+    "<sha256>": re.compile(r"^[0-9a-f]{64}$"),
+}
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def plain(value):
+    """A store result as the language-neutral form scenarios describe."""
+    if isinstance(value, RecordedDecision):
+        return {
+            "approval": plain(value.approval),
+            "status": value.verdict.status,
+            "duplicate": value.duplicate,
+        }
+    if isinstance(value, Verdict):
+        return {"status": value.status}
+    if isinstance(value, models.Model):
+        return {f.column: getattr(value, f.attname) for f in value._meta.local_fields}
+    if is_dataclass(value):
+        return {camel(f.name): plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def resolve(value, saved: dict):
+    """Replace "$name.field" references with what earlier steps returned."""
+    if isinstance(value, str) and value.startswith("$"):
+        name, _, path = value[1:].partition(".")
+        found = saved[name]
+        for part in path.split(".") if path else []:
+            found = found[int(part)] if isinstance(found, list) else found[part]
+        return found
+    if isinstance(value, dict):
+        return {k: resolve(v, saved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, saved) for v in value]
+    return value
+
+
+def matches(expected, actual, saved: dict, where: str) -> None:
+    """``actual`` has every key of ``expected``, each equal or of the named form."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
+        for key, value in expected.items():
+            assert key in actual, f"{where}: no {key!r} in {sorted(actual)}"
+            matches(value, actual[key], saved, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{where}: expected a list, got {actual!r}"
+        assert len(actual) == len(expected), f"{where}: {len(actual)} items, not {len(expected)}"
+        for n, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            matches(e, a, saved, f"{where}[{n}]")
+    elif expected == "<any>":
+        return
+    elif isinstance(expected, str) and expected in FORMS:
+        assert isinstance(actual, str), f"{where}: {actual!r} is not {expected}"
+        assert FORMS[expected].match(actual), f"{where}: {actual!r} is not {expected}"
+    else:
+        assert actual == resolve(expected, saved), f"{where}: {actual!r} != {expected!r}"
+
+
+def rows_of(table: str) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def run_scenario(scenario: dict, store: RuntimeMemoryStore) -> None:
+    saved: dict = {}
+    for n, step in enumerate(scenario["steps"]):
+        where = f"step {n} ({step['call']})"
+        method = getattr(store, snake(step["call"]))
+        kwargs = {snake(k): v for k, v in resolve(step.get("args", {}), saved).items()}
+        if "error" in step:
+            with pytest.raises(StoreError) as refused:
+                method(**kwargs)
+            assert type(refused.value).__name__ == step["error"]["type"], where
+            assert re.search(step["error"]["matches"], str(refused.value)), (
+                f"{where}: {refused.value}"
+            )
+            continue
+        result = plain(method(**kwargs))
+        if "as" in step:
+            saved[step["as"]] = result
+        if "result" in step:
+            matches(step["result"], result, saved, where)
+    for table, expected in scenario.get("rows", {}).items():
+        matches(expected, rows_of(table), saved, f"table {table}")
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_the_python_store_passes_the_contract_scenario(path: Path, monkeypatch):
+    scenario = json.loads(path.read_text())
+    if "now" in scenario:  # a scenario that publishes history sets the store's clock
+        monkeypatch.setattr("memory_app.store.now_iso", lambda: scenario["now"])
+    run_scenario(scenario, RuntimeMemoryStore())
+
+
+def test_every_store_call_is_covered_by_a_scenario():
+    calls = {step["call"] for p in SCENARIOS for step in json.loads(p.read_text())["steps"]}
+    api = {
+        "startSession", "endSession", "appendTurn", "startWorkflowRun", "finishWorkflowRun",
+        "addStep", "finishStep", "addEvent", "learnSkill", "draftProposal", "recordValidation",
+        "recordApproval", "recordDeployOutcome", "publishBehaviorProfile",
+        "publishPersonalityProfile", "latestActiveBehaviorProfile",
+        "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",
+    }  # fmt: skip
+    assert api <= calls, f"no scenario calls {sorted(api - calls)}"
+
+
+def test_the_governance_defaults_are_the_contract_s():
+    from django.conf import settings
+
+    contract = json.loads((REPO / "contract" / "governance.json").read_text())
+    assert contract == settings.TOM_GOVERNANCE

@@ -62,6 +62,9 @@ def _pages(world) -> list[str]:
         reverse("memory_app:profile", args=["behavior", "tom"]),
         reverse("memory_app:publish_profile", args=["behavior", "tom"]),
         reverse("memory_app:new_profile"),
+        reverse("admin:index"),
+        reverse("admin:memory_app_session_changelist"),
+        reverse("admin:memory_app_proposal_change", args=[world["proposal"].pk]),
     ]
 
 
@@ -132,6 +135,20 @@ def test_navigation_folds_on_a_phone_and_marks_the_current_section(
     assert current.inner_text() == "Sessions"
     page.set_viewport_size({"width": 1280, "height": 800})
     assert nav.is_visible()
+
+
+def test_the_no_role_page_explains_itself_on_a_phone(page, live_app, outsider):
+    page = page.context.new_page()  # the 403 is logged as a console error: expected here
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(live_app.url + reverse("login"))
+    page.fill("#id_username", outsider.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("form.login button[type=submit]")
+    response = page.goto(live_app.url + reverse("memory_app:sessions"))
+    assert response.status == 403
+    assert "has no role yet" in page.inner_text("main")
+    assert _overflow(page) == 0
+    assert _serious_violations(page) == []
 
 
 def test_the_sign_in_page_says_what_the_product_is(page, live_app):

@@ -23,7 +23,6 @@ _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 # Far longer than any ISO-8601 text: refuse early instead of scanning a huge value.
 _MAX_LENGTH = 64
 UNREADABLE = ""
-EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def now_iso() -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from .expressions import instant_or_empty
+from .expressions import canonical_time, instant_or_empty
 from .models import (
     Approval,
     BehaviorProfile,
@@ -58,16 +58,20 @@ class Entry:
         return (instant_key(self.when), self.kind, str(self.row.pk))
 
 
-def _after(label: str, cursor: Cursor | None) -> Q:
-    """Rows of one source that come after ``cursor`` in newest-first order."""
+def _after(label: str, cursor: Cursor | None, instant: str) -> Q:
+    """Rows of one source that come after ``cursor`` in newest-first order.
+
+    ``instant`` names what holds the row's instant: the time column itself for canonical
+    times, the ``instant`` alias (``tom_instant``) for the others.
+    """
     if cursor is None:
         return Q()
     at, kind, pk = cursor
     if label < kind:
-        return Q(instant__lte=at)
+        return Q(**{f"{instant}__lte": at})
     if label > kind:
-        return Q(instant__lt=at)
-    return Q(instant__lt=at) | Q(instant=at, id__lt=pk)
+        return Q(**{f"{instant}__lt": at})
+    return Q(**{f"{instant}__lt": at}) | Q(**{instant: at, "id__lt": pk})
 
 
 # With no filter chosen the timeline shows what people act on: decisions, deploys, profile
@@ -76,7 +80,13 @@ DEFAULT_EVENT_LEVELS = ["high", "critical"]
 
 
 def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
-    """Each chosen source as (label, newest-first queryset, time column)."""
+    """Each chosen source as (label, [newest-first querysets], time column).
+
+    Two queries per source, each already in (instant, id) order. Times in the canonical
+    form (what every store writes) are their own instant, so those rows come in the order
+    of the time column's index. The rest (other ISO forms, unreadable times: rare) are
+    read through ``tom_instant``, which is a Python call per row.
+    """
     if not kinds and not levels:
         levels = DEFAULT_EVENT_LEVELS
     kinds = [k for k in kinds if k in KINDS] or list(KINDS)
@@ -86,8 +96,18 @@ def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
         qs = rows()
         if label == "event" and levels:
             qs = qs.filter(event_level__in=levels)
-        qs = qs.alias(instant=instant_or_empty(field)).filter(_after(label, after))
-        yield label, qs.order_by("-instant", "-id"), field
+        qs = qs.alias(canonical=canonical_time(field))
+        written = qs.filter(canonical=True).filter(_after(label, after, field))
+        others = (
+            qs.filter(canonical=False)
+            .alias(instant=instant_or_empty(field))
+            .filter(_after(label, after, "instant"))
+        )
+        yield (
+            label,
+            [written.order_by(f"-{field}", "-id"), others.order_by("-instant", "-id")],
+            field,
+        )
 
 
 def _entries(label: str, rows, field: str) -> Iterator[Entry]:
@@ -100,11 +120,12 @@ def timeline(
 ) -> tuple[list[Entry], Cursor | None]:
     """The newest ``limit`` entries after ``after``, newest first, and the next cursor.
 
-    One query per source, each newest first and bounded by ``limit``, merged here.
+    Two queries per source, each newest first and bounded by ``limit``, merged here.
     """
     entries = [
         entry
-        for label, qs, field in _sources(kinds, levels, after)
+        for label, querysets, field in _sources(kinds, levels, after)
+        for qs in querysets
         for entry in _entries(label, qs[: limit + 1], field)
     ]
     entries.sort(key=lambda e: e.key, reverse=True)
@@ -117,6 +138,7 @@ def stream(kinds: list[str], levels: list[str], after: Cursor | None) -> Iterato
     """Every entry, newest first, read in chunks from each source (for exports)."""
     sources = [
         _entries(label, qs.iterator(chunk_size=1000), field)
-        for label, qs, field in _sources(kinds, levels, after)
+        for label, querysets, field in _sources(kinds, levels, after)
+        for qs in querysets
     ]
     yield from heapq.merge(*sources, key=lambda e: e.key, reverse=True)

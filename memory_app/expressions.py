@@ -1,6 +1,6 @@
 """SQL expressions for columns other writers fill: JSON that may be broken, times in any form."""
 
-from django.db.models import Case, F, Func, IntegerField, TextField, Value, When
+from django.db.models import BooleanField, Case, F, Func, IntegerField, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
 
@@ -17,6 +17,38 @@ def instant(column: str) -> Func:
 def instant_or_empty(column: str) -> Coalesce:
     """``instant`` with "" for an unreadable time: the sort key ``timeutil.instant_key`` gives."""
     return Coalesce(instant(column), Value(""), output_field=TextField())
+
+
+# The form every store writes (toISOString): such a text is its own instant when its date
+# and time are real ones, which SQLite's julianday() and a check of the hour tell.
+CANONICAL_GLOB = (
+    "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9].[0-9][0-9][0-9]Z"
+)
+
+
+def canonical_time(column: str) -> Func:
+    """Whether the column holds a real time in the canonical form (then text order is time
+    order, and the column's index serves it); built-in SQL only, so it is cheap per row."""
+    value = F(column)
+    day = Func(value, Value(1), Value(10), function="substr")
+    hour = Func(value, Value(12), Value(2), function="substr")
+    year = Func(value, Value(1), Value(4), function="substr")
+    checks = [
+        Func(value, Value(CANONICAL_GLOB), template="(%(expressions)s)", arg_joiner=" GLOB "),
+        # date() echoes "2026-02-30"; through julianday it gives the real day, or NULL.
+        Func(
+            Func(Func(day, function="julianday"), function="date"),
+            day,
+            template="(%(expressions)s)",
+            arg_joiner=" = ",
+        ),
+        Func(hour, Value("24"), template="(%(expressions)s)", arg_joiner=" < "),
+        Func(year, Value("0000"), template="(%(expressions)s)", arg_joiner=" > "),
+    ]
+    # COALESCE: a check on a day SQLite cannot read is NULL, and a NULL flag would leave
+    # the row out of both the canonical and the other query.
+    return Func(*checks, template="COALESCE((%(expressions)s), 0)", arg_joiner=" AND ",
+                output_field=BooleanField())  # fmt: skip
 
 
 def json_text_at(column: str, key: str) -> Case:

@@ -1,5 +1,6 @@
 """No stored value or request breaks a page; no writer outside the form bends a decision."""
 
+import json
 import threading
 import tracemalloc
 from urllib.parse import unquote
@@ -517,3 +518,37 @@ def test_the_admin_shows_text_in_number_columns_as_stored(admin_client_all, stor
         response = admin_client_all.get(url)
         assert response.status_code == 200, url
         assert "not a number" in body(response), url
+
+
+def test_activity_pages_order_every_time_form_by_instant_then_id(reviewer_client, store):
+    from memory_app.activity import Entry
+
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    forms = [
+        "2026-11-24T10:00:00.000Z",  # canonical: read through the index
+        "2026-11-24 11:00:00+01:00",  # the same instant, another form
+        "2026-11-24T09:59:59.999Z",
+        "2026-02-30T10:00:00.000Z",  # canonical shape, no such day: unreadable
+        "0000-01-01T00:00:00.000Z",  # canonical shape, year 0: unreadable
+        "2026-11-24T24:00:00.000Z",  # canonical shape, hour 24: unreadable
+        "2026-00-10T10:00:00.000Z",  # canonical shape, month 0: unreadable
+        "yesterday",
+        "2026-11-25",
+    ]
+    rows = []
+    for n in range(270):
+        event = TaskEvent.objects.create(
+            workflow_run=run, event_type="info", event_level="low", message=f"e{n}",
+            created_at=forms[n % len(forms)],
+        )  # fmt: skip
+        rows.append(Entry("event", event.created_at, event))
+    expected = [e.row.pk for e in sorted(rows, key=lambda e: e.key, reverse=True)]
+    seen, url = [], reverse("memory_app:activity") + "?kind=events"
+    while url:
+        response = reviewer_client.get(url)
+        seen += [entry.row.pk for entry in response.context["entries"]]
+        cursor = response.context["next_cursor"]
+        url = cursor and reverse("memory_app:activity") + f"?kind=events&after={cursor}"
+    assert seen == expected
+    exported = reviewer_client.get(reverse("memory_app:activity") + "?kind=events&format=json")
+    assert [r["id"] for r in json.loads(b"".join(exported.streaming_content))] == expected

@@ -31,6 +31,7 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run --no-input
+	scripts/test-store-ts
 	$(PY) -m pytest
 
 format: $(STAMP)
@@ -38,4 +39,4 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache runtime-store-ts/node_modules runtime-store-ts/dist

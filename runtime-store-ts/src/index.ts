@@ -1,0 +1,278 @@
+/**
+ * RuntimeMemoryStore for TypeScript runtimes: the same rows as tommemory's Python store.
+ *
+ * SQLite through Node's built-in node:sqlite (no native build). Every write validates
+ * its input first and throws NotFound or InvalidInput before anything is written; every
+ * write runs in one BEGIN IMMEDIATE transaction, so concurrent writers never interleave.
+ * The contract (v1 DDL, governance defaults, conformance scenarios) lives in ../contract.
+ *
+ * This first part covers sessions and turns; workflows, the promotion flow and profiles
+ * follow (issue 11).
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+
+export class StoreError extends Error {}
+/** The row a call names does not exist. */
+export class NotFound extends StoreError {}
+/** A value is not one the v1 contract allows. */
+export class InvalidInput extends StoreError {}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The contract folder: beside the package when installed, the repository's otherwise. */
+export const CONTRACT_DIR = [join(HERE, "..", "contract"), join(HERE, "..", "..", "contract")]
+  .find((dir) => existsSync(join(dir, "v1_schema.sql"))) ?? join(HERE, "..", "contract");
+
+export const ROLES = ["system", "user", "assistant", "tool", "agent"] as const;
+export const SESSION_STATUSES = ["active", "ended", "failed"] as const;
+const V1_TABLES: Record<string, string[]> = {
+  sessions: ["id", "actor", "channel", "started_at", "ended_at", "status", "metadata_json"],
+  conversation_turns: [
+    "id", "session_id", "turn_index", "role", "content", "token_count", "created_at", "metadata_json",
+  ],
+};
+
+export type Row = Record<string, unknown>;
+export interface SessionReplay { session: Row; turns: Row[] }
+
+// --- values written as the contract says -------------------------------------------------
+
+let lastMillis = 0;
+let sequence = 0;
+
+/** An RFC 9562 UUIDv7, monotonic within this process. */
+export function uuid7(): string {
+  let millis = Date.now();
+  if (millis <= lastMillis) {
+    millis = lastMillis;
+    sequence += 1;
+    if (sequence > 0xfff) { millis += 1; sequence = 0; }
+  } else {
+    sequence = randomBytes(2).readUInt16BE() & 0x3ff;
+  }
+  lastMillis = millis;
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(millis, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ]+(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
+
+/** Any ISO-8601 date or date-time as a canonical toISOString() text, or null. */
+export function normalizeIso(value: unknown): string | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value !== "string" || value.length > 64) return null;
+  const m = ISO.exec(value.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = "00", mi = "00", s = "00", frac = "", , sign, oh = "00", om = "00"] = m;
+  const millis = Number((frac + "000").slice(0, 3));
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
+  const date = new Date(utc);
+  // Date.UTC rolls 2026-02-30 over to March: such a text is not a time.
+  if (date.getUTCFullYear() !== Number(y) || date.getUTCMonth() !== Number(mo) - 1
+      || date.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+    return null;
+  }
+  const offset = sign ? (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0;
+  const instant = new Date(utc - offset * 60_000);
+  const year = instant.getUTCFullYear();
+  if (year < 1 || year > 9999) return null;
+  return instant.toISOString();
+}
+
+function when(value: unknown, what: string): string {
+  if (value === undefined || value === null) return new Date().toISOString();
+  const text = normalizeIso(value);
+  if (text === null) throw new InvalidInput(`${what} must be an ISO-8601 timestamp; got ${JSON.stringify(value)}`);
+  return text;
+}
+
+function text(value: unknown, what: string, required = true): string | null {
+  if ((value === undefined || value === null) && !required) return null;
+  if (typeof value !== "string" || (required && !value.trim())) {
+    throw new InvalidInput(`${what} must be a non-empty text; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function choice<T extends string>(value: unknown, choices: readonly T[], what: string): T {
+  if (!choices.includes(value as T)) {
+    throw new InvalidInput(`${what} must be one of ${choices.join(", ")}; got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+/** JSON object text for an object or JSON text; "{}" when absent. */
+function jsonObject(value: unknown, what: string): string {
+  if (value === undefined || value === null) return "{}";
+  let parsed = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw new InvalidInput(`${what} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    const kind = Array.isArray(parsed) ? "list" : parsed === null ? "NoneType" : typeof parsed;
+    throw new InvalidInput(`${what} must be a JSON object, got ${kind}`);
+  }
+  return JSON.stringify(parsed);
+}
+
+// --- the store -----------------------------------------------------------------------------
+
+export interface StartSessionOptions {
+  channel?: string | null; metadata?: unknown; startedAt?: string | Date; sessionId?: string;
+}
+export interface EndSessionOptions { status?: string; endedAt?: string | Date }
+export interface AppendTurnOptions {
+  tokenCount?: number | null; metadata?: unknown; createdAt?: string | Date; turnId?: string;
+}
+
+export class RuntimeMemoryStore {
+  private constructor(private readonly db: DatabaseSync) {}
+
+  /** Open a v1 database (default memory/tom_runtime.sqlite, or TOM_RUNTIME_DB). */
+  static open(path?: string): RuntimeMemoryStore {
+    const file = path ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
+    // timeout: node:sqlite waits 0 ms for a lock by default; the Python side waits 30 s.
+    const db = new DatabaseSync(file, { timeout: 30_000 });
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
+    const store = new RuntimeMemoryStore(db);
+    try {
+      store.checkSchema();
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /** Create the v1 tables in a file (the seed's step 1), then open it. */
+  static bootstrap(path: string): RuntimeMemoryStore {
+    const db = new DatabaseSync(path, { timeout: 30_000 });
+    db.exec(readFileSync(join(CONTRACT_DIR, "v1_schema.sql"), "utf8"));
+    db.close();
+    return RuntimeMemoryStore.open(path);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private checkSchema(): void {
+    for (const [table, columns] of Object.entries(V1_TABLES)) {
+      const found = new Set(
+        this.db.prepare(`PRAGMA table_info("${table}")`).all().map((row) => String(row.name)),
+      );
+      const missing = columns.filter((column) => !found.has(column));
+      if (found.size === 0 || missing.length) {
+        throw new StoreError(
+          `not a runtime memory v1 database: table ${table} ${found.size ? `lacks ${missing.join(", ")}` : "is missing"}` +
+          " (RuntimeMemoryStore.bootstrap(path) creates the v1 tables in a new file)",
+        );
+      }
+    }
+  }
+
+  /** Run ``work`` in one BEGIN IMMEDIATE transaction: all of it is written, or nothing. */
+  private immediate<T>(work: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      this.db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  private get(table: string, id: unknown): Row {
+    if (typeof id !== "string" || !id) {
+      throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
+    }
+    const row = this.db.prepare(`SELECT * FROM "${table}" WHERE id = ?`).get(id);
+    if (!row) throw new NotFound(`no ${table} row with id '${id}'`);
+    return { ...row };
+  }
+
+  private insert(table: string, row: Row): Row {
+    const columns = Object.keys(row);
+    this.db
+      .prepare(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+      .run(...(Object.values(row) as (string | number | null)[]));
+    return this.get(table, row.id);
+  }
+
+  // --- conversations ---------------------------------------------------------------------
+
+  startSession(actor: string, options: StartSessionOptions = {}): Row {
+    const row = {
+      id: options.sessionId === undefined ? uuid7() : text(options.sessionId, "id"),
+      actor: text(actor, "actor"),
+      channel: text(options.channel, "channel", false),
+      started_at: when(options.startedAt, "started_at"),
+      status: "active",
+      metadata_json: jsonObject(options.metadata, "metadata"),
+    };
+    return this.immediate(() => this.insert("sessions", row));
+  }
+
+  endSession(sessionId: string, options: EndSessionOptions = {}): Row {
+    const status = choice(options.status ?? "ended", SESSION_STATUSES, "session status");
+    if (status === "active") throw new InvalidInput("an ended session cannot have status 'active'");
+    const endedAt = when(options.endedAt, "ended_at");
+    return this.immediate(() => {
+      this.get("sessions", sessionId);
+      this.db.prepare("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?").run(status, endedAt, sessionId);
+      return this.get("sessions", sessionId);
+    });
+  }
+
+  /** Append a turn at the next turn_index of its session (gap-free, unique). */
+  appendTurn(sessionId: string, role: string, content: string, options: AppendTurnOptions = {}): Row {
+    const chosenRole = choice(role, ROLES, "role");
+    if (typeof content !== "string") throw new InvalidInput(`content must be text; got ${typeof content}`);
+    const tokens = options.tokenCount;
+    if (tokens !== undefined && tokens !== null && (!Number.isInteger(tokens) || tokens < 0)) {
+      throw new InvalidInput(`token_count must be a non-negative integer; got ${JSON.stringify(tokens)}`);
+    }
+    const values = {
+      id: options.turnId === undefined ? uuid7() : text(options.turnId, "id"),
+      role: chosenRole,
+      content,
+      token_count: tokens ?? null,
+      created_at: when(options.createdAt, "created_at"),
+      metadata_json: jsonObject(options.metadata, "metadata"),
+    };
+    // BEGIN IMMEDIATE: no other writer can append between reading the last index and
+    // inserting the next one.
+    return this.immediate(() => {
+      this.get("sessions", sessionId);
+      const last = this.db
+        .prepare("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?")
+        .get(sessionId);
+      const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+      return this.insert("conversation_turns", { ...values, session_id: sessionId, turn_index: index });
+    });
+  }
+
+  /** The session and its turns by turn_index. */
+  sessionReplay(sessionId: string): SessionReplay {
+    const session = this.get("sessions", sessionId);
+    const turns = this.db
+      .prepare("SELECT * FROM conversation_turns WHERE session_id = ? ORDER BY turn_index")
+      .all(sessionId)
+      .map((row) => ({ ...row }));
+    return { session, turns };
+  }
+}

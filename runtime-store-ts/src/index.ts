@@ -28,15 +28,34 @@ export const CONTRACT_DIR = [join(HERE, "..", "contract"), join(HERE, "..", ".."
 
 export const ROLES = ["system", "user", "assistant", "tool", "agent"] as const;
 export const SESSION_STATUSES = ["active", "ended", "failed"] as const;
+export const RUN_STATUSES = ["queued", "running", "failed", "succeeded", "aborted"] as const;
+export const STEP_STATUSES = ["queued", "running", "failed", "succeeded", "skipped"] as const;
+export const TRIGGER_SOURCES = ["cron", "manual", "api", "agent"] as const;
+export const EVENT_TYPES = ["info", "warn", "error", "policy", "approval"] as const;
+export const LEVELS = ["low", "medium", "high", "critical"] as const;
 const V1_TABLES: Record<string, string[]> = {
   sessions: ["id", "actor", "channel", "started_at", "ended_at", "status", "metadata_json"],
   conversation_turns: [
     "id", "session_id", "turn_index", "role", "content", "token_count", "created_at", "metadata_json",
   ],
+  workflow_runs: [
+    "id", "workflow_name", "trigger_source", "initiated_by", "status", "started_at", "finished_at",
+    "context_json",
+  ],
+  workflow_steps: [
+    "id", "workflow_run_id", "step_index", "step_name", "status", "started_at", "finished_at",
+    "details_json",
+  ],
+  task_events: [
+    "id", "workflow_run_id", "step_id", "event_type", "event_level", "message", "payload_json",
+    "created_at",
+  ],
 };
 
 export type Row = Record<string, unknown>;
 export interface SessionReplay { session: Row; turns: Row[] }
+export interface StepReplay { step: Row; events: Row[] }
+export interface WorkflowReplay { run: Row; steps: StepReplay[]; runEvents: Row[] }
 
 // --- values written as the contract says -------------------------------------------------
 
@@ -133,6 +152,18 @@ export interface StartSessionOptions {
   channel?: string | null; metadata?: unknown; startedAt?: string | Date; sessionId?: string;
 }
 export interface EndSessionOptions { status?: string; endedAt?: string | Date }
+export interface StartWorkflowRunOptions {
+  triggerSource: string; initiatedBy: string; status?: string; context?: unknown;
+  startedAt?: string | Date; runId?: string;
+}
+export interface FinishOptions { status: string; finishedAt?: string | Date }
+export interface AddStepOptions {
+  status?: string; details?: unknown; startedAt?: string | Date; stepId?: string;
+}
+export interface AddEventOptions {
+  runId?: string | null; stepId?: string | null; payload?: unknown; createdAt?: string | Date;
+  eventId?: string;
+}
 export interface AppendTurnOptions {
   tokenCount?: number | null; metadata?: unknown; createdAt?: string | Date; turnId?: string;
 }
@@ -264,6 +295,118 @@ export class RuntimeMemoryStore {
       const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
       return this.insert("conversation_turns", { ...values, session_id: sessionId, turn_index: index });
     });
+  }
+
+  // --- workflows -------------------------------------------------------------------------
+
+  startWorkflowRun(workflowName: string, options: StartWorkflowRunOptions): Row {
+    const status = choice(options.status ?? "running", RUN_STATUSES, "workflow status");
+    if (status !== "queued" && status !== "running") {
+      throw new InvalidInput(`a run starts queued or running; got '${status}'`);
+    }
+    const row = {
+      id: options.runId === undefined ? uuid7() : text(options.runId, "id"),
+      workflow_name: text(workflowName, "workflow_name"),
+      trigger_source: choice(options.triggerSource, TRIGGER_SOURCES, "trigger_source"),
+      initiated_by: text(options.initiatedBy, "initiated_by"),
+      status,
+      started_at: when(options.startedAt, "started_at"),
+      context_json: jsonObject(options.context, "context"),
+    };
+    return this.immediate(() => this.insert("workflow_runs", row));
+  }
+
+  finishWorkflowRun(runId: string, options: FinishOptions): Row {
+    const status = choice(options.status, RUN_STATUSES, "workflow status");
+    if (status === "queued" || status === "running") {
+      throw new InvalidInput(`a run finishes failed, succeeded or aborted; got '${status}'`);
+    }
+    return this.finish("workflow_runs", runId, status, when(options.finishedAt, "finished_at"));
+  }
+
+  /** Add the run's next step (step_index assigned like turn_index). */
+  addStep(runId: string, stepName: string, options: AddStepOptions = {}): Row {
+    const values = {
+      id: options.stepId === undefined ? uuid7() : text(options.stepId, "id"),
+      step_name: text(stepName, "step_name"),
+      status: choice(options.status ?? "running", STEP_STATUSES, "step status"),
+      started_at: when(options.startedAt, "started_at"),
+      details_json: jsonObject(options.details, "details"),
+    };
+    return this.immediate(() => {
+      this.get("workflow_runs", runId);
+      const last = this.db
+        .prepare("SELECT MAX(step_index) AS last FROM workflow_steps WHERE workflow_run_id = ?")
+        .get(runId);
+      const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+      return this.insert("workflow_steps", { ...values, workflow_run_id: runId, step_index: index });
+    });
+  }
+
+  finishStep(stepId: string, options: FinishOptions): Row {
+    const status = choice(options.status, STEP_STATUSES, "step status");
+    return this.finish("workflow_steps", stepId, status, when(options.finishedAt, "finished_at"));
+  }
+
+  /** Record a task event for a run, one of its steps, or neither (system-wide). */
+  addEvent(eventType: string, eventLevel: string, message: string, options: AddEventOptions = {}): Row {
+    const values = {
+      id: options.eventId === undefined ? uuid7() : text(options.eventId, "id"),
+      event_type: choice(eventType, EVENT_TYPES, "event_type"),
+      event_level: choice(eventLevel, LEVELS, "event_level"),
+      message: text(message, "message"),
+      payload_json: jsonObject(options.payload, "payload"),
+      created_at: when(options.createdAt, "created_at"),
+    };
+    return this.immediate(() => {
+      let runId = options.runId ?? null;
+      if (runId !== null) this.get("workflow_runs", runId);
+      const stepId = options.stepId ?? null;
+      if (stepId !== null) {
+        const step = this.get("workflow_steps", stepId);
+        if (runId !== null && step.workflow_run_id !== runId) {
+          throw new InvalidInput(`step '${stepId}' belongs to run '${String(step.workflow_run_id)}'`);
+        }
+        runId = String(step.workflow_run_id);
+      }
+      return this.insert("task_events", { ...values, workflow_run_id: runId, step_id: stepId });
+    });
+  }
+
+  /** Set a row's final status and the time it reached it. */
+  private finish(table: string, id: string, status: string, finishedAt: string): Row {
+    return this.immediate(() => {
+      this.get(table, id);
+      this.db.prepare(`UPDATE "${table}" SET status = ?, finished_at = ? WHERE id = ?`).run(status, finishedAt, id);
+      return this.get(table, id);
+    });
+  }
+
+  /** The run, its steps by step_index with their events, and run-level events. */
+  workflowReplay(runId: string): WorkflowReplay {
+    const run = this.get("workflow_runs", runId);
+    const steps = this.db
+      .prepare("SELECT * FROM workflow_steps WHERE workflow_run_id = ? ORDER BY step_index")
+      .all(runId)
+      .map((row) => ({ ...row }));
+    // Another writer may link an event to a step only; such events belong here too.
+    const events = this.db
+      .prepare(
+        "SELECT * FROM task_events WHERE workflow_run_id = ? OR step_id IN " +
+        "(SELECT id FROM workflow_steps WHERE workflow_run_id = ?) ORDER BY created_at, id",
+      )
+      .all(runId, runId)
+      .map((row) => ({ ...row }));
+    const byStep = new Map<unknown, Row[]>();
+    for (const event of events) {
+      const key = event.step_id ?? null;
+      byStep.set(key, [...(byStep.get(key) ?? []), event]);
+    }
+    return {
+      run,
+      steps: steps.map((step) => ({ step, events: byStep.get(step.id) ?? [] })),
+      runEvents: byStep.get(null) ?? [],
+    };
   }
 
   /** The session and its turns by turn_index. */

@@ -24,9 +24,15 @@ const POSITIONAL: Record<string, string[]> = {
   endSession: ["sessionId"],
   appendTurn: ["sessionId", "role", "content"],
   sessionReplay: ["sessionId"],
+  startWorkflowRun: ["workflowName"],
+  finishWorkflowRun: ["runId"],
+  addStep: ["runId", "stepName"],
+  finishStep: ["stepId"],
+  addEvent: ["eventType", "eventLevel", "message"],
+  workflowReplay: ["runId"],
 };
 // Scenarios whose calls this store does not make yet (issue 11 goes on).
-const PENDING = new Set(["workflows", "promotion", "profiles"]);
+const PENDING = new Set(["promotion", "profiles"]);
 
 const FORMS: Record<string, RegExp> = {
   "<uuid7>": /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

@@ -50,7 +50,18 @@ const V1_TABLES: Record<string, string[]> = {
     "id", "workflow_run_id", "step_id", "event_type", "event_level", "message", "payload_json",
     "created_at",
   ],
+  behavior_profiles: [
+    "id", "profile_name", "version", "behavior_json", "rationale", "source_ref", "effective_from",
+    "effective_to", "created_at", "created_by",
+  ],
+  personality_profiles: [
+    "id", "profile_name", "version", "personality_json", "rationale", "source_ref",
+    "effective_from", "effective_to", "created_at", "created_by",
+  ],
 };
+// Clock skew between a caller and this process: a start this little in the past means now.
+const START_GRACE_MS = 5_000;
+const MAX_INTEGER = 2n ** 63n - 1n;
 
 export type Row = Record<string, unknown>;
 export interface SessionReplay { session: Row; turns: Row[] }
@@ -104,6 +115,21 @@ export function normalizeIso(value: unknown): string | null {
   const year = instant.getUTCFullYear();
   if (year < 1 || year > 9999) return null;
   return instant.toISOString();
+}
+
+/** The sort key of a stored time: canonical text, or "" when unreadable (sorts first). */
+export function instantKey(value: unknown): string {
+  return normalizeIso(value) ?? "";
+}
+
+/** Whether a version's window [effective_from, effective_to) contains ``moment``; an
+ * unreadable bound leaves the window unknown, and an unknown window contains nothing. */
+function isActiveAt(version: Row, moment: string): boolean {
+  const start = instantKey(version.effective_from);
+  if (!start || start > moment) return false;
+  if (version.effective_to === null || version.effective_to === "") return true;
+  const end = instantKey(version.effective_to);
+  return Boolean(end) && end > moment;
 }
 
 function when(value: unknown, what: string): string {
@@ -164,20 +190,31 @@ export interface AddEventOptions {
   runId?: string | null; stepId?: string | null; payload?: unknown; createdAt?: string | Date;
   eventId?: string;
 }
+export interface PublishOptions {
+  createdBy: string; rationale?: string | null; sourceRef?: string | null;
+  effectiveFrom?: string | Date;
+}
+export interface OpenOptions {
+  /** The store's clock (tests and replays); the system clock by default. */
+  now?: () => Date;
+}
 export interface AppendTurnOptions {
   tokenCount?: number | null; metadata?: unknown; createdAt?: string | Date; turnId?: string;
 }
 
 export class RuntimeMemoryStore {
-  private constructor(private readonly db: DatabaseSync) {}
+  private constructor(
+    private readonly db: DatabaseSync,
+    private readonly clock: () => Date,
+  ) {}
 
   /** Open a v1 database (default memory/tom_runtime.sqlite, or TOM_RUNTIME_DB). */
-  static open(path?: string): RuntimeMemoryStore {
+  static open(path?: string, options: OpenOptions = {}): RuntimeMemoryStore {
     const file = path ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
     // timeout: node:sqlite waits 0 ms for a lock by default; the Python side waits 30 s.
     const db = new DatabaseSync(file, { timeout: 30_000 });
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
-    const store = new RuntimeMemoryStore(db);
+    const store = new RuntimeMemoryStore(db, options.now ?? (() => new Date()));
     try {
       store.checkSchema();
     } catch (error) {
@@ -188,11 +225,15 @@ export class RuntimeMemoryStore {
   }
 
   /** Create the v1 tables in a file (the seed's step 1), then open it. */
-  static bootstrap(path: string): RuntimeMemoryStore {
+  static bootstrap(path: string, options: OpenOptions = {}): RuntimeMemoryStore {
     const db = new DatabaseSync(path, { timeout: 30_000 });
     db.exec(readFileSync(join(CONTRACT_DIR, "v1_schema.sql"), "utf8"));
     db.close();
-    return RuntimeMemoryStore.open(path);
+    return RuntimeMemoryStore.open(path, options);
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
   }
 
   close(): void {
@@ -407,6 +448,92 @@ export class RuntimeMemoryStore {
       steps: steps.map((step) => ({ step, events: byStep.get(step.id) ?? [] })),
       runEvents: byStep.get(null) ?? [],
     };
+  }
+
+  // --- profiles --------------------------------------------------------------------------
+
+  publishBehaviorProfile(profileName: string, behavior: unknown, options: PublishOptions): Row {
+    return this.publish("behavior_profiles", "behavior_json", profileName, behavior, options);
+  }
+
+  publishPersonalityProfile(profileName: string, personality: unknown, options: PublishOptions): Row {
+    return this.publish("personality_profiles", "personality_json", profileName, personality, options);
+  }
+
+  /** The highest behavior version in effect at ``at`` (default now), or null. */
+  latestActiveBehaviorProfile(profileName: string, at?: string | Date): Row | null {
+    return this.activeAt("behavior_profiles", profileName, at);
+  }
+
+  /** The highest personality version in effect at ``at`` (default now), or null. */
+  latestActivePersonalityProfile(profileName: string, at?: string | Date): Row | null {
+    return this.activeAt("personality_profiles", profileName, at);
+  }
+
+  private versionsOf(table: string, name: string): Row[] {
+    return this.db
+      .prepare(`SELECT * FROM "${table}" WHERE profile_name = ? ORDER BY version DESC`)
+      .all(name)
+      .map((row) => ({ ...row }));
+  }
+
+  private activeAt(table: string, name: string, at?: string | Date): Row | null {
+    const moment = at === undefined ? this.now() : when(at, "at");
+    return this.versionsOf(table, name).find((v) => isActiveAt(v, moment)) ?? null;
+  }
+
+  /** Add version N+1 and close the open window at its start, atomically; never the past. */
+  private publish(table: string, column: string, name: unknown, document: unknown, options: PublishOptions): Row {
+    const profileName = text(name, "profile_name") as string;
+    const values = {
+      profile_name: profileName,
+      [column]: jsonObject(document, column),
+      rationale: text(options.rationale, "rationale", false),
+      source_ref: text(options.sourceRef, "source_ref", false),
+      created_by: text(options.createdBy, "created_by"),
+      effective_from: this.start(options.effectiveFrom),
+    };
+    return this.immediate(() => {
+      const versions = this.versionsOf(table, profileName);
+      const start = values.effective_from;
+      const toClose: unknown[] = [];
+      for (const v of versions) {
+        const begins = instantKey(v.effective_from);
+        if (begins >= start) {
+          throw new InvalidInput(`${profileName} v${String(v.version)} starts at ${String(v.effective_from)}; a new version must start after it`);
+        }
+        if (v.effective_to === null || v.effective_to === "") {
+          toClose.push(v.id);
+        } else if (instantKey(v.effective_to) > start) {
+          throw new InvalidInput(`${profileName} v${String(v.version)} is in effect until ${String(v.effective_to)}; a new version cannot start before that`);
+        }
+      }
+      for (const id of toClose) {
+        this.db.prepare(`UPDATE "${table}" SET effective_to = ? WHERE id = ?`).run(start, id as string);
+      }
+      const numbers = versions.map((v) => v.version).filter((n): n is number => Number.isInteger(n));
+      const version = Math.max(0, ...numbers) + 1;
+      if (BigInt(version) > MAX_INTEGER) throw new InvalidInput("the version numbers of this profile are used up");
+      return this.insert(table, {
+        id: uuid7(), ...values, version, effective_to: null, created_at: this.now(),
+      });
+    });
+  }
+
+  /** A new version's start: now or later, never in the past. */
+  private start(value: unknown): string {
+    const now = this.now();
+    const start = value === undefined || value === null ? now : when(value, "effective_from");
+    if (start < now) {
+      if (start < new Date(Date.parse(now) - START_GRACE_MS).toISOString()) {
+        throw new InvalidInput(
+          `effective_from ${start} is in the past: a new version starts now or later, ` +
+          "so which version was active before now never changes",
+        );
+      }
+      return now;
+    }
+    return start;
   }
 
   /** The session and its turns by turn_index. */

@@ -149,3 +149,62 @@ def test_the_governance_defaults_are_the_contract_s():
 
     contract = json.loads((REPO / "contract" / "governance.json").read_text())
     assert contract == settings.TOM_GOVERNANCE
+
+
+def test_the_contract_s_evidence_table_is_the_one_the_migrations_make(tmp_path):
+    import sqlite3
+
+    def shape(cursor) -> list:
+        table = "tommemory_approval_evidence"
+        return [
+            cursor.execute(f"PRAGMA table_xinfo({table})").fetchall(),
+            cursor.execute(f"PRAGMA foreign_key_list({table})").fetchall(),
+            sorted(row[2:] for row in cursor.execute(f"PRAGMA index_list({table})").fetchall()),
+            sorted(
+                r[0]
+                for r in cursor.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                    [table],
+                ).fetchall()
+            ),
+        ]
+
+    fresh = sqlite3.connect(tmp_path / "contract.sqlite")
+    for name in ("v1_schema.sql", "tommemory_schema.sql"):
+        fresh.executescript((REPO / "contract" / name).read_text())
+    with connection.cursor() as cursor:
+        migrated = shape(cursor)
+    assert shape(fresh.cursor()) == migrated
+
+
+TS_NODE = REPO / "runtime-store-ts" / "node_modules" / ".bin" / "node"
+
+
+def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db, tmp_path):
+    """Evidence and chain hashes from TypeScript are the ones Python computes."""
+    import shutil
+    import subprocess
+
+    from .conftest import manage
+
+    if not (TS_NODE.exists() and (REPO / "runtime-store-ts" / "dist" / "index.js").exists()):
+        pytest.fail("the TypeScript store is not built: run scripts/test-store-ts (make test does)")
+    db = tmp_path / "tom_runtime.sqlite"
+    shutil.copy(migrated_file_db, db)
+    written = subprocess.run(
+        [str(TS_NODE), str(REPO / "tests" / "ts_writer.mjs"), str(db)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    ids = json.loads(written.stdout)
+    audit = manage(db, "verify_audit")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "checked 3 chained decision(s)" in audit.stdout
+    assert "decision chain intact" in audit.stdout
+    check = manage(
+        db, "shell", "--no-imports", "-c",
+        "from memory_app.models import Proposal, Turn; from memory_app import governance;"
+        f"p = Proposal.objects.get(pk={ids['proposal']!r}); v = governance.verdict_for(p);"
+        "print(p.status, v.status, all(d.counted for d in v.decisions), v.disagreement == '');"
+        "print(Turn.objects.search('TypeScript').count())",
+    )  # fmt: skip
+    assert check.stdout.split() == ["approved", "approved", "True", "True", "1"], check.stderr

@@ -9,7 +9,7 @@
  * This first part covers sessions and turns; workflows, the promotion flow and profiles
  * follow (issue 11).
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -33,6 +33,23 @@ export const STEP_STATUSES = ["queued", "running", "failed", "succeeded", "skipp
 export const TRIGGER_SOURCES = ["cron", "manual", "api", "agent"] as const;
 export const EVENT_TYPES = ["info", "warn", "error", "policy", "approval"] as const;
 export const LEVELS = ["low", "medium", "high", "critical"] as const;
+export const SOURCE_TYPES = ["conversation", "doc", "external"] as const;
+export const SKILL_STATES = ["active", "promoted", "retired"] as const;
+export const PROPOSED_BY = ["oxide", "human"] as const;
+export const PROPOSAL_TYPES = ["code_patch", "config_change", "policy_change"] as const;
+export const VALIDATORS = ["ci", "oxide", "human"] as const;
+export const APPROVAL_TYPES = ["policy", "human", "security", "ops"] as const;
+export const DECISIONS = ["approved", "rejected"] as const;
+export const DEPLOY_STATUSES = ["succeeded", "failed", "rolled_back"] as const;
+const OPEN_STATUSES = ["drafted", "validated"];
+const TERMINAL_STATUSES = ["rejected", "promoted"];
+const GENESIS = "0".repeat(64);
+
+/** The governance rule's defaults, the same file the Python side reads. */
+export interface Rule { required: Record<string, string[]>; distinct_people: string[] }
+export function contractRule(): Rule {
+  return JSON.parse(readFileSync(join(CONTRACT_DIR, "governance.json"), "utf8")) as Rule;
+}
 const V1_TABLES: Record<string, string[]> = {
   sessions: ["id", "actor", "channel", "started_at", "ended_at", "status", "metadata_json"],
   conversation_turns: [
@@ -117,6 +134,137 @@ export function normalizeIso(value: unknown): string | null {
   return instant.toISOString();
 }
 
+function number(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new InvalidInput(`${what} must be a number; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function flag(value: unknown, what: string): number {
+  if (value !== 0 && value !== 1 && value !== true && value !== false) {
+    throw new InvalidInput(`${what} must be true/false or 0/1; got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function textOf(value: unknown): string {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function digest(proposalJson: unknown): string {
+  return createHash("sha256").update(textOf(proposalJson), "utf8").digest("hex");
+}
+
+/** The hash of one decision, exactly as memory_app/audit.py computes it. */
+export function chainHash(approval: Row, evidence: Row): string {
+  const content: unknown[] = [
+    evidence.prev_hash, approval.id, approval.proposal_id, approval.approver,
+    approval.approval_type, approval.decision, approval.notes, approval.decided_at,
+    evidence.seq, evidence.validation_id, evidence.proposal_sha256, evidence.idempotency_token,
+  ];
+  if (evidence.risk_level !== null && evidence.risk_level !== undefined) content.push(evidence.risk_level);
+  return createHash("sha256").update(JSON.stringify(content), "utf8").digest("hex");
+}
+
+function chronological(rows: Row[], column: string): Row[] {
+  return [...rows].sort((a, b) => {
+    const ka = instantKey(a[column]); const kb = instantKey(b[column]);
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    const ia = String(a.id); const ib = String(b.id);
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  });
+}
+
+interface Verdict {
+  status: string; refusal: string; approvalRefusal: string; latestValidation: Row | null;
+}
+
+/** The governance rule, as memory_app/governance.py applies it to a proposal's rows. */
+function evaluate(
+  proposal: Row, validations: Row[], approvals: Row[], deploys: Row[],
+  evidence: Map<unknown, Row>, rule: Rule,
+): Verdict {
+  const scale = LEVELS as readonly string[];
+  const rank = (level: unknown) => (scale.includes(String(level)) ? scale.indexOf(String(level)) : scale.length - 1);
+  const levels = [proposal.risk_level, ...approvals.map((a) => evidence.get(a.id)?.risk_level).filter((l) => l)];
+  const risk = scale[Math.max(...levels.map(rank))] as string;
+  const required = rule.required[risk] ?? rule.required.critical ?? [];
+  const distinct = rule.distinct_people.includes(risk) || !(risk in rule.required);
+  const latest = validations.at(-1) ?? null;
+  const currentDigest = digest(proposal.proposal_json);
+  const latestPerKey = new Map<string, unknown>();
+  for (const a of approvals) latestPerKey.set(`${a.approver}\u0000${a.approval_type}`, a.id);
+  const counted = approvals.filter((a) => {
+    const ev = evidence.get(a.id);
+    let stale = false;
+    if (ev) {
+      stale = (latest !== null && ev.validation_id !== latest.id) || ev.proposal_sha256 !== currentDigest
+        || (ev.risk_level !== null && ev.risk_level !== textOf(proposal.risk_level));
+    } else if (latest !== null && instantKey(latest.validated_at) > instantKey(a.decided_at)) {
+      stale = true;
+    }
+    const superseded = latestPerKey.get(`${a.approver}\u0000${a.approval_type}`) !== a.id;
+    return !stale && !superseded;
+  });
+  const rejected = counted.some((a) => a.decision === "rejected");
+  const approvers = new Map<string, string[]>();
+  for (const a of counted) {
+    if (a.decision === "approved" && required.includes(String(a.approval_type))) {
+      approvers.set(String(a.approval_type), [...(approvers.get(String(a.approval_type)) ?? []), String(a.approver)]);
+    }
+  }
+  const satisfied = assign(required, approvers, distinct);
+  const missing = required.filter((t) => !satisfied.has(t));
+  const passed = latest !== null && [latest.build_pass, latest.lint_pass, latest.test_pass, latest.policy_pass].every((c) => c === 1);
+  let status: string;
+  if (rejected) status = "rejected";
+  else if (!missing.length) status = deploys.at(-1)?.status === "succeeded" ? "promoted" : "approved";
+  else status = passed ? "validated" : "drafted";
+  const stored = textOf(proposal.status);
+  let refusal = "";
+  if (!OPEN_STATUSES.includes(status)) {
+    refusal = `The proposal is ${status}: decisions are accepted only while it is drafted or validated.`;
+  } else if (stored !== status && TERMINAL_STATUSES.includes(stored)) {
+    refusal = `Decisions are refused while the stored status '${stored}' disagrees with the rows ('${status}'): correct it, or record the rows that explain it.`;
+  }
+  let approvalRefusal = refusal;
+  if (!approvalRefusal && !passed) {
+    approvalRefusal = latest
+      ? "The latest validation does not pass all four checks (build, lint, test, policy): only a rejection can be recorded."
+      : "The proposal has no validation yet: only a rejection can be recorded.";
+  }
+  return { status, refusal, approvalRefusal, latestValidation: latest };
+}
+
+/** Required types each covered by an approver; with distinct people a maximum matching. */
+function assign(required: string[], approvers: Map<string, string[]>, distinct: boolean): Map<string, string> {
+  const chosen = new Map<string, string>();
+  if (!distinct) {
+    for (const t of required) {
+      const people = approvers.get(t);
+      if (people?.length) chosen.set(t, people.at(-1) as string);
+    }
+    return chosen;
+  }
+  const holder = new Map<string, string>();
+  const augment = (kind: string, seen: Set<string>): boolean => {
+    for (const person of [...new Set(approvers.get(kind) ?? [])].reverse()) {
+      if (seen.has(person)) continue;
+      seen.add(person);
+      const held = holder.get(person);
+      if (held === undefined || augment(held, seen)) {
+        holder.set(person, kind);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const kind of required) augment(kind, new Set());
+  for (const [person, kind] of holder) chosen.set(kind, person);
+  return chosen;
+}
+
 /** The sort key of a stored time: canonical text, or "" when unreadable (sorts first). */
 export function instantKey(value: unknown): string {
   return normalizeIso(value) ?? "";
@@ -194,6 +342,31 @@ export interface PublishOptions {
   createdBy: string; rationale?: string | null; sourceRef?: string | null;
   effectiveFrom?: string | Date;
 }
+export interface LearnSkillOptions {
+  sourceType: string; confidence: number; sourceRef?: string | null; metadata?: unknown;
+  learnedAt?: string | Date; state?: string; skillId?: string;
+}
+export interface DraftProposalOptions {
+  proposedBy: string; proposalType: string; proposal: unknown; riskLevel: string;
+  determinismScore?: number | null; createdAt?: string | Date; proposalId?: string;
+}
+export interface ValidationOptions {
+  validator: string; buildPass: boolean | number; lintPass: boolean | number;
+  testPass: boolean | number; policyPass: boolean | number; details?: unknown;
+  validatedAt?: string | Date;
+}
+export interface ApprovalOptions {
+  approver: string; approvalType: string; decision: string; notes?: string | null;
+  decidedAt?: string | Date; idempotencyToken?: string | null;
+}
+export interface DeployOptions {
+  deploymentTarget: string; status: string; deploymentId?: string | null;
+  summary?: string | null; metrics?: unknown; deployedAt?: string | Date;
+}
+export interface RecordedDecision { approval: Row; status: string; duplicate: boolean }
+export interface ProposalLineage {
+  skill: Row | null; proposal: Row; validations: Row[]; approvals: Row[]; deployOutcomes: Row[];
+}
 export interface OpenOptions {
   /** The store's clock (tests and replays); the system clock by default. */
   now?: () => Date;
@@ -228,6 +401,7 @@ export class RuntimeMemoryStore {
   static bootstrap(path: string, options: OpenOptions = {}): RuntimeMemoryStore {
     const db = new DatabaseSync(path, { timeout: 30_000 });
     db.exec(readFileSync(join(CONTRACT_DIR, "v1_schema.sql"), "utf8"));
+    db.exec(readFileSync(join(CONTRACT_DIR, "tommemory_schema.sql"), "utf8"));
     db.close();
     return RuntimeMemoryStore.open(path, options);
   }
@@ -534,6 +708,197 @@ export class RuntimeMemoryStore {
       return now;
     }
     return start;
+  }
+
+  // --- skills and the promotion flow ------------------------------------------------------
+
+  learnSkill(skillKey: string, description: string, options: LearnSkillOptions): Row {
+    const confidence = number(options.confidence, "confidence");
+    if (confidence < 0 || confidence > 1) {
+      throw new InvalidInput(`confidence must be between 0 and 1; got ${confidence}`);
+    }
+    const key = text(skillKey, "skill_key");
+    const learned = when(options.learnedAt, "learned_at");
+    const row = {
+      id: options.skillId === undefined ? uuid7() : text(options.skillId, "id"),
+      skill_key: key,
+      description: text(description, "description"),
+      source_type: choice(options.sourceType, SOURCE_TYPES, "source_type"),
+      source_ref: text(options.sourceRef, "source_ref", false),
+      confidence,
+      learned_at: learned,
+      state: choice(options.state ?? "active", SKILL_STATES, "skill state"),
+      metadata_json: jsonObject(options.metadata, "metadata"),
+    };
+    return this.immediate(() => {
+      if (this.db.prepare("SELECT 1 FROM skills_learned WHERE skill_key = ? AND learned_at = ?").get(key, learned)) {
+        throw new InvalidInput(`skill '${key}' was already learned at ${learned}`);
+      }
+      return this.insert("skills_learned", row);
+    });
+  }
+
+  draftProposal(skillId: string, options: DraftProposalOptions): Row {
+    const score = options.determinismScore ?? null;
+    if (score !== null && (number(score, "determinism_score") < 0 || score > 1)) {
+      throw new InvalidInput(`determinism_score must be between 0 and 1; got ${score}`);
+    }
+    if (options.proposal === undefined || options.proposal === null) {
+      throw new InvalidInput("proposal must be a JSON object; got None");
+    }
+    const created = when(options.createdAt, "created_at");
+    const row = {
+      id: options.proposalId === undefined ? uuid7() : text(options.proposalId, "id"),
+      proposed_by: choice(options.proposedBy, PROPOSED_BY, "proposed_by"),
+      proposal_type: choice(options.proposalType, PROPOSAL_TYPES, "proposal_type"),
+      proposal_json: jsonObject(options.proposal, "proposal"),
+      determinism_score: score,
+      risk_level: choice(options.riskLevel, LEVELS, "risk_level"),
+      status: "drafted",
+      created_at: created,
+      updated_at: created,
+    };
+    return this.immediate(() => {
+      this.get("skills_learned", skillId);
+      return this.insert("skill_to_logic_proposals", { ...row, skill_id: skillId });
+    });
+  }
+
+  /** Append a validation result; the proposal's status follows the governance rule. */
+  recordValidation(proposalId: string, options: ValidationOptions): Row {
+    const row = {
+      id: uuid7(),
+      validator: choice(options.validator, VALIDATORS, "validator"),
+      build_pass: flag(options.buildPass, "build_pass"),
+      lint_pass: flag(options.lintPass, "lint_pass"),
+      test_pass: flag(options.testPass, "test_pass"),
+      policy_pass: flag(options.policyPass, "policy_pass"),
+      details_json: jsonObject(options.details, "details"),
+      validated_at: when(options.validatedAt, "validated_at"),
+    };
+    return this.immediate(() => {
+      const proposal = this.get("skill_to_logic_proposals", proposalId);
+      const result = this.insert("validation_results", { ...row, proposal_id: proposalId });
+      this.syncStatus(proposal, row.validated_at);
+      return result;
+    });
+  }
+
+  /** Append one decision under the governance rule; changing one's mind is a new row. */
+  recordApproval(proposalId: string, options: ApprovalOptions): RecordedDecision {
+    const values = {
+      approver: text(options.approver, "approver"),
+      approval_type: choice(options.approvalType, APPROVAL_TYPES, "approval_type"),
+      decision: choice(options.decision, DECISIONS, "decision"),
+      notes: text(options.notes, "notes", false),
+      decided_at: when(options.decidedAt, "decided_at"),
+    };
+    if (values.decision === "rejected" && !(options.notes ?? "").trim()) {
+      throw new InvalidInput("a rejection needs notes saying why");
+    }
+    const token = text(options.idempotencyToken, "idempotency_token", false);
+    return this.immediate(() => {
+      const proposal = this.get("skill_to_logic_proposals", proposalId);
+      if (token) {
+        const earlier = this.db.prepare("SELECT * FROM tommemory_approval_evidence WHERE idempotency_token = ?").get(token);
+        if (earlier) {
+          if (earlier.proposal_id !== proposalId) {
+            throw new InvalidInput("this form token belongs to another proposal");
+          }
+          const approval = this.get("approvals", String(earlier.approval_id));
+          return { approval, status: this.verdict(proposal).status, duplicate: true };
+        }
+      }
+      const verdict = this.verdict(proposal);
+      const refusal = values.decision === "approved" ? verdict.approvalRefusal : verdict.refusal;
+      if (refusal) throw new InvalidInput(refusal);
+      const approval = this.insert("approvals", { id: uuid7(), proposal_id: proposalId, ...values });
+      const last = this.db
+        .prepare("SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ? ORDER BY seq DESC LIMIT 1")
+        .get(proposalId);
+      const evidence: Row = {
+        approval_id: approval.id,
+        proposal_id: proposalId,
+        seq: last ? Number(last.seq) + 1 : 1,
+        validation_id: verdict.latestValidation ? verdict.latestValidation.id : null,
+        proposal_sha256: digest(proposal.proposal_json),
+        risk_level: textOf(proposal.risk_level),
+        idempotency_token: token,
+        prev_hash: last ? String(last.row_hash) : GENESIS,
+      };
+      evidence.row_hash = chainHash(approval, evidence);
+      const columns = Object.keys(evidence);
+      this.db
+        .prepare(`INSERT INTO tommemory_approval_evidence (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+        .run(...(Object.values(evidence) as (string | number | null)[]));
+      const status = this.syncStatus(proposal, String(approval.decided_at));
+      return { approval, status, duplicate: false };
+    });
+  }
+
+  /** Append a deploy outcome; a successful deploy of an approved proposal promotes it. */
+  recordDeployOutcome(proposalId: string, options: DeployOptions): Row {
+    const row = {
+      id: uuid7(),
+      deployment_target: text(options.deploymentTarget, "deployment_target"),
+      deployment_id: text(options.deploymentId, "deployment_id", false),
+      status: choice(options.status, DEPLOY_STATUSES, "deploy status"),
+      summary: text(options.summary, "summary", false),
+      metrics_json: jsonObject(options.metrics, "metrics"),
+      deployed_at: when(options.deployedAt, "deployed_at"),
+    };
+    return this.immediate(() => {
+      const proposal = this.get("skill_to_logic_proposals", proposalId);
+      const outcome = this.insert("deploy_outcomes", { ...row, proposal_id: proposalId });
+      this.syncStatus(proposal, row.deployed_at);
+      return outcome;
+    });
+  }
+
+  /** skill -> proposal -> validations -> approvals -> deploy outcomes, in time order. */
+  proposalLineage(proposalId: string): ProposalLineage {
+    const proposal = this.get("skill_to_logic_proposals", proposalId);
+    const rows = this.lineageRows(proposalId);
+    const skill = this.db.prepare("SELECT * FROM skills_learned WHERE id = ?").get(String(proposal.skill_id));
+    return {
+      skill: skill ? { ...skill } : null,
+      proposal,
+      validations: rows.validations,
+      approvals: rows.approvals,
+      deployOutcomes: rows.deploys,
+    };
+  }
+
+  private lineageRows(proposalId: string) {
+    const read = (table: string, time: string) => chronological(
+      this.db.prepare(`SELECT * FROM "${table}" WHERE proposal_id = ?`).all(proposalId).map((r) => ({ ...r })),
+      time,
+    );
+    const evidence = new Map<unknown, Row>(
+      this.db.prepare("SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ?").all(proposalId)
+        .map((r) => [r.approval_id, { ...r }]),
+    );
+    return {
+      validations: read("validation_results", "validated_at"),
+      approvals: read("approvals", "decided_at"),
+      deploys: read("deploy_outcomes", "deployed_at"),
+      evidence,
+    };
+  }
+
+  private verdict(proposal: Row): Verdict {
+    const rows = this.lineageRows(String(proposal.id));
+    return evaluate(proposal, rows.validations, rows.approvals, rows.deploys, rows.evidence, contractRule());
+  }
+
+  /** Store the status the governance rule derives from the proposal's rows. */
+  private syncStatus(proposal: Row, at: string): string {
+    const verdict = this.verdict(proposal);
+    if (verdict.status !== proposal.status) {
+      this.db.prepare("UPDATE skill_to_logic_proposals SET status = ?, updated_at = ? WHERE id = ?")
+        .run(verdict.status, at, String(proposal.id));
+    }
+    return verdict.status;
   }
 
   /** The session and its turns by turn_index. */

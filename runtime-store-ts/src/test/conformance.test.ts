@@ -34,11 +34,17 @@ const POSITIONAL: Record<string, string[]> = {
   publishPersonalityProfile: ["profileName", "personality"],
   latestActiveBehaviorProfile: ["profileName", "at"],
   latestActivePersonalityProfile: ["profileName", "at"],
+  learnSkill: ["skillKey", "description"],
+  draftProposal: ["skillId"],
+  recordValidation: ["proposalId"],
+  recordApproval: ["proposalId"],
+  recordDeployOutcome: ["proposalId"],
+  proposalLineage: ["proposalId"],
 };
 // Calls whose arguments are all positional (no options object).
-const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay"]);
-// Scenarios whose calls this store does not make yet (issue 11 goes on).
-const PENDING = new Set(["promotion"]);
+const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage"]);
+// Scenarios whose calls this store does not make yet.
+const PENDING = new Set<string>();
 
 const FORMS: Record<string, RegExp> = {
   "<uuid7>": /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

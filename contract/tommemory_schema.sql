@@ -1,0 +1,6 @@
+-- Tables of ours beside v1 that every store writes: the evidence and hash chain of each
+-- decision (see memory_app/audit.py). The Django migrations create exactly this;
+-- tests/test_contract.py compares the two. RuntimeMemoryStore.bootstrap runs it after v1.
+CREATE TABLE IF NOT EXISTS "tommemory_approval_evidence" ("approval_id" TEXT NOT NULL PRIMARY KEY REFERENCES "approvals" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "seq" integer NOT NULL, "validation_id" text NULL, "proposal_sha256" text NOT NULL, "idempotency_token" text NULL UNIQUE, "prev_hash" text NOT NULL, "row_hash" text NOT NULL, "proposal_id" TEXT NOT NULL REFERENCES "skill_to_logic_proposals" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "risk_level" text NULL, CONSTRAINT "uniq_evidence_chain_seq" UNIQUE ("proposal_id", "seq"));
+CREATE TRIGGER IF NOT EXISTS tommemory_approval_evidence_append_only_update BEFORE UPDATE ON tommemory_approval_evidence BEGIN SELECT RAISE(ABORT, 'tommemory_approval_evidence is append-only: evidence of a decision cannot be changed or deleted'); END;
+CREATE TRIGGER IF NOT EXISTS tommemory_approval_evidence_append_only_delete BEFORE DELETE ON tommemory_approval_evidence BEGIN SELECT RAISE(ABORT, 'tommemory_approval_evidence is append-only: evidence of a decision cannot be changed or deleted'); END;

@@ -208,3 +208,47 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
         "print(Turn.objects.search('TypeScript').count())",
     )  # fmt: skip
     assert check.stdout.split() == ["approved", "approved", "True", "True", "1"], check.stderr
+
+
+def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated_file_db, tmp_path):
+    """Hundreds of turns each, at once: every index exactly once, no locking error."""
+    import shutil
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import django_env
+
+    db = tmp_path / "shared.sqlite"
+    shutil.copy(migrated_file_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO sessions (id, actor, started_at) VALUES ('both', 'tom', '2026-11-24')"
+        )
+    count, start_at = 300, str(time.time() + 3)
+    writers = [
+        subprocess.Popen(
+            [str(TS_NODE), str(REPO / "tests" / "ts_appender.mjs"), str(db), "both", str(count),
+             "typescript", start_at],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.writer_process", "both", str(count), "python", start_at],
+            cwd=REPO, env=django_env(db, TOM_DB_TIMEOUT="60"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ),
+    ]  # fmt: skip
+    outputs = [w.communicate(timeout=240) for w in writers]
+    for writer, (out, err) in zip(writers, outputs, strict=True):
+        assert writer.returncode == 0, err
+        assert "database is locked" not in err + out
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT turn_index, content FROM conversation_turns ORDER BY turn_index"
+        ).fetchall()
+    assert [index for index, _ in rows] == list(range(2 * count))
+    by_label = {
+        label: sum(c.startswith(label) for _, c in rows) for label in ("typescript", "python")
+    }
+    assert by_label == {"typescript": count, "python": count}

@@ -252,3 +252,34 @@ def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated
         label: sum(c.startswith(label) for _, c in rows) for label in ("typescript", "python")
     }
     assert by_label == {"typescript": count, "python": count}
+
+
+def test_npm_pack_makes_a_tarball_a_runtime_installs_and_uses(tmp_path):
+    import subprocess
+
+    package = REPO / "runtime-store-ts"
+    subprocess.run(
+        ["npm", "pack", "--pack-destination", str(tmp_path), "--loglevel=error"],
+        cwd=package, check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    (tarball,) = tmp_path.glob("tommemory-runtime-store-*.tgz")
+    app = tmp_path / "runtime"
+    app.mkdir()
+    (app / "package.json").write_text('{"name": "runtime", "private": true, "type": "module"}')
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", str(tarball)],
+        cwd=app, check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    (app / "use.mjs").write_text(
+        'import { RuntimeMemoryStore } from "@tommemory/runtime-store";\n'
+        'const store = RuntimeMemoryStore.bootstrap("memory.sqlite");\n'
+        'const session = store.startSession("tom", { channel: "cli" });\n'
+        'store.appendTurn(session.id, "user", "hello");\n'
+        "console.log(store.sessionReplay(session.id).turns.length);\n"
+        "store.close();\n"
+    )
+    used = subprocess.run(
+        [str(TS_NODE), "use.mjs"], cwd=app, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert used.stdout.strip() == "1"
+    assert (app / "node_modules" / "@tommemory" / "runtime-store" / "dist" / "index.d.ts").exists()

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 
 export class StoreError extends Error {}
@@ -376,10 +376,22 @@ export interface AppendTurnOptions {
 }
 
 export class RuntimeMemoryStore {
+  // Prepared once per SQL text: preparing is most of the cost of a small write.
+  private readonly statements = new Map<string, StatementSync>();
+
   private constructor(
     private readonly db: DatabaseSync,
     private readonly clock: () => Date,
   ) {}
+
+  private sql(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   /** Open a v1 database (default memory/tom_runtime.sqlite, or TOM_RUNTIME_DB). */
   static open(path?: string, options: OpenOptions = {}): RuntimeMemoryStore {
@@ -431,13 +443,13 @@ export class RuntimeMemoryStore {
 
   /** Run ``work`` in one BEGIN IMMEDIATE transaction: all of it is written, or nothing. */
   private immediate<T>(work: () => T): T {
-    this.db.exec("BEGIN IMMEDIATE");
+    this.sql("BEGIN IMMEDIATE").run();
     try {
       const result = work();
-      this.db.exec("COMMIT");
+      this.sql("COMMIT").run();
       return result;
     } catch (error) {
-      this.db.exec("ROLLBACK");
+      this.sql("ROLLBACK").run();
       throw error;
     }
   }
@@ -446,17 +458,27 @@ export class RuntimeMemoryStore {
     if (typeof id !== "string" || !id) {
       throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
     }
-    const row = this.db.prepare(`SELECT * FROM "${table}" WHERE id = ?`).get(id);
+    const row = this.sql(`SELECT * FROM "${table}" WHERE id = ?`).get(id);
     if (!row) throw new NotFound(`no ${table} row with id '${id}'`);
     return { ...row };
   }
 
+  /** Refuse an id that names no row, reading only whether it exists. */
+  private exists(table: string, id: unknown): void {
+    if (typeof id !== "string" || !id) {
+      throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
+    }
+    if (!this.sql(`SELECT 1 FROM "${table}" WHERE id = ?`).get(id)) {
+      throw new NotFound(`no ${table} row with id '${id}'`);
+    }
+  }
+
+  /** Insert a row and return it as stored: every column is given, so no read-back. */
   private insert(table: string, row: Row): Row {
-    const columns = Object.keys(row);
-    this.db
-      .prepare(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
-      .run(...(Object.values(row) as (string | number | null)[]));
-    return this.get(table, row.id);
+    const columns = V1_TABLES[table] ?? Object.keys(row);
+    this.sql(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+      .run(...(columns.map((c) => row[c] ?? null) as (string | number | null)[]));
+    return Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
   }
 
   // --- conversations ---------------------------------------------------------------------
@@ -503,9 +525,8 @@ export class RuntimeMemoryStore {
     // BEGIN IMMEDIATE: no other writer can append between reading the last index and
     // inserting the next one.
     return this.immediate(() => {
-      this.get("sessions", sessionId);
-      const last = this.db
-        .prepare("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?")
+      this.exists("sessions", sessionId);
+      const last = this.sql("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?")
         .get(sessionId);
       const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
       return this.insert("conversation_turns", { ...values, session_id: sessionId, turn_index: index });

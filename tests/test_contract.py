@@ -7,6 +7,11 @@ hold afterwards; ids and times are matched by form (see contract/README.md).
 
 import json
 import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -16,7 +21,7 @@ from django.db import connection, models
 from memory_app.governance import Verdict
 from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
 
-from .conftest import REPO
+from .conftest import REPO, django_env, manage
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +157,6 @@ def test_the_governance_defaults_are_the_contract_s():
 
 
 def test_the_contract_s_evidence_table_is_the_one_the_migrations_make(tmp_path):
-    import sqlite3
 
     def shape(cursor) -> list:
         table = "tommemory_approval_evidence"
@@ -180,22 +184,24 @@ def test_the_contract_s_evidence_table_is_the_one_the_migrations_make(tmp_path):
 TS_NODE = REPO / "runtime-store-ts" / "node_modules" / ".bin" / "node"
 
 
-def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db, tmp_path):
-    """Evidence and chain hashes from TypeScript are the ones Python computes."""
-    import shutil
-    import subprocess
-
-    from .conftest import manage
-
+def write_with_typescript(script: str, migrated_file_db: Path, tmp_path: Path) -> tuple:
+    """Copy the migrated file, run tests/<script> on it with the TypeScript store, and
+    return the file and the ids the script printed."""
     if not (TS_NODE.exists() and (REPO / "runtime-store-ts" / "dist" / "index.js").exists()):
         pytest.fail("the TypeScript store is not built: run scripts/test-store-ts (make test does)")
     db = tmp_path / "tom_runtime.sqlite"
     shutil.copy(migrated_file_db, db)
     written = subprocess.run(
-        [str(TS_NODE), str(REPO / "tests" / "ts_writer.mjs"), str(db)],
+        [str(TS_NODE), str(REPO / "tests" / script), str(db)],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    ids = json.loads(written.stdout)
+    return db, json.loads(written.stdout)
+
+
+def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db, tmp_path):
+    """Evidence and chain hashes from TypeScript are the ones Python computes."""
+
+    db, ids = write_with_typescript("ts_writer.mjs", migrated_file_db, tmp_path)
     audit = manage(db, "verify_audit")
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "checked 3 chained decision(s)" in audit.stdout
@@ -212,13 +218,6 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
 
 def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated_file_db, tmp_path):
     """Hundreds of turns each, at once: every index exactly once, no locking error."""
-    import shutil
-    import sqlite3
-    import subprocess
-    import sys
-    import time
-
-    from .conftest import django_env
 
     db = tmp_path / "shared.sqlite"
     shutil.copy(migrated_file_db, db)
@@ -255,7 +254,6 @@ def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated
 
 
 def test_npm_pack_makes_a_tarball_a_runtime_installs_and_uses(tmp_path):
-    import subprocess
 
     package = REPO / "runtime-store-ts"
     subprocess.run(

@@ -1,7 +1,5 @@
 """Rows written only by the TypeScript store, read in a real browser through the dashboard."""
 
-import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -11,7 +9,7 @@ from urllib.request import urlopen
 import pytest
 
 from ..conftest import REPO, django_env
-from ..test_contract import TS_NODE
+from ..test_contract import write_with_typescript
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def typescript_world(migrated_file_db, tmp_path):
     """A server on a file the TypeScript store wrote, and the ids of what it wrote."""
-    db = tmp_path / "tom_runtime.sqlite"
-    shutil.copy(migrated_file_db, db)
-    written = subprocess.run(
-        [str(TS_NODE), str(REPO / "tests" / "ts_world.mjs"), str(db)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+    db, ids = write_with_typescript("ts_world.mjs", migrated_file_db, tmp_path)
     env = django_env(db, DJANGO_DEBUG="1", TOM_DEMO_PASSWORD="pw-for-tests-only")
     subprocess.run(
         [sys.executable, "manage.py", "demo_users"], cwd=REPO, env=env, check=True,
@@ -45,7 +38,7 @@ def typescript_world(migrated_file_db, tmp_path):
                 break
             except OSError:
                 time.sleep(0.2)
-        yield base, json.loads(written.stdout)
+        yield base, ids
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -340,6 +340,10 @@ class TurnQuerySet(models.QuerySet):
             qs = qs.filter(role__in=roles)
         return list(qs[:size])
 
+    def with_rowid(self):
+        """Each turn's rowid as ``search_rowid``: what the search indexes key turns by."""
+        return self.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
+
     def search(self, text: str):
         """Turns whose content contains ``text``, newest first, through the search indexes.
 
@@ -350,7 +354,7 @@ class TurnQuerySet(models.QuerySet):
         two-letter CJK word, say) is matched as a substring in the newest
         ``SHORT_SEARCH_WINDOW`` turns only, so the page stays fast on a large table.
         """
-        qs = self.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
+        qs = self.with_rowid()
         found = models.Q()
         if len(text) >= 3:
             phrase = '"' + text.replace('"', '""') + '"'

@@ -380,6 +380,17 @@ def test_the_store_refuses_a_start_in_the_past_and_changes_nothing(store):
 # --- paging ---------------------------------------------------------------------------------
 
 
+def every_event_page_by_page(client) -> list:
+    """The ids of the activity's events, following its "Older" cursor to the last page."""
+    seen, url = [], reverse("memory_app:activity") + "?kind=events"
+    while url:
+        response = client.get(url)
+        seen += [entry.row.pk for entry in response.context["entries"]]
+        cursor = response.context["next_cursor"]
+        url = cursor and reverse("memory_app:activity") + f"?kind=events&after={cursor}"
+    return seen
+
+
 def test_activity_pages_never_skip_or_repeat_rows_sharing_a_millisecond(reviewer_client, store):
     run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
     same = "2026-11-24T10:00:00.000Z"
@@ -387,12 +398,7 @@ def test_activity_pages_never_skip_or_repeat_rows_sharing_a_millisecond(reviewer
         store.add_event("info", "low", f"event {n}", run_id=run.id, created_at=same)
     store.add_event("info", "low", "same instant, other form", run_id=run.id,
                     created_at="2026-11-24 11:00:00+01:00")  # fmt: skip
-    seen, url = [], reverse("memory_app:activity") + "?kind=events"
-    while url:
-        response = reviewer_client.get(url)
-        seen += [entry.row.pk for entry in response.context["entries"]]
-        cursor = response.context["next_cursor"]
-        url = cursor and reverse("memory_app:activity") + f"?kind=events&after={cursor}"
+    seen = every_event_page_by_page(reviewer_client)
     assert len(seen) == len(set(seen)) == 251
     assert set(seen) == set(TaskEvent.objects.values_list("pk", flat=True))
 
@@ -543,12 +549,7 @@ def test_activity_pages_order_every_time_form_by_instant_then_id(reviewer_client
         )  # fmt: skip
         rows.append(Entry("event", event.created_at, event))
     expected = [e.row.pk for e in sorted(rows, key=lambda e: e.key, reverse=True)]
-    seen, url = [], reverse("memory_app:activity") + "?kind=events"
-    while url:
-        response = reviewer_client.get(url)
-        seen += [entry.row.pk for entry in response.context["entries"]]
-        cursor = response.context["next_cursor"]
-        url = cursor and reverse("memory_app:activity") + f"?kind=events&after={cursor}"
+    seen = every_event_page_by_page(reviewer_client)
     assert seen == expected
     exported = reviewer_client.get(reverse("memory_app:activity") + "?kind=events&format=json")
     assert [r["id"] for r in json.loads(b"".join(exported.streaming_content))] == expected

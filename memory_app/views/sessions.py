@@ -3,7 +3,6 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -111,7 +110,7 @@ def _newest_hits(groups: list[dict], text: str) -> list[SessionHits]:
     """The newest matching turn of each session group, excerpted (one query)."""
     rowids = [g["newest"] for g in groups]
     turns = (
-        Turn.objects.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
+        Turn.objects.with_rowid()
         .filter(search_rowid__in=rowids)
         .with_snippet(text)
         .select_related("session")

@@ -57,13 +57,12 @@ from .models import (
 )
 from .timeutil import chronological, format_iso, normalize_iso, now_iso, parse_iso
 
-# The search indexes' insert triggers (migrations 0006, 0011), and how a bulk load fills
-# each index for the turns after a rowid in one pass instead.
+# The search indexes (migration 0012), each with the insert trigger a bulk load turns off,
+# and how it fills each index for the turns after a rowid in one pass instead.
 SEARCH_INDEXES = {
-    "turn_search_insert": "INSERT INTO turn_search (rowid, turn_id, content) "
-    "SELECT rowid, id, content FROM conversation_turns WHERE rowid > %s",
-    "turn_words_insert": "INSERT INTO turn_words (rowid, content) "
-    "SELECT rowid, content FROM conversation_turns WHERE rowid > %s",
+    f"{index}_insert": f"INSERT INTO {index} (rowid, content) "  # noqa: S608 (constant table names)
+    "SELECT rowid, content FROM conversation_turns WHERE rowid > %s"
+    for index in ("turn_search", "turn_words")
 }
 
 

@@ -435,3 +435,29 @@ def test_the_started_column_sorts_both_ways_through_its_index_and_pages(reviewer
         plan = " ".join(str(row) for row in cursor_.fetchall())
     assert "idx_sessions_started" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def test_search_follows_edits_and_deletes_any_writer_makes_without_copying_text(
+    reviewer_client, store
+):
+    session = store.start_session("tom")
+    store.append_turn(session.id, "user", "Ein Résumé über Kyoto")
+    gone = store.append_turn(session.id, "user", "Zanzibar itinerary")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE conversation_turns SET content = 'Ein Lebenslauf' WHERE turn_index = 0"
+        )
+        cursor.execute("DELETE FROM conversation_turns WHERE id = %s", [gone.id])
+        for index in ("turn_search", "turn_words"):
+            # FTS5 checks an external-content index against the rows it reads from.
+            cursor.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
+        cursor.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+            "('turn_search_content', 'turn_words_content', 'turn_search_docsize')"
+        )
+        assert cursor.fetchone()[0] == 0  # the indexes store no text of their own
+
+    def found(query):
+        return sum(h.hits for h in reviewer_client.get(SESSIONS, {"q": query}).context["hits"])
+
+    assert [found("resume"), found("Kyoto"), found("Zanzibar"), found("Lebensl")] == [0, 0, 0, 1]

@@ -111,7 +111,8 @@ def test_runtime_made_database_is_adopted_with_fake_initial(runtime_made_db):
         groups = {r[0] for r in conn.execute("SELECT name FROM auth_group")}
         indexes = {r[1] for r in conn.execute("PRAGMA index_list('approvals')")}
         searchable = conn.execute(
-            "SELECT turn_id FROM turn_search WHERE turn_search MATCH 'hello'"
+            "SELECT id FROM conversation_turns WHERE rowid IN "
+            "(SELECT rowid FROM turn_search WHERE turn_search MATCH 'hello')"
         ).fetchall()
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM approvals")

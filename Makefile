@@ -39,4 +39,4 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache runtime-store-ts/node_modules runtime-store-ts/dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache runtime-store-ts/node_modules runtime-store-ts/dist runtime-store-ts/.node

@@ -1,22 +1,28 @@
 """appendTurn throughput: the TypeScript store beside the Python one, on one SQLite file.
 
-    .venv/bin/python benchmarks/append_turns.py [--turns 5000]
+    .venv/bin/python benchmarks/append_turns.py [--turns 5000] [--rounds 5]
 
 For each store: one writer, then four writer processes at once (each its own session, one
-file, WAL, BEGIN IMMEDIATE per turn). Prints turns per second. Needs the TypeScript store
+file, WAL, BEGIN IMMEDIATE per turn, both search indexes kept by their triggers). The
+four configurations take turns, round after round, so a busy moment of the machine falls on
+all of them; prints the median turns per second and the range. Needs the TypeScript store
 built (scripts/test-store-ts).
 """
 
 import argparse
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-NODE = REPO / "runtime-store-ts" / "node_modules" / ".bin" / "node"
+# A Node with node:sqlite: the system's, or the one scripts/test-store-ts installed.
+NODE = subprocess.run(
+    [REPO / "scripts" / "find-node"], capture_output=True, text=True, check=True
+).stdout.strip()
 
 
 def env_for(db: Path) -> dict:
@@ -56,6 +62,7 @@ def run(store: str, db: Path, writers: int, turns: int, round_: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=5000, help="per writer")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "tom_runtime.sqlite"
@@ -63,12 +70,16 @@ def main() -> None:
             [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
             cwd=REPO, env=env_for(db), check=True,
         )  # fmt: skip
-        print(f"{'store':12} {'writers':>7} {'turns/s':>10}")
-        for round_, (store, writers) in enumerate(
-            [("typescript", 1), ("python", 1), ("typescript", 4), ("python", 4)]
-        ):
-            rate = run(store, db, writers, args.turns, round_)
-            print(f"{store:12} {writers:>7} {rate:>10,.0f}")
+        configurations = [("typescript", 1), ("python", 1), ("typescript", 4), ("python", 4)]
+        rates = {c: [] for c in configurations}
+        for round_ in range(args.rounds):
+            for n, (store, writers) in enumerate(configurations):
+                rate = run(store, db, writers, args.turns, round_ * len(configurations) + n)
+                rates[store, writers].append(rate)
+        print(f"{'store':12} {'writers':>7} {'median turns/s':>15} {'range':>16}")
+        for (store, writers), found in rates.items():
+            span = f"{min(found):,.0f}-{max(found):,.0f}"
+            print(f"{store:12} {writers:>7} {statistics.median(found):>15,.0f} {span:>16}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+import functools
 import os
 import subprocess
 import sys
@@ -105,6 +106,17 @@ def django_env(db_path: Path, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(REPO),
     }
     return env | extra
+
+
+@functools.cache
+def typescript_node() -> str:
+    """The Node the TypeScript store runs on (scripts/find-node; make test set it up)."""
+    found = subprocess.run(
+        [str(REPO / "scripts" / "find-node")], capture_output=True, text=True, check=False
+    )
+    if found.returncode:
+        pytest.fail(found.stderr)
+    return found.stdout.strip()
 
 
 def manage(db_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ from django.db import connection, models
 from memory_app.governance import Verdict
 from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
 
-from .conftest import REPO, django_env, manage
+from .conftest import REPO, django_env, manage, typescript_node
 
 pytestmark = pytest.mark.django_db
 
@@ -181,18 +181,15 @@ def test_the_contract_s_evidence_table_is_the_one_the_migrations_make(tmp_path):
     assert shape(fresh.cursor()) == migrated
 
 
-TS_NODE = REPO / "runtime-store-ts" / "node_modules" / ".bin" / "node"
-
-
 def write_with_typescript(script: str, migrated_file_db: Path, tmp_path: Path) -> tuple:
     """Copy the migrated file, run tests/<script> on it with the TypeScript store, and
     return the file and the ids the script printed."""
-    if not (TS_NODE.exists() and (REPO / "runtime-store-ts" / "dist" / "index.js").exists()):
+    if not (REPO / "runtime-store-ts" / "dist" / "index.js").exists():
         pytest.fail("the TypeScript store is not built: run scripts/test-store-ts (make test does)")
     db = tmp_path / "tom_runtime.sqlite"
     shutil.copy(migrated_file_db, db)
     written = subprocess.run(
-        [str(TS_NODE), str(REPO / "tests" / script), str(db)],
+        [typescript_node(), str(REPO / "tests" / script), str(db)],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return db, json.loads(written.stdout)
@@ -228,8 +225,8 @@ def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated
     count, start_at = 300, str(time.time() + 3)
     writers = [
         subprocess.Popen(
-            [str(TS_NODE), str(REPO / "tests" / "ts_appender.mjs"), str(db), "both", str(count),
-             "typescript", start_at],
+            [typescript_node(), str(REPO / "tests" / "ts_appender.mjs"), str(db), "both",
+             str(count), "typescript", start_at],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ),
         subprocess.Popen(
@@ -277,7 +274,28 @@ def test_npm_pack_makes_a_tarball_a_runtime_installs_and_uses(tmp_path):
         "store.close();\n"
     )
     used = subprocess.run(
-        [str(TS_NODE), "use.mjs"], cwd=app, capture_output=True, text=True, timeout=60, check=True
-    )
+        [typescript_node(), "use.mjs"],
+        cwd=app, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
     assert used.stdout.strip() == "1"
     assert (app / "node_modules" / "@tommemory" / "runtime-store" / "dist" / "index.d.ts").exists()
+    # The contract is copied into the package for the tarball only: a copy left behind
+    # would shadow the repository's contract/ in the package's own tests.
+    assert not (package / "contract").exists()
+
+
+def test_dashboard_connections_are_set_up_as_the_contract_says(migrated_file_db):
+    # (The TypeScript store's connections are checked the same way by its node tests.)
+    contract = json.loads((REPO / "contract" / "connection.json").read_text())
+    read_back = (
+        "from django.db import connection\n"
+        "import json\n"
+        "with connection.cursor() as c:\n"
+        "    names = [*NAMES, 'busy_timeout']\n"
+        "    print(json.dumps({n: c.execute(f'PRAGMA {n}').fetchone()[0] for n in names}))\n"
+    ).replace("NAMES", repr(list(contract["pragmas"])))
+    shown = manage(migrated_file_db, "shell", "-c", read_back)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout.splitlines()[-1]) == contract["pragmas"] | {
+        "busy_timeout": contract["busy_timeout_ms"]
+    }

@@ -1,9 +1,12 @@
-"""The Makefile's interpreter finder: a 3.12+ when there is one, clear advice when not."""
+"""The Makefile's interpreter finders: a Python 3.12+ and a Node 22.13+ when there is one,
+one installed from the npm registry when the system's Node is too old, clear advice when not."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from .conftest import REPO
+from .conftest import REPO, typescript_node
 
 FINDER = REPO / "scripts" / "find-python"
 
@@ -37,3 +40,72 @@ def test_finder_says_what_to_install_when_nothing_fits(tmp_path):
     assert "pyenv install 3.13" in result.stderr
     assert result.stdout == ""
     assert sys.version_info >= (3, 12)
+
+
+def node_finder_in(tmp_path: Path, *, system_node: str | None, npm: str | None = None):
+    """Run a copy of scripts/find-node in a project of its own (made on the first call),
+    with only the given node and npm on PATH besides a few file tools. Returns the run and
+    the project's own Node path."""
+    project = tmp_path / "project"
+    bin_ = tmp_path / "bin"
+    if not project.exists():
+        (project / "scripts").mkdir(parents=True)
+        shutil.copy(REPO / "scripts" / "find-node", project / "scripts")
+        bin_.mkdir()
+        for tool in ("dirname", "mkdir", "chmod"):
+            (bin_ / tool).symlink_to(shutil.which(tool))
+    for name, script in (("node", system_node), ("npm", npm)):
+        (bin_ / name).unlink(missing_ok=True)
+        if script is not None:
+            (bin_ / name).write_text(script)
+            (bin_ / name).chmod(0o755)
+    found = subprocess.run(
+        ["/bin/sh", str(project / "scripts" / "find-node")],
+        env={"PATH": str(bin_)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return found, project / "runtime-store-ts" / ".node" / "node_modules" / ".bin" / "node"
+
+
+OLD_NODE = '#!/bin/sh\n[ "$1" = --version ] && echo v20.19.2 && exit 0\nexit 1\n'
+
+
+def test_node_finder_uses_the_system_node_when_it_has_node_sqlite(tmp_path):
+    found, _ = node_finder_in(tmp_path, system_node=f'#!/bin/sh\nexec {typescript_node()} "$@"\n')
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(tmp_path / "bin" / "node")
+    assert found.stderr == ""
+
+
+def test_node_finder_installs_node_from_the_npm_registry_when_the_system_one_is_old(tmp_path):
+    # A stand-in npm that records its arguments and installs a working Node where the real
+    # one would (node_modules/.bin of the prefix).
+    npm = (
+        "#!/bin/sh\n"
+        f'echo "$@" > {tmp_path}/npm-args\n'
+        'prefix=$3; mkdir -p "$prefix/node_modules/.bin"\n'
+        'bin="$prefix/node_modules/.bin"\n'
+        f'printf \'#!/bin/sh\\nexec {typescript_node()} "$@"\\n\' > "$bin/node"\n'
+        'chmod +x "$bin/node"\n'
+    )
+    found, local = node_finder_in(tmp_path, system_node=OLD_NODE, npm=npm)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(local)
+    assert f"found: {tmp_path / 'bin' / 'node'} v20.19.2." in found.stderr
+    assert "Installing node@22.23.3 from the npm registry into runtime-store-ts/.node" in (
+        found.stderr
+    )
+    args = (tmp_path / "npm-args").read_text().split()
+    assert args[:3] == ["install", "--prefix", str(local.parents[2])]
+    assert args[-1] == "node@22.23.3"
+    # Once installed, it is used without npm.
+    again, _ = node_finder_in(tmp_path, system_node=OLD_NODE)
+    assert (again.returncode, again.stdout.strip(), again.stderr) == (0, str(local), "")
+
+
+def test_node_finder_says_what_is_missing_without_node_or_npm(tmp_path):
+    found, _ = node_finder_in(tmp_path, system_node=OLD_NODE)
+    assert found.returncode == 1
+    assert found.stdout == ""
+    assert "needs Node 22.13 or newer (node:sqlite); found: " in found.stderr
+    assert "v20.19.2" in found.stderr
+    assert "apt-get install nodejs npm" in found.stderr

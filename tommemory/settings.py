@@ -143,6 +143,8 @@ TEMPLATES = [
     },
 ]
 
+CONNECTION = json.loads((BASE_DIR / "contract" / "connection.json").read_text())
+
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -152,9 +154,15 @@ DATABASES = {
             # the busy timeout waits for the lock instead of failing, and IMMEDIATE takes
             # the write lock when a transaction starts, so a read-then-write transaction
             # never fails halfway with "database is locked".
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            # The pragmas are the contract's (contract/connection.json), which every
+            # RuntimeMemoryStore applies too.
+            "init_command": "; ".join(
+                f"PRAGMA {name} = {value}" for name, value in CONNECTION["pragmas"].items()
+            ),
             "transaction_mode": "IMMEDIATE",
-            "timeout": int(os.environ.get("TOM_DB_TIMEOUT", "30")),
+            "timeout": float(
+                os.environ.get("TOM_DB_TIMEOUT", CONNECTION["busy_timeout_ms"] / 1000)
+            ),
         },
     }
 }

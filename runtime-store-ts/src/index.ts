@@ -5,9 +5,6 @@
  * its input first and throws NotFound or InvalidInput before anything is written; every
  * write runs in one BEGIN IMMEDIATE transaction, so concurrent writers never interleave.
  * The contract (v1 DDL, governance defaults, conformance scenarios) lives in ../contract.
- *
- * This first part covers sessions and turns; workflows, the promotion flow and profiles
- * follow (issue 11).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -49,6 +46,18 @@ const GENESIS = "0".repeat(64);
 export interface Rule { required: Record<string, string[]>; distinct_people: string[] }
 export function contractRule(): Rule {
   return JSON.parse(readFileSync(join(CONTRACT_DIR, "governance.json"), "utf8")) as Rule;
+}
+/** How every connection to the file is set up: the pragmas and lock wait both stores use. */
+export interface Connection { pragmas: Record<string, string | number>; busy_timeout_ms: number }
+export function contractConnection(): Connection {
+  return JSON.parse(readFileSync(join(CONTRACT_DIR, "connection.json"), "utf8")) as Connection;
+}
+function connect(file: string): DatabaseSync {
+  const { pragmas, busy_timeout_ms } = contractConnection();
+  // timeout set explicitly: node:sqlite waits 0 ms for a lock by default.
+  const db = new DatabaseSync(file, { timeout: busy_timeout_ms });
+  for (const [name, value] of Object.entries(pragmas)) db.exec(`PRAGMA ${name} = ${value}`);
+  return db;
 }
 const V1_TABLES: Record<string, string[]> = {
   sessions: ["id", "actor", "channel", "started_at", "ended_at", "status", "metadata_json"],
@@ -280,13 +289,6 @@ function isActiveAt(version: Row, moment: string): boolean {
   return Boolean(end) && end > moment;
 }
 
-function when(value: unknown, what: string): string {
-  if (value === undefined || value === null) return new Date().toISOString();
-  const text = normalizeIso(value);
-  if (text === null) throw new InvalidInput(`${what} must be an ISO-8601 timestamp; got ${JSON.stringify(value)}`);
-  return text;
-}
-
 function text(value: unknown, what: string, required = true): string | null {
   if ((value === undefined || value === null) && !required) return null;
   if (typeof value !== "string" || (required && !value.trim())) {
@@ -396,9 +398,7 @@ export class RuntimeMemoryStore {
   /** Open a v1 database (default memory/tom_runtime.sqlite, or TOM_RUNTIME_DB). */
   static open(path?: string, options: OpenOptions = {}): RuntimeMemoryStore {
     const file = path ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
-    // timeout: node:sqlite waits 0 ms for a lock by default; the Python side waits 30 s.
-    const db = new DatabaseSync(file, { timeout: 30_000 });
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON");
+    const db = connect(file);
     const store = new RuntimeMemoryStore(db, options.now ?? (() => new Date()));
     try {
       store.checkSchema();
@@ -411,7 +411,7 @@ export class RuntimeMemoryStore {
 
   /** Create the v1 tables in a file (the seed's step 1), then open it. */
   static bootstrap(path: string, options: OpenOptions = {}): RuntimeMemoryStore {
-    const db = new DatabaseSync(path, { timeout: 30_000 });
+    const db = connect(path);
     db.exec(readFileSync(join(CONTRACT_DIR, "v1_schema.sql"), "utf8"));
     db.exec(readFileSync(join(CONTRACT_DIR, "tommemory_schema.sql"), "utf8"));
     db.close();
@@ -420,6 +420,14 @@ export class RuntimeMemoryStore {
 
   private now(): string {
     return this.clock().toISOString();
+  }
+
+  /** A given time in the canonical form, or the store's clock's now when none is given. */
+  private when(value: unknown, what: string): string {
+    if (value === undefined || value === null) return this.now();
+    const text = normalizeIso(value);
+    if (text === null) throw new InvalidInput(`${what} must be an ISO-8601 timestamp; got ${JSON.stringify(value)}`);
+    return text;
   }
 
   close(): void {
@@ -488,7 +496,7 @@ export class RuntimeMemoryStore {
       id: options.sessionId === undefined ? uuid7() : text(options.sessionId, "id"),
       actor: text(actor, "actor"),
       channel: text(options.channel, "channel", false),
-      started_at: when(options.startedAt, "started_at"),
+      started_at: this.when(options.startedAt, "started_at"),
       status: "active",
       metadata_json: jsonObject(options.metadata, "metadata"),
     };
@@ -498,7 +506,7 @@ export class RuntimeMemoryStore {
   endSession(sessionId: string, options: EndSessionOptions = {}): Row {
     const status = choice(options.status ?? "ended", SESSION_STATUSES, "session status");
     if (status === "active") throw new InvalidInput("an ended session cannot have status 'active'");
-    const endedAt = when(options.endedAt, "ended_at");
+    const endedAt = this.when(options.endedAt, "ended_at");
     return this.immediate(() => {
       this.get("sessions", sessionId);
       this.db.prepare("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?").run(status, endedAt, sessionId);
@@ -519,7 +527,7 @@ export class RuntimeMemoryStore {
       role: chosenRole,
       content,
       token_count: tokens ?? null,
-      created_at: when(options.createdAt, "created_at"),
+      created_at: this.when(options.createdAt, "created_at"),
       metadata_json: jsonObject(options.metadata, "metadata"),
     };
     // BEGIN IMMEDIATE: no other writer can append between reading the last index and
@@ -546,7 +554,7 @@ export class RuntimeMemoryStore {
       trigger_source: choice(options.triggerSource, TRIGGER_SOURCES, "trigger_source"),
       initiated_by: text(options.initiatedBy, "initiated_by"),
       status,
-      started_at: when(options.startedAt, "started_at"),
+      started_at: this.when(options.startedAt, "started_at"),
       context_json: jsonObject(options.context, "context"),
     };
     return this.immediate(() => this.insert("workflow_runs", row));
@@ -557,7 +565,7 @@ export class RuntimeMemoryStore {
     if (status === "queued" || status === "running") {
       throw new InvalidInput(`a run finishes failed, succeeded or aborted; got '${status}'`);
     }
-    return this.finish("workflow_runs", runId, status, when(options.finishedAt, "finished_at"));
+    return this.finish("workflow_runs", runId, status, this.when(options.finishedAt, "finished_at"));
   }
 
   /** Add the run's next step (step_index assigned like turn_index). */
@@ -566,7 +574,7 @@ export class RuntimeMemoryStore {
       id: options.stepId === undefined ? uuid7() : text(options.stepId, "id"),
       step_name: text(stepName, "step_name"),
       status: choice(options.status ?? "running", STEP_STATUSES, "step status"),
-      started_at: when(options.startedAt, "started_at"),
+      started_at: this.when(options.startedAt, "started_at"),
       details_json: jsonObject(options.details, "details"),
     };
     return this.immediate(() => {
@@ -581,7 +589,7 @@ export class RuntimeMemoryStore {
 
   finishStep(stepId: string, options: FinishOptions): Row {
     const status = choice(options.status, STEP_STATUSES, "step status");
-    return this.finish("workflow_steps", stepId, status, when(options.finishedAt, "finished_at"));
+    return this.finish("workflow_steps", stepId, status, this.when(options.finishedAt, "finished_at"));
   }
 
   /** Record a task event for a run, one of its steps, or neither (system-wide). */
@@ -592,7 +600,7 @@ export class RuntimeMemoryStore {
       event_level: choice(eventLevel, LEVELS, "event_level"),
       message: text(message, "message"),
       payload_json: jsonObject(options.payload, "payload"),
-      created_at: when(options.createdAt, "created_at"),
+      created_at: this.when(options.createdAt, "created_at"),
     };
     return this.immediate(() => {
       let runId = options.runId ?? null;
@@ -673,7 +681,7 @@ export class RuntimeMemoryStore {
   }
 
   private activeAt(table: string, name: string, at?: string | Date): Row | null {
-    const moment = at === undefined ? this.now() : when(at, "at");
+    const moment = at === undefined ? this.now() : this.when(at, "at");
     return this.versionsOf(table, name).find((v) => isActiveAt(v, moment)) ?? null;
   }
 
@@ -718,7 +726,7 @@ export class RuntimeMemoryStore {
   /** A new version's start: now or later, never in the past. */
   private start(value: unknown): string {
     const now = this.now();
-    const start = value === undefined || value === null ? now : when(value, "effective_from");
+    const start = value === undefined || value === null ? now : this.when(value, "effective_from");
     if (start < now) {
       if (start < new Date(Date.parse(now) - START_GRACE_MS).toISOString()) {
         throw new InvalidInput(
@@ -739,7 +747,7 @@ export class RuntimeMemoryStore {
       throw new InvalidInput(`confidence must be between 0 and 1; got ${confidence}`);
     }
     const key = text(skillKey, "skill_key");
-    const learned = when(options.learnedAt, "learned_at");
+    const learned = this.when(options.learnedAt, "learned_at");
     const row = {
       id: options.skillId === undefined ? uuid7() : text(options.skillId, "id"),
       skill_key: key,
@@ -767,7 +775,7 @@ export class RuntimeMemoryStore {
     if (options.proposal === undefined || options.proposal === null) {
       throw new InvalidInput("proposal must be a JSON object; got None");
     }
-    const created = when(options.createdAt, "created_at");
+    const created = this.when(options.createdAt, "created_at");
     const row = {
       id: options.proposalId === undefined ? uuid7() : text(options.proposalId, "id"),
       proposed_by: choice(options.proposedBy, PROPOSED_BY, "proposed_by"),
@@ -795,7 +803,7 @@ export class RuntimeMemoryStore {
       test_pass: flag(options.testPass, "test_pass"),
       policy_pass: flag(options.policyPass, "policy_pass"),
       details_json: jsonObject(options.details, "details"),
-      validated_at: when(options.validatedAt, "validated_at"),
+      validated_at: this.when(options.validatedAt, "validated_at"),
     };
     return this.immediate(() => {
       const proposal = this.get("skill_to_logic_proposals", proposalId);
@@ -812,7 +820,7 @@ export class RuntimeMemoryStore {
       approval_type: choice(options.approvalType, APPROVAL_TYPES, "approval_type"),
       decision: choice(options.decision, DECISIONS, "decision"),
       notes: text(options.notes, "notes", false),
-      decided_at: when(options.decidedAt, "decided_at"),
+      decided_at: this.when(options.decidedAt, "decided_at"),
     };
     if (values.decision === "rejected" && !(options.notes ?? "").trim()) {
       throw new InvalidInput("a rejection needs notes saying why");
@@ -866,7 +874,7 @@ export class RuntimeMemoryStore {
       status: choice(options.status, DEPLOY_STATUSES, "deploy status"),
       summary: text(options.summary, "summary", false),
       metrics_json: jsonObject(options.metrics, "metrics"),
-      deployed_at: when(options.deployedAt, "deployed_at"),
+      deployed_at: this.when(options.deployedAt, "deployed_at"),
     };
     return this.immediate(() => {
       const proposal = this.get("skill_to_logic_proposals", proposalId);

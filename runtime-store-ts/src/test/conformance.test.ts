@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 
-import { CONTRACT_DIR, RuntimeMemoryStore, StoreError } from "../index.js";
+import { CONTRACT_DIR, contractConnection, RuntimeMemoryStore, StoreError } from "../index.js";
 
 type Json = unknown;
 interface Step {
@@ -43,8 +43,6 @@ const POSITIONAL: Record<string, string[]> = {
 };
 // Calls whose arguments are all positional (no options object).
 const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage"]);
-// Scenarios whose calls this store does not make yet.
-const PENDING = new Set<string>();
 
 const FORMS: Record<string, RegExp> = {
   "<uuid7>": /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -135,7 +133,7 @@ const dir = join(CONTRACT_DIR, "scenarios");
 for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
   const stem = name.replace(/\.json$/, "");
   const scenario = JSON.parse(readFileSync(join(dir, name), "utf8")) as Scenario;
-  test(`contract scenario ${stem}: ${scenario.name}`, { todo: PENDING.has(stem) }, () => {
+  test(`contract scenario ${stem}: ${scenario.name}`, () => {
     const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
     try {
       run(scenario, join(tmp, "tom_runtime.sqlite"));
@@ -152,6 +150,22 @@ test("a file without the v1 tables is refused with a clear error", () => {
     new DatabaseSync(file).close();
     assert.throws(() => RuntimeMemoryStore.open(file), /not a runtime memory v1 database: table sessions is missing/);
   } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("every connection is set up as contract/connection.json says", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
+  const store = RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"));
+  try {
+    const db = (store as unknown as { db: DatabaseSync }).db;
+    const { pragmas, busy_timeout_ms } = contractConnection();
+    for (const [name, value] of Object.entries(pragmas)) {
+      assert.deepEqual({ ...db.prepare(`PRAGMA ${name}`).get() }, { [name]: value });
+    }
+    assert.deepEqual({ ...db.prepare("PRAGMA busy_timeout").get() }, { timeout: busy_timeout_ms });
+  } finally {
+    store.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -44,16 +44,30 @@ INLINE_ROWS = 50
 
 
 class EstimatedCountPaginator(Paginator):
-    """Counts filtered lists; estimates an unfiltered one from its largest rowid."""
+    """Counts filtered lists; estimates an unfiltered one without reading the whole table.
+
+    SQLite: the largest rowid (exact while rows are only appended). PostgreSQL: the
+    planner's row estimate, which ANALYZE keeps; below ``EXACT_BELOW`` rows (or before the
+    first ANALYZE) counting is cheap, and the count is exact.
+    """
+
+    EXACT_BELOW = 100_000
 
     @cached_property
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
         if query is None or query.has_filters():
             return super().count
-        table = connection.ops.quote_name(self.object_list.model._meta.db_table)
+        table = self.object_list.model._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT MAX(rowid) FROM {table}")  # noqa: S608 (a model's table)
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]
+                )
+                estimate = cursor.fetchone()[0]
+                return estimate if estimate >= self.EXACT_BELOW else super().count
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(f"SELECT MAX(rowid) FROM {quoted}")  # noqa: S608 (a model's table)
             return cursor.fetchone()[0] or 0
 
 

@@ -2,7 +2,11 @@
 
 Django writes lowercase ``text``/``integer``/``real``; the v1 DDL declares
 ``TEXT``/``INTEGER``/``REAL`` and other tools read the declared type back from
-``PRAGMA table_xinfo``, so these fields declare it exactly as the contract does.
+``PRAGMA table_xinfo``, so these fields declare it exactly as the contract does. On
+PostgreSQL the types map to ``text``, ``bigint`` (SQLite's INTEGER is 64-bit) and
+``double precision``; times and JSON stay text, so rows move between engines unchanged.
+They are spelled in capitals there too: Django adds a ``text_pattern_ops`` twin index to
+every key column whose type starts with lowercase "text", an index v1 does not have.
 """
 
 from django.core.exceptions import ValidationError
@@ -58,14 +62,14 @@ class IntegerColumn(ReadsAnyValue, models.IntegerField):
     """An ``INTEGER`` column (another writer may have stored text or a real in it)."""
 
     def db_type(self, connection):
-        return "INTEGER"
+        return "INTEGER" if connection.vendor == "sqlite" else "BIGINT"
 
 
 class RealColumn(ReadsAnyValue, models.FloatField):
     """A ``REAL`` column (another writer may have stored text in it)."""
 
     def db_type(self, connection):
-        return "REAL"
+        return "REAL" if connection.vendor == "sqlite" else "DOUBLE PRECISION"
 
 
 class TextIdField(TextColumn):

@@ -11,10 +11,10 @@ import itertools
 import re
 from collections.abc import Iterator
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Func, IntegerField, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Length, Lower, Substr
+from django.db.models.functions import Greatest, Length, Lower, Substr
 from django.urls import reverse
 
 from .expressions import instant, json_text_at
@@ -340,8 +340,15 @@ class TurnQuerySet(models.QuerySet):
             qs = qs.filter(role__in=roles)
         return list(qs[:size])
 
+    def _on_postgresql(self) -> bool:
+        return connections[self.db].vendor == "postgresql"
+
     def with_rowid(self):
-        """Each turn's rowid as ``search_rowid``: what the search indexes key turns by."""
+        """Each turn's place in the order turns were added as ``search_rowid``: what search
+        results are ordered and paged by. SQLite's rowid; on PostgreSQL, which has none,
+        the position ``tommemory_turn_positions`` gave the turn when it was added."""
+        if self._on_postgresql():
+            return self.annotate(search_rowid=models.F("position__position"))
         return self.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
 
     def search(self, text: str):
@@ -355,6 +362,8 @@ class TurnQuerySet(models.QuerySet):
         ``SHORT_SEARCH_WINDOW`` turns only, so the page stays fast on a large table.
         """
         qs = self.with_rowid()
+        if self._on_postgresql():
+            return qs.filter(self._folded_match(text)).order_by("-search_rowid")
         found = models.Q()
         if len(text) >= 3:
             phrase = '"' + text.replace('"', '""') + '"'
@@ -369,6 +378,26 @@ class TurnQuerySet(models.QuerySet):
             matches = RawSQL("SELECT rowid FROM turn_words WHERE turn_words MATCH %s", (words,))
             found |= models.Q(search_rowid__in=matches)
         return qs.filter(found).order_by("-search_rowid")
+
+    @staticmethod
+    def _folded_match(text: str) -> models.Q:
+        """PostgreSQL: the folded text (``tom_fold``: lower case, no accents) contains the
+        folded query, which the trigram GIN index of 0006 answers from three characters on;
+        a shorter query scans the newest ``SHORT_SEARCH_WINDOW`` turns, as on SQLite."""
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        matches = models.Q(
+            RawSQL(
+                "tom_fold(conversation_turns.content) LIKE tom_fold(%s)",
+                (pattern,),
+                output_field=models.BooleanField(),
+            )
+        )
+        if len(text) >= 3:
+            return matches
+        window = RawSQL(
+            "(SELECT MAX(position) FROM tommemory_turn_positions) - %s", (SHORT_SEARCH_WINDOW,)
+        )
+        return matches & models.Q(search_rowid__gt=window)
 
     def by_session(self):
         """Matches grouped by session: the number of hits and the newest hit's rowid.
@@ -391,16 +420,26 @@ class TurnQuerySet(models.QuerySet):
         matched (an accent- or case-folded word) also gets ``word_snippet``: FTS5's own
         excerpt around that word, the match between the marks ``SNIPPET_MARKS``.
         """
-        found = Func(
-            Lower("content"), Lower(Value(text)), function="instr", output_field=IntegerField()
-        )
-        start = Func(Value(1), found - SNIPPET_BEFORE, function="max", output_field=IntegerField())
+        if self._on_postgresql():
+            # The folded match search found; folding keeps most texts' length, so the
+            # position is the match's in the turn.
+            found = Func(
+                Func("content", function="tom_fold"),
+                Func(Value(text), function="tom_fold"),
+                function="strpos",
+                output_field=IntegerField(),
+            )
+        else:
+            found = Func(
+                Lower("content"), Lower(Value(text)), function="instr", output_field=IntegerField()
+            )
+        start = Greatest(Value(1), found - SNIPPET_BEFORE, output_field=IntegerField())
         qs = self.defer("content").annotate(
             snippet_start=start,
             snippet=Substr("content", start, SNIPPET_LENGTH),
             content_length=Length("content"),
         )
-        if words := word_query(text):
+        if (words := word_query(text)) and not self._on_postgresql():
             opening, closing = SNIPPET_MARKS
             qs = qs.annotate(
                 word_snippet=RawSQL(
@@ -442,6 +481,26 @@ class Turn(JSONColumnsMixin, models.Model):
 
 
 # --- workflows -----------------------------------------------------------------------------
+
+
+class TurnPosition(models.Model):
+    """PostgreSQL only: the order turns were added in, which SQLite's rowid gives.
+
+    Migration 0006 makes the table and the trigger that numbers every new turn, whoever
+    writes it; search results are ordered and paged by it (``Turn.objects.with_rowid``).
+    On SQLite the model has no table (0014 records it without making one).
+    """
+
+    position = models.BigAutoField(primary_key=True)
+    turn = models.OneToOneField(
+        Turn, on_delete=models.DB_CASCADE, db_column="turn_id", related_name="position"
+    )
+
+    class Meta:
+        db_table = "tommemory_turn_positions"
+
+    def __str__(self) -> str:
+        return f"turn {self.turn_id} at {self.position}"
 
 
 class WorkflowRun(PageMixin, JSONColumnsMixin, models.Model):

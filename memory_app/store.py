@@ -139,20 +139,36 @@ class ProposalLineage:
         return audit.check(chained, unchained)
 
 
-def _get[M: models.Model](model: type[M], pk: object) -> M:
-    """Fetch a row by id or raise NotFound naming the table."""
+def _get[M: models.Model](model: type[M], pk: object, *, lock: bool = False) -> M:
+    """Fetch a row by id or raise NotFound naming the table.
+
+    ``lock``: the row is the parent a write serializes on (a session for its next turn, a
+    proposal for its next decision). On PostgreSQL ``FOR UPDATE`` makes every other
+    writer of the same parent wait for this transaction; SQLite has one writer at a time
+    already (transactions begin IMMEDIATE), and Django leaves ``FOR UPDATE`` out there.
+    """
     if not isinstance(pk, str) or not pk:
         raise InvalidInput(f"{model._meta.db_table} id must be a non-empty text, got {pk!r}")
+    rows = model.objects.select_for_update() if lock else model.objects
     try:
-        return model.objects.get(pk=pk)
+        return rows.get(pk=pk)
     except model.DoesNotExist:
         raise NotFound(f"no {model._meta.db_table} row with id {pk!r}") from None
+
+
+def _serialize_on(key: str) -> None:
+    """Make writers of the same ``key`` (a profile name) take turns, for rows with no parent
+    row to lock: a transaction-scoped advisory lock on PostgreSQL; SQLite's IMMEDIATE
+    transaction already excludes every other writer."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def _finish[M: models.Model](model: type[M], pk: str, status: str, time_field: str, when: str) -> M:
     """Set a row's final status and the time it reached it, in one transaction."""
     with transaction.atomic():
-        row = _get(model, pk)
+        row = _get(model, pk, lock=True)
         row.status = status
         setattr(row, time_field, when)
         row.save(update_fields=["status", time_field])
@@ -310,10 +326,10 @@ class RuntimeMemoryStore:
             "created_at": _when(created_at, "created_at"),
             "metadata_json": _json(metadata, "metadata"),
         }
-        # The transaction begins IMMEDIATE, so no other writer can append between
-        # reading the last index and inserting the next one.
+        # No other writer can append between reading the last index and inserting the
+        # next one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session.
         with transaction.atomic():
-            session = _get(Session, session_id)
+            session = _get(Session, session_id, lock=True)
             index = _next_position(Turn.objects.filter(session=session), "turn_index")
             return Turn.objects.create(session=session, turn_index=index, **values)
 
@@ -371,7 +387,7 @@ class RuntimeMemoryStore:
             "details_json": _json(details, "details"),
         }
         with transaction.atomic():
-            run = _get(WorkflowRun, run_id)
+            run = _get(WorkflowRun, run_id, lock=True)
             index = _next_position(run.steps.all(), "step_index")
             return WorkflowStep.objects.create(workflow_run=run, step_index=index, **values)
 
@@ -507,7 +523,7 @@ class RuntimeMemoryStore:
             "validated_at": _when(validated_at, "validated_at"),
         }
         with transaction.atomic():
-            proposal = _get(Proposal, proposal_id)
+            proposal = _get(Proposal, proposal_id, lock=True)
             result = ValidationResult.objects.create(proposal=proposal, **values)
             self._sync_status(proposal, result.validated_at)
         return result
@@ -542,7 +558,7 @@ class RuntimeMemoryStore:
             raise InvalidInput("a rejection needs notes saying why")
         token = _text(idempotency_token, "idempotency_token", required=False)
         with transaction.atomic():
-            proposal = _get(Proposal, proposal_id)
+            proposal = _get(Proposal, proposal_id, lock=True)
             if token:
                 earlier = ApprovalEvidence.objects.filter(idempotency_token=token).first()
                 if earlier is not None:
@@ -592,7 +608,7 @@ class RuntimeMemoryStore:
             "deployed_at": _when(deployed_at, "deployed_at"),
         }
         with transaction.atomic():
-            proposal = _get(Proposal, proposal_id)
+            proposal = _get(Proposal, proposal_id, lock=True)
             outcome = DeployOutcome.objects.create(proposal=proposal, **values)
             self._sync_status(proposal, outcome.deployed_at)
         return outcome
@@ -687,6 +703,7 @@ class RuntimeMemoryStore:
         )
         name, start_text = values["profile_name"], values["effective_from"]
         with transaction.atomic():
+            _serialize_on(f"{model._meta.db_table}:{name}")
             versions = list(model.objects.versions_of(name))
             to_close = self._windows_to_close(versions, name, start_text)
             model.objects.filter(pk__in=to_close).close_windows(start_text)
@@ -759,8 +776,8 @@ class RuntimeMemoryStore:
         """Insert rows given as tuples in the table's column order, in one transaction.
 
         For trusted bulk loads only (``seed_demo``): the values are not validated.
-        Turns are indexed for search in one pass per index after the insert rather than
-        row by row through the insert triggers, which is several times slower.
+        On SQLite turns are indexed for search in one pass per index after the insert
+        rather than row by row through the insert triggers, which is several times slower.
         """
         columns = [f.column for f in model._meta.local_fields]
         # Identifiers come from the model, never from input; values are parameters.
@@ -771,7 +788,9 @@ class RuntimeMemoryStore:
         )
         rows = list(rows)
         with transaction.atomic(), connection.cursor() as cursor:
-            if model is not Turn:
+            # PostgreSQL keeps its search index (a GIN index, with pending-list inserts)
+            # and turn positions current as rows arrive, at a bulk load's pace already.
+            if model is not Turn or connection.vendor == "postgresql":
                 cursor.executemany(sql, rows)
                 return len(rows)
             cursor.execute(

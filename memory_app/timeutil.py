@@ -8,6 +8,17 @@ or an offset: ``parse_iso`` reads all of them. A value it cannot read (not ISO-8
 or an instant outside 0001-01-01..9999-12-31 UTC once its offset is applied) gives
 ``None``, and callers show the raw text, marked.
 
+What reads as a time is one grammar, ``ISO_8601`` below, not whatever a library happens
+to take, because the database reads times too and must agree to the character: SQLite
+through ``tom_instant`` (this module, registered on every connection), PostgreSQL through
+the PL/pgSQL function of the same name (migration 0013), which uses the same regular
+expression. A date in calendar (``2026-11-24``, ``20261124``) or ISO week form
+(``2026-W48-2``, ``2026W482``); optionally ``T``, ``t`` or spaces and a time (``20``,
+``20:13``, ``20:13:04``, ``201304``, a fraction after ``.`` or ``,`` of any length, read
+to the microsecond); optionally ``Z`` or an offset (``+01``, ``+01:00``, ``-0500``,
+``+01:00:30.5``) below 24 hours. Surrounding ASCII whitespace is ignored; digits are
+ASCII.
+
 One rule everywhere (Python sorts, replays, windows, and SQL through the function
 ``tom_instant`` registered on every connection): times compare by ``instant_key``, the
 canonical text. An unreadable time is unknown: it sorts before every readable time
@@ -16,10 +27,19 @@ effective window and no "up to" of a replay. Rows sharing an instant are ordered
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
-_SPACE_SEPARATOR = re.compile(r"^(\d{4}-\d{2}-\d{2}) +(\d)")
-_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+# One grammar for a readable time (see the module docstring); migration 0013 carries the
+# same expression to PostgreSQL.
+ISO_8601 = (
+    r"([0-9]{4})"
+    r"(?:-([0-9]{2})-([0-9]{2})|([0-9]{2})([0-9]{2})|-?W([0-9]{2})(?:-?([0-9]))?)"
+    r"(?:(?:[Tt]| +)([0-9]{2})(?::?([0-9]{2})(?::?([0-9]{2})(?:[.,]([0-9]+))?)?)?"
+    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2}(?::?[0-9]{2}(?:[.,][0-9]+)?)?)?)?)?"
+)
+ZONE = r"([+-])([0-9]{2})(?::?([0-9]{2})(?::?([0-9]{2})(?:[.,]([0-9]+))?)?)?"
+_ISO_8601, _ZONE = re.compile(ISO_8601), re.compile(ZONE)
+WHITESPACE = " \t\n\r\f\v"
 # Far longer than any ISO-8601 text: refuse early instead of scanning a huge value.
 _MAX_LENGTH = 64
 UNREADABLE = ""
@@ -51,17 +71,46 @@ def parse_iso(value: object) -> datetime | None:
             return None
     if not isinstance(value, str) or len(value) > _MAX_LENGTH:
         return None
-    text = _SPACE_SEPARATOR.sub(r"\1T\2", value.strip())
-    # Python reads at most microseconds; nanosecond writers add more digits.
-    text = _LONG_FRACTION.sub(r"\1", text)
-    if text[-1:] in {"z", "Z"}:
-        text = text[:-1] + "+00:00"
+    found = _ISO_8601.fullmatch(value.strip(WHITESPACE))
+    if found is None:
+        return None
+    year, month, day, b_month, b_day, week, weekday, hour, minute, second, fraction, zone = (
+        found.groups()
+    )
     try:
-        moment = datetime.fromisoformat(text)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if week is not None:
+            date_ = date.fromisocalendar(int(year), int(week), int(weekday or 1))
+        else:
+            date_ = date(int(year), int(month or b_month), int(day or b_day))
+        moment = datetime(
+            date_.year, date_.month, date_.day,
+            int(hour or 0), int(minute or 0), int(second or 0), _microseconds(fraction),
+            tzinfo=_zone(zone),
+        )  # fmt: skip
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         # OverflowError: a valid text whose offset moves it out of years 1..9999.
         return None
+
+
+def _microseconds(fraction: str | None) -> int:
+    """A decimal fraction of a second, read to the microsecond (later digits dropped)."""
+    return int((fraction or "")[:6].ljust(6, "0"))
+
+
+def _zone(text: str | None) -> timezone:
+    if text is None or text in {"Z", "z"}:
+        return UTC
+    sign, hours, minutes, seconds, fraction = _ZONE.fullmatch(text).groups()
+    if int(minutes or 0) > 59 or int(seconds or 0) > 59:
+        raise ValueError(f"not an offset: {text}")
+    offset = timedelta(
+        hours=int(hours),
+        minutes=int(minutes or 0),
+        seconds=int(seconds or 0),
+        microseconds=_microseconds(fraction),
+    )
+    return timezone(-offset if sign == "-" else offset)  # ValueError from 24 hours on
 
 
 def normalize_iso(value: object) -> str:

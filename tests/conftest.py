@@ -1,5 +1,7 @@
 import functools
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -16,6 +18,21 @@ from hypothesis.database import (
 )
 
 from memory_app.store import RuntimeMemoryStore
+
+# The engine this run tests: DATABASE_URL selects PostgreSQL, as in the settings.
+ENGINE = "postgresql" if os.environ.get("DATABASE_URL", "").strip() else "sqlite"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out tests of the other engine (``@pytest.mark.engine("sqlite")``): make test
+    runs the suite once per engine."""
+    chosen, other = [], []
+    for item in items:
+        marker = item.get_closest_marker("engine")
+        (other if marker and marker.args[0] != ENGINE else chosen).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = chosen
 
 
 @pytest.fixture
@@ -97,8 +114,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def django_env(db_path: Path, **extra: str) -> dict[str, str]:
-    """Environment for a separate Django process on its own database file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    """Environment for a separate Django process on its own database file (or on the
+    PostgreSQL database ``DATABASE_URL`` in ``extra`` names)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
+    }
     env |= {
         "DJANGO_SETTINGS_MODULE": "tommemory.settings",
         "DJANGO_SECRET_KEY": "insecure-key-for-the-test-suite-only",
@@ -140,6 +160,120 @@ def migrated_file_db(tmp_path_factory) -> Path:
     return path
 
 
+def query_plan(sql: str) -> list[str]:
+    """The plan of a query, a line per step: SQLite's EXPLAIN QUERY PLAN details, or
+    PostgreSQL's EXPLAIN with sequential scans priced out (tables in tests are tiny, so a
+    scan left in the plan means no index could serve)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off")
+            try:
+                cursor.execute("EXPLAIN " + sql)
+                return [row[0].strip() for row in cursor.fetchall()]
+            finally:
+                cursor.execute("RESET enable_seqscan")
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        return [row[-1] for row in cursor.fetchall()]
+
+
+def table_scans(plan: list[str]) -> list[str]:
+    """The steps of a plan that read a whole table."""
+    if connection.vendor == "postgresql":
+        return [step for step in plan if "Seq Scan" in step]
+    return [step for step in plan if step.startswith("SCAN")]
+
+
+def drop_trigger(name: str) -> None:
+    """Drop one of our triggers, as a hostile writer of the database could."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see audit_triggers_lifted
+            cursor.execute(
+                "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = %s", [name]
+            )
+            (table,) = cursor.fetchone()
+            cursor.execute(f'DROP TRIGGER "{name}" ON {table}')
+        else:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+
+
+class SharedDatabase:
+    """A migrated database of its own that separate processes share, on this run's engine:
+    a copy of the migrated SQLite file, or a PostgreSQL database made from a migrated
+    template. ``env`` runs a Django process on it; ``execute`` and ``executescript`` take
+    SQL with ``?`` parameters on both engines."""
+
+    def __init__(self, env: dict[str, str], connect):
+        self.env, self._connect = env, connect
+
+    def execute(self, sql: str, params=()) -> list[tuple]:
+        conn = self._connect()
+        try:
+            if ENGINE == "postgresql":
+                sql = sql.replace("?", "%s")
+            cursor = conn.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    def executescript(self, script: str) -> None:
+        for statement in filter(str.strip, script.split(";")):
+            self.execute(statement)
+
+
+def _postgresql_url(name: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(os.environ["DATABASE_URL"].strip())._replace(path=f"/{name}").geturl()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgresql_template():
+    """PostgreSQL runs only: a migrated database to copy (CREATE DATABASE ... TEMPLATE)."""
+    if ENGINE != "postgresql":
+        yield None
+        return
+    import psycopg
+
+    name = f"tommemory_template_{os.getpid()}"
+    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    result = subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), "migrate", "--no-input"],
+        env=django_env(Path("unused.sqlite"), DATABASE_URL=_postgresql_url(name)),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    yield name
+    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def shared_db(request, tmp_path, migrated_file_db, migrated_postgresql_template):
+    """A ``SharedDatabase`` for this test, removed afterwards."""
+    if ENGINE == "sqlite":
+        path = tmp_path / "shared.sqlite"
+        shutil.copy(migrated_file_db, path)
+        yield SharedDatabase(django_env(path), lambda: sqlite3.connect(path))
+        return
+    import psycopg
+
+    name = f"tommemory_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgresql_template}"')
+    url = _postgresql_url(name)
+    yield SharedDatabase(
+        django_env(tmp_path / "unused.sqlite", DATABASE_URL=url), lambda: psycopg.connect(url)
+    )
+    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def reviewer_client(client, reviewer):
     client.force_login(reviewer)
@@ -159,6 +293,23 @@ def audit_triggers_lifted():
     The search triggers stay, so the search index keeps in sync with what is deleted.
     """
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Django's foreign keys are checked at commit; a table with checks pending
+            # cannot be altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgname != 'turn_positions_insert'"
+            )
+            triggers = cursor.fetchall()
+            for table, name in triggers:
+                cursor.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
+            try:
+                yield cursor
+            finally:
+                for table, name in triggers:
+                    cursor.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
+            return
         cursor.execute(
             "SELECT name, sql FROM sqlite_master "
             "WHERE type = 'trigger' "

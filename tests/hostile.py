@@ -130,14 +130,49 @@ def hostile_rows(draw) -> dict[type, dict[str, object]]:
                 row[f.column] = draw(st.one_of(hostile_text.filter(bool), st.none()))
             else:
                 row[f.column] = draw(_value_for(f))
-        rows[model] = row
+        indexed = _indexed_columns(model)
+        rows[model] = {
+            f.column: _storable(f, row[f.column], f.column in indexed)
+            for f in model._meta.local_fields
+        }
     return rows
+
+
+def _indexed_columns(model) -> set[str]:
+    fields = {f for index in model._meta.indexes for f in index.fields}
+    fields |= {f for c in model._meta.constraints for f in getattr(c, "fields", ())}
+    columns = {model._meta.get_field(name).column for name in fields}
+    return columns | {f.column for f in model._meta.local_fields if f.primary_key or f.is_relation}
+
+
+def _storable(column, value, indexed: bool):
+    """The value as this engine can keep it. SQLite keeps any value in any column;
+    PostgreSQL keeps a column's own type only (no NUL in text, no NULL key, at most about
+    2,700 bytes in an indexed column), so there the worst values of that type stand in:
+    any text, 64-bit extremes, infinities, NaN."""
+    if connection.vendor != "postgresql":
+        return value
+    kind = column.db_type(connection)
+    if value is None:
+        return "no-id" if column.primary_key else None
+    if kind == "BIGINT":
+        fits = isinstance(value, int) and -(2**63) <= value < 2**63
+        return value if fits else (2**63 - 1 if isinstance(value, str) else -(2**63))
+    if kind == "DOUBLE PRECISION":
+        if isinstance(value, (int, float)):
+            return float(value)
+        return {"abc": float("nan"), "1e999": float("inf")}.get(value, -float("inf"))
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    text = str(value).replace("\x00", "")[: 600 if indexed else None]
+    return text or ("no-id" if column.primary_key else "")
 
 
 def insert_raw(rows: dict[type, dict[str, object]]) -> None:
     """Write the rows as another process would: raw SQL, foreign keys checked only at commit."""
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA defer_foreign_keys = ON")
+        if connection.vendor == "sqlite":  # PostgreSQL checks Django's keys at commit anyway
+            cursor.execute("PRAGMA defer_foreign_keys = ON")
         for model, row in rows.items():
             columns = ", ".join(connection.ops.quote_name(c) for c in row)
             marks = ", ".join("%s" for _ in row)

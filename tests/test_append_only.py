@@ -66,21 +66,21 @@ def test_queryset_update_and_delete_are_refused(audit_rows, model):
 
 
 @pytest.mark.parametrize(
-    ("table", "column"),
+    ("table", "column", "value"),
     [
-        ("approvals", "decision"),
-        ("validation_results", "build_pass"),
-        ("deploy_outcomes", "status"),
-        ("task_events", "message"),
+        ("approvals", "decision", "'changed'"),
+        ("validation_results", "build_pass", "7"),
+        ("deploy_outcomes", "status", "'changed'"),
+        ("task_events", "message", "'changed'"),
     ],
 )
-def test_raw_sql_update_is_refused_by_the_database(audit_rows, table, column):
+def test_raw_sql_update_is_refused_by_the_database(audit_rows, table, column, value):
     with (
         pytest.raises(IntegrityError, match=r"append-only|keep their content"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute(f"UPDATE {table} SET {column} = 'changed'")
+        cursor.execute(f"UPDATE {table} SET {column} = {value}")
 
 
 @pytest.mark.parametrize(

@@ -100,8 +100,12 @@ def matches(expected, actual, saved: dict, where: str) -> None:
 
 
 def rows_of(table: str) -> list[dict]:
+    """Every row of a table in the order it was added: SQLite's rowid; on PostgreSQL the
+    UUIDv7 ids (the first column), which the store makes in increasing order (the
+    scenarios give no ids)."""
+    order = "1" if connection.vendor == "postgresql" else "rowid"
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+        cursor.execute(f'SELECT * FROM "{table}" ORDER BY {order}')
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -156,6 +160,8 @@ def test_the_governance_defaults_are_the_contract_s():
     assert contract == settings.TOM_GOVERNANCE
 
 
+# contract/tommemory_schema.sql is SQLite DDL (the TypeScript store's bootstrap).
+@pytest.mark.engine("sqlite")
 def test_the_contract_s_evidence_table_is_the_one_the_migrations_make(tmp_path):
 
     def shape(cursor) -> list:
@@ -195,6 +201,8 @@ def write_with_typescript(script: str, migrated_file_db: Path, tmp_path: Path) -
     return db, json.loads(written.stdout)
 
 
+# The TypeScript store writes SQLite files only so far: run in the SQLite half.
+@pytest.mark.engine("sqlite")
 def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db, tmp_path):
     """Evidence and chain hashes from TypeScript are the ones Python computes."""
 
@@ -213,6 +221,8 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
     assert check.stdout.split() == ["approved", "approved", "True", "True", "1"], check.stderr
 
 
+# The TypeScript store writes SQLite files only so far: run in the SQLite half.
+@pytest.mark.engine("sqlite")
 def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated_file_db, tmp_path):
     """Hundreds of turns each, at once: every index exactly once, no locking error."""
 
@@ -284,6 +294,8 @@ def test_npm_pack_makes_a_tarball_a_runtime_installs_and_uses(tmp_path):
     assert not (package / "contract").exists()
 
 
+# The pragmas are SQLite's.
+@pytest.mark.engine("sqlite")
 def test_dashboard_connections_are_set_up_as_the_contract_says(migrated_file_db):
     # (The TypeScript store's connections are checked the same way by its node tests.)
     contract = json.loads((REPO / "contract" / "connection.json").read_text())

@@ -11,6 +11,8 @@ from memory_app.models import Approval, ApprovalEvidence, Proposal
 from memory_app.store import InvalidInput
 from memory_app.timeutil import parse_iso
 
+from .conftest import drop_trigger
+
 pytestmark = pytest.mark.django_db
 
 
@@ -231,8 +233,8 @@ def test_every_decision_is_chained_and_the_chain_verifies(store, make_proposal):
 
 def tamper(sql: str, params=()):
     """Edit the file behind the triggers' back, as a hostile process could."""
+    drop_trigger("approvals_append_only_update")
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER approvals_append_only_update")
         cursor.execute(sql, params)
 
 
@@ -255,9 +257,9 @@ def test_a_removed_decision_breaks_the_chain(store, make_proposal):
     decide(store, proposal, "alice", "human")
     middle = decide(store, proposal, "bob", "policy").approval
     decide(store, proposal, "carol", "security")
+    drop_trigger("approvals_append_only_delete")
+    drop_trigger("tommemory_approval_evidence_append_only_delete")
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER approvals_append_only_delete")
-        cursor.execute("DROP TRIGGER tommemory_approval_evidence_append_only_delete")
         cursor.execute("DELETE FROM approvals WHERE id = %s", [middle.pk])
     report = audit.verify(proposal.pk)
     assert "decision #2 is missing" in report.breaks[0].problem

@@ -1,7 +1,5 @@
 """Profile pages: history, windows, active-at, diffs, publishing; and immutability."""
 
-import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +11,7 @@ from django.urls import reverse
 from memory_app import jsondiff
 from memory_app.models import AppendOnlyError, BehaviorProfile, PersonalityProfile
 
-from .conftest import REPO, django_env
+from .conftest import REPO
 from .test_browse_sessions import body, count_queries
 
 pytestmark = pytest.mark.django_db
@@ -320,15 +318,13 @@ def test_the_open_window_may_be_closed_once(tom):
     assert BehaviorProfile.objects.get(version=3).effective_to == "2027-01-01"
 
 
-def test_two_admins_publishing_at_once_get_distinct_versions(migrated_file_db, tmp_path):
-    db = tmp_path / "profiles.sqlite"
-    shutil.copy(migrated_file_db, db)
+def test_two_admins_publishing_at_once_get_distinct_versions(shared_db):
     start_at = str(time.time() + 3)
     publishers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.publish_process", "tom", label, start_at],
             cwd=REPO,
-            env=django_env(db),
+            env=shared_db.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -342,10 +338,9 @@ def test_two_admins_publishing_at_once_get_distinct_versions(migrated_file_db, t
     assert results == ["published v1", "published v2"] or (
         results[0] == "published v1" and results[1].startswith("refused:")
     )
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT version, effective_from, effective_to FROM behavior_profiles ORDER BY version"
-        ).fetchall()
+    rows = shared_db.execute(
+        "SELECT version, effective_from, effective_to FROM behavior_profiles ORDER BY version"
+    )
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
     if len(rows) == 2:
         assert rows[0][2] == rows[1][1]  # no overlap: v1 closed where v2 starts

@@ -1,8 +1,6 @@
 """The proposal queue, the lineage page and the decision form, per role."""
 
 import json
-import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +12,7 @@ from django.urls import reverse
 
 from memory_app.models import Approval, Proposal
 
-from .conftest import REPO, django_env
+from .conftest import REPO, drop_trigger
 from .test_browse_sessions import body, count_queries
 from .test_governance import decide, validate
 
@@ -196,29 +194,26 @@ def test_page_carries_the_csrf_header_for_htmx(ops_client, validated):
     assert 'name="csrfmiddlewaretoken"' in html
 
 
-def test_two_ops_deciding_at_once_are_both_recorded(migrated_file_db, tmp_path):
-    db = tmp_path / "gov.sqlite"
-    shutil.copy(migrated_file_db, db)
-    with sqlite3.connect(db) as conn:
-        conn.executescript(
-            """
-            INSERT INTO skills_learned (id, skill_key, description, source_type, confidence,
-                learned_at) VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
-            INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type,
-                proposal_json, risk_level, status, created_at, updated_at) VALUES ('p', 'sk',
-                'oxide', 'code_patch', '{}', 'medium', 'validated', '2026-01-01T00:00:00.000Z',
-                '2026-01-01T00:00:00.000Z');
-            INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass,
-                test_pass, policy_pass, validated_at)
-                VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z');
-            """
-        )
+def test_two_ops_deciding_at_once_are_both_recorded(shared_db):
+    shared_db.executescript(
+        """
+        INSERT INTO skills_learned (id, skill_key, description, source_type, confidence,
+            learned_at) VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
+        INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type,
+            proposal_json, risk_level, status, created_at, updated_at) VALUES ('p', 'sk',
+            'oxide', 'code_patch', '{}', 'medium', 'validated', '2026-01-01T00:00:00.000Z',
+            '2026-01-01T00:00:00.000Z');
+        INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass,
+            test_pass, policy_pass, validated_at)
+            VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z');
+        """
+    )
     start_at = str(time.time() + 3)
     deciders = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.decision_process", "p", who, kind, start_at],
             cwd=REPO,
-            env=django_env(db),
+            env=shared_db.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -227,14 +222,12 @@ def test_two_ops_deciding_at_once_are_both_recorded(migrated_file_db, tmp_path):
     ]
     results = [d.communicate(timeout=120) for d in deciders]
     assert [d.returncode for d in deciders] == [0, 0], results
-    # Serialised by the IMMEDIATE transaction: the second to commit saw the first.
+    # Serialised (SQLite: the IMMEDIATE transaction; PostgreSQL: the proposal's row lock):
+    # the second to commit saw the first.
     assert sorted(out.strip() for out, _ in results) == ["approved", "validated"]
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM approvals").fetchone()[0] == 2
-        assert conn.execute("SELECT status FROM skill_to_logic_proposals").fetchone()[0] == (
-            "approved"
-        )
-        seqs = [r[0] for r in conn.execute("SELECT seq FROM tommemory_approval_evidence")]
+    assert shared_db.execute("SELECT COUNT(*) FROM approvals") == [(2,)]
+    assert shared_db.execute("SELECT status FROM skill_to_logic_proposals") == [("approved",)]
+    seqs = [r[0] for r in shared_db.execute("SELECT seq FROM tommemory_approval_evidence")]
     assert sorted(seqs) == [1, 2]
 
 
@@ -334,8 +327,8 @@ def test_replay_answers_the_status_at_a_chosen_moment(reviewer_client, store, pr
 
 def test_broken_chain_shows_on_the_page(reviewer_client, store, validated):
     approval = decide(store, validated, "alice", "human").approval
+    drop_trigger("approvals_append_only_update")
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER approvals_append_only_update")
         cursor.execute("UPDATE approvals SET notes = 'edited' WHERE id = %s", [approval.pk])
     html = body(reviewer_client.get(page_url(validated)))
     assert "Decision chain BROKEN" in html

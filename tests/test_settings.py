@@ -54,6 +54,19 @@ def test_runtime_db_path_and_hosts_come_from_the_environment(tmp_path):
     assert db.parent.is_dir()
 
 
+def test_database_url_selects_postgresql_and_refuses_another_engine(tmp_path):
+    env = django_env(tmp_path / "db.sqlite", DATABASE_URL="postgres://tom:pw@db.example:5433/tom")
+    chosen = run_django(
+        "d = settings.DATABASES['default']; print(d['ENGINE'], d['HOST'], d['PORT'], d['NAME'])",
+        env,
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.split() == ["django.db.backends.postgresql", "db.example", "5433", "tom"]
+    refused = run_django("print('started')", env | {"DATABASE_URL": "mysql://tom@db/tom"})
+    assert refused.returncode != 0
+    assert "DATABASE_URL must name a PostgreSQL database" in refused.stderr
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("group", "extra"),

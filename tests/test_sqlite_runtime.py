@@ -14,22 +14,19 @@ from .conftest import REPO, django_env, manage
 V1_SQL = (REPO / "contract" / "v1_schema.sql").read_text()
 
 
-def test_two_writer_processes_append_to_one_session_without_locking_errors(
-    migrated_file_db, tmp_path
-):
-    db = tmp_path / "shared.sqlite"
-    shutil.copy(migrated_file_db, db)
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "INSERT INTO sessions (id, actor, started_at) VALUES ('s/1 ü', 'tom', '2026-11-24')"
-        )
+def test_two_writer_processes_append_to_one_session_without_locking_errors(shared_db):
+    # On both engines (shared_db): SQLite serializes on its IMMEDIATE transaction,
+    # PostgreSQL on the session's row lock.
+    shared_db.execute(
+        "INSERT INTO sessions (id, actor, started_at) VALUES ('s/1 ü', 'tom', '2026-11-24')"
+    )
     count = 300
     start_at = str(time.time() + 3)
     writers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.writer_process", "s/1 ü", str(count), label, start_at],
             cwd=REPO,
-            env=django_env(db, TOM_DB_TIMEOUT="60"),
+            env=shared_db.env | {"TOM_DB_TIMEOUT": "60"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -40,12 +37,11 @@ def test_two_writer_processes_append_to_one_session_without_locking_errors(
     for writer, (_out, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err
         assert "database is locked" not in err
-    with sqlite3.connect(db) as conn:
-        indexes = [r[0] for r in conn.execute("SELECT turn_index FROM conversation_turns")]
-        labels = [
-            r[0].split()[0]
-            for r in conn.execute("SELECT content FROM conversation_turns ORDER BY turn_index")
-        ]
+    indexes = [r[0] for r in shared_db.execute("SELECT turn_index FROM conversation_turns")]
+    labels = [
+        r[0].split()[0]
+        for r in shared_db.execute("SELECT content FROM conversation_turns ORDER BY turn_index")
+    ]
     assert sorted(indexes) == list(range(2 * count))
     assert sorted(labels) == ["alpha"] * count + ["beta"] * count
     # The writers really ran at the same time: their turns interleave.
@@ -53,6 +49,7 @@ def test_two_writer_processes_append_to_one_session_without_locking_errors(
     assert switches > 2
 
 
+@pytest.mark.engine("sqlite")
 def test_connection_runs_wal_with_foreign_keys_and_immediate_transactions(migrated_file_db):
     code = (
         "import django; django.setup()\n"
@@ -98,6 +95,7 @@ def runtime_made_db(tmp_path):
     return path
 
 
+@pytest.mark.engine("sqlite")
 def test_runtime_made_database_is_adopted_with_fake_initial(runtime_made_db):
     result = manage(runtime_made_db, "migrate", "--fake-initial", "--no-input")
     assert result.returncode == 0, result.stderr
@@ -124,6 +122,7 @@ def test_runtime_made_database_is_adopted_with_fake_initial(runtime_made_db):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+@pytest.mark.engine("sqlite")
 def test_a_writer_killed_mid_transaction_leaves_the_file_consistent(migrated_file_db, tmp_path):
     db = tmp_path / "killed.sqlite"
     shutil.copy(migrated_file_db, db)

@@ -18,6 +18,8 @@ from memory_app.models import (
 )
 from memory_app.store import InvalidInput, NotFound
 
+from .conftest import query_plan, table_scans
+
 pytestmark = pytest.mark.django_db
 
 ODD_IDS = ["a/b", "with space", "100%", "ünïcødé-会话", "../..", "<script>"]
@@ -362,16 +364,6 @@ def test_profile_kinds_are_versioned_separately(store, back_then):
 # --- every read is indexed -------------------------------------------------------------
 
 
-def plans(queries) -> list[str]:
-    """EXPLAIN QUERY PLAN details of each captured query."""
-    details = []
-    with connection.cursor() as cursor:
-        for query in queries:
-            cursor.execute("EXPLAIN QUERY PLAN " + query["sql"])
-            details.extend(row[-1] for row in cursor.fetchall())
-    return details
-
-
 def test_v1_reads_use_indexes_not_table_scans(store, run, proposal):
     session = store.start_session("tom")
     store.append_turn(session.id, "user", "hi")
@@ -385,11 +377,19 @@ def test_v1_reads_use_indexes_not_table_scans(store, run, proposal):
         store.workflow_replay(run.id)
         store.proposal_lineage(proposal.id)
         store.append_turn(session.id, "assistant", "hello")
-    details = plans(captured.captured_queries)
+    statements = [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    details = [step for sql in statements for step in query_plan(sql)]
     assert details, "no query plans captured"
-    scans = [d for d in details if d.startswith("SCAN")]
-    assert scans == []
-    assert any("idx_behavior_effective" in d or "sqlite_autoindex_behavior" in d for d in details)
+    assert table_scans(details) == []
+    # The profile window: the v1 index, or the unique (profile_name, version) one.
+    assert any(
+        "idx_behavior_effective" in d or "sqlite_autoindex_behavior" in d or "uniq_behavior" in d
+        for d in details
+    )
     assert any("idx_task_events_run_created" in d for d in details)
     assert any("idx_approvals_proposal" in d for d in details)
 

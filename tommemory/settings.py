@@ -1,6 +1,9 @@
 """Settings for tommemory, read from the environment with safe defaults.
 
-TOM_RUNTIME_DB        path of the shared runtime SQLite file (default memory/tom_runtime.sqlite)
+DATABASE_URL          a PostgreSQL URL (postgres://user:password@host:5432/name): the runtime
+                      memory database on PostgreSQL instead of the SQLite file
+TOM_RUNTIME_DB        path of the shared runtime SQLite file (default memory/tom_runtime.sqlite),
+                      used when DATABASE_URL is not set
 DJANGO_DEBUG          1/true/yes/on for development mode (default off)
 DJANGO_SECRET_KEY     required when DJANGO_DEBUG is off; in debug a dev key is generated and kept
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default 127.0.0.1,localhost)
@@ -19,6 +22,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -166,6 +170,18 @@ DATABASES = {
         },
     }
 }
+if DATABASE_URL := os.environ.get("DATABASE_URL", "").strip():
+    # Several app servers and runtimes on several hosts share one PostgreSQL. Connections
+    # are kept for a minute and checked before reuse; writers serialize on row locks
+    # (memory_app.store), not on the database-wide lock SQLite has.
+    DATABASES["default"] = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=60, conn_health_checks=True
+    )
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_URL must name a PostgreSQL database (postgres://...); "
+            "for SQLite set TOM_RUNTIME_DB to the file instead."
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,6 +1,8 @@
-"""The audit trail only grows: SQLite refuses changes from any process, not only this one."""
+"""The audit trail only grows: the database refuses changes from any process, not only this one."""
 
 from django.db import migrations
+
+from memory_app.vendor_sql import PG_REFUSE_FUNCTION, RunSQLFor, pg_drop_trigger, pg_refuse
 
 APPEND_ONLY = {
     "approvals": "a decision cannot be changed or deleted; record a new decision instead",
@@ -54,12 +56,62 @@ TRIGGERS = [
 TRIGGER_NAMES = [sql.split()[2] for sql in TRIGGERS]
 
 
+def _postgresql() -> list[str]:
+    changed = [f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in TASK_EVENT_CONTENT] + [
+        f"(NEW.{c} IS DISTINCT FROM OLD.{c} AND NEW.{c} IS NOT NULL)" for c in TASK_EVENT_LINKS
+    ]
+    return [
+        PG_REFUSE_FUNCTION,
+        *(
+            pg_refuse(
+                f"{table}_append_only_{op.lower()}", table, op, f"{table} is append-only: {reason}"
+            )
+            for table, reason in APPEND_ONLY.items()
+            for op in ("UPDATE", "DELETE")
+        ),
+        pg_refuse(
+            "task_events_keep_content",
+            "task_events",
+            "UPDATE",
+            "task_events keep their content: an event cannot be changed (only ON DELETE SET "
+            "NULL may clear its links)",
+            " OR ".join(changed),
+        ),
+        pg_refuse(
+            "task_events_no_delete",
+            "task_events",
+            "DELETE",
+            "task_events keep their content: an event cannot be deleted",
+        ),
+        # A trigger's WHEN cannot hold a subquery on PostgreSQL: the function asks.
+        "CREATE FUNCTION tom_proposals_keep_decided() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN IF EXISTS (SELECT 1 FROM approvals WHERE proposal_id = OLD.id) THEN "
+        "RAISE EXCEPTION 'skill_to_logic_proposals: a proposal that has approvals cannot be "
+        "deleted' USING ERRCODE = '23000'; END IF; RETURN OLD; END $$",
+        "CREATE TRIGGER proposals_keep_decided BEFORE DELETE ON skill_to_logic_proposals "
+        "FOR EACH ROW EXECUTE FUNCTION tom_proposals_keep_decided()",
+    ]
+
+
+def _table_of(name: str) -> str:
+    for table in (*APPEND_ONLY, "task_events"):
+        if name.startswith(table):
+            return table
+    return "skill_to_logic_proposals"
+
+
 class Migration(migrations.Migration):
     dependencies = [("memory_app", "0002_lineage_indexes")]
 
     operations = [
-        migrations.RunSQL(
-            sql=TRIGGERS,
-            reverse_sql=[f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGER_NAMES],
+        RunSQLFor(
+            sqlite=TRIGGERS,
+            reverse_sqlite=[f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGER_NAMES],
+            postgresql=_postgresql(),
+            reverse_postgresql=[pg_drop_trigger(n, _table_of(n)) for n in TRIGGER_NAMES]
+            + [
+                "DROP FUNCTION IF EXISTS tom_proposals_keep_decided()",
+                "DROP FUNCTION IF EXISTS tom_refuse()",
+            ],
         )
     ]

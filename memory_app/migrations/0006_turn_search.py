@@ -4,9 +4,16 @@ The trigram tokenizer matches any substring of three or more characters, so
 accented, Cyrillic and CJK text (which has no spaces between words) is found too.
 Rows are tied to their turn by rowid (for cheap deletes) and carry the turn id,
 which is what results are joined on (see Turn.objects.search).
+
+PostgreSQL has no FTS5 and no rowid. There a trigram GIN index (pg_trgm) over the
+content folded by ``tom_fold`` (lower case, accents removed by the unaccent extension)
+answers the same searches, and ``tommemory_turn_positions`` numbers turns in the order
+they were added, as SQLite's rowid does, so results page the same way on both engines.
 """
 
 from django.db import migrations
+
+from memory_app.vendor_sql import RunSQLFor
 
 FORWARD = [
     "CREATE VIRTUAL TABLE turn_search USING fts5(turn_id UNINDEXED, content, tokenize = 'trigram')",
@@ -28,8 +35,41 @@ BACKWARD = [
     "DROP TABLE IF EXISTS turn_search",
 ]
 
+POSTGRESQL = [
+    # Both are trusted extensions: the database's owner may create them.
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    # unaccent() is only STABLE (its dictionary could change); naming the dictionary makes
+    # the folding fixed, which an index expression needs.
+    "CREATE FUNCTION tom_fold(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+    "AS $$ SELECT lower(unaccent('unaccent'::regdictionary, $1)) $$",
+    "CREATE INDEX turn_search ON conversation_turns USING gin (tom_fold(content) gin_trgm_ops)",
+    "CREATE TABLE tommemory_turn_positions (position bigserial PRIMARY KEY, "
+    "turn_id text NOT NULL UNIQUE REFERENCES conversation_turns (id) "
+    "ON DELETE CASCADE ON UPDATE CASCADE)",
+    "INSERT INTO tommemory_turn_positions (turn_id) "
+    "SELECT id FROM conversation_turns ORDER BY created_at, id",
+    "CREATE FUNCTION tom_turn_position() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO tommemory_turn_positions (turn_id) VALUES (NEW.id); RETURN NULL; END $$",
+    "CREATE TRIGGER turn_positions_insert AFTER INSERT ON conversation_turns "
+    "FOR EACH ROW EXECUTE FUNCTION tom_turn_position()",
+]
+
 
 class Migration(migrations.Migration):
     dependencies = [("memory_app", "0005_browse_indexes")]
 
-    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
+    operations = [
+        RunSQLFor(
+            sqlite=FORWARD,
+            reverse_sqlite=BACKWARD,
+            postgresql=POSTGRESQL,
+            reverse_postgresql=[
+                "DROP TRIGGER IF EXISTS turn_positions_insert ON conversation_turns",
+                "DROP FUNCTION IF EXISTS tom_turn_position()",
+                "DROP TABLE IF EXISTS tommemory_turn_positions",
+                "DROP INDEX IF EXISTS turn_search",
+                "DROP FUNCTION IF EXISTS tom_fold(text)",
+            ],
+        )
+    ]

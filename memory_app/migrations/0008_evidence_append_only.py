@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from memory_app.vendor_sql import RunSQLFor, pg_drop_trigger, pg_refuse
+
 TABLE = "tommemory_approval_evidence"
 REASON = "evidence of a decision cannot be changed or deleted"
 TRIGGERS = [
@@ -16,8 +18,22 @@ class Migration(migrations.Migration):
     dependencies = [("memory_app", "0007_approval_evidence")]
 
     operations = [
-        migrations.RunSQL(
-            TRIGGERS,
-            [f"DROP TRIGGER IF EXISTS {TABLE}_append_only_{op}" for op in ("update", "delete")],
+        RunSQLFor(
+            sqlite=TRIGGERS,
+            reverse_sqlite=[
+                f"DROP TRIGGER IF EXISTS {TABLE}_append_only_{op}" for op in ("update", "delete")
+            ],
+            postgresql=[
+                pg_refuse(
+                    f"{TABLE}_append_only_{op}",
+                    TABLE,
+                    op.upper(),
+                    f"{TABLE} is append-only: {REASON}",
+                )
+                for op in ("update", "delete")
+            ],
+            reverse_postgresql=[
+                pg_drop_trigger(f"{TABLE}_append_only_{op}", TABLE) for op in ("update", "delete")
+            ],
         )
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from memory_app.vendor_sql import RunSQLFor, pg_drop_trigger, pg_refuse
+
 TABLES = ("behavior_profiles", "personality_profiles")
 CONTENT = (
     "id",
@@ -32,12 +34,40 @@ def _sql(table: str) -> list[str]:
     ]
 
 
+def _postgresql(table: str) -> list[str]:
+    document = "behavior_json" if table == "behavior_profiles" else "personality_json"
+    columns = [document if c == "behavior_json" else c for c in CONTENT]
+    changed = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in columns)
+    reopened = "(OLD.effective_to IS NOT NULL AND OLD.effective_to != '' AND NEW.effective_to IS DISTINCT FROM OLD.effective_to)"
+    return [
+        pg_refuse(
+            f"{table}_immutable",
+            table,
+            "UPDATE",
+            f"{table}: a published version cannot be changed (only its open effective_to may "
+            "be closed); publish a new version instead",
+            f"{changed} OR {reopened}",
+        ),
+        pg_refuse(
+            f"{table}_no_delete", table, "DELETE", f"{table}: published versions cannot be deleted"
+        ),
+    ]
+
+
 class Migration(migrations.Migration):
     dependencies = [("memory_app", "0008_evidence_append_only")]
 
     operations = [
-        migrations.RunSQL(
-            [sql for table in TABLES for sql in _sql(table)],
-            [f"DROP TRIGGER IF EXISTS {t}_{s}" for t in TABLES for s in ("immutable", "no_delete")],
+        RunSQLFor(
+            sqlite=[sql for table in TABLES for sql in _sql(table)],
+            reverse_sqlite=[
+                f"DROP TRIGGER IF EXISTS {t}_{s}"
+                for t in TABLES
+                for s in ("immutable", "no_delete")
+            ],
+            postgresql=[sql for table in TABLES for sql in _postgresql(table)],
+            reverse_postgresql=[
+                pg_drop_trigger(f"{t}_{s}", t) for t in TABLES for s in ("immutable", "no_delete")
+            ],
         )
     ]

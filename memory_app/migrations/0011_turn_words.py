@@ -10,6 +10,8 @@ no copy of the text: it reads content from conversation_turns by rowid (snippets
 
 from django.db import migrations
 
+from memory_app.vendor_sql import RunSQLFor
+
 FORWARD = [
     "CREATE VIRTUAL TABLE turn_words USING fts5(content, content = 'conversation_turns', "
     "content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 2')",
@@ -35,4 +37,7 @@ BACKWARD = [
 class Migration(migrations.Migration):
     dependencies = [("memory_app", "0010_proposal_changes")]
 
-    operations = [migrations.RunSQL(FORWARD, BACKWARD)]
+    # PostgreSQL's index of 0006 folds accents already.
+    operations = [
+        RunSQLFor(sqlite=FORWARD, reverse_sqlite=BACKWARD, postgresql=[], reverse_postgresql=[])
+    ]

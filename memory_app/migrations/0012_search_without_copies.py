@@ -13,6 +13,8 @@ delete and update triggers pass ``OLD.content``.
 
 from django.db import migrations
 
+from memory_app.vendor_sql import RunSQLFor
+
 
 def index(name: str, tokenizer: str) -> list[str]:
     return [
@@ -44,10 +46,13 @@ class Migration(migrations.Migration):
     dependencies = [("memory_app", "0011_turn_words")]
 
     operations = [
-        migrations.RunSQL(
-            drop("turn_search") + index("turn_search", "trigram"),
+        RunSQLFor(
+            # PostgreSQL's search index (0006) never kept a copy.
+            postgresql=[],
+            reverse_postgresql=[],
+            sqlite=drop("turn_search") + index("turn_search", "trigram"),
             # Back to 0006's copying trigram index.
-            drop("turn_search")
+            reverse_sqlite=drop("turn_search")
             + [
                 "CREATE VIRTUAL TABLE turn_search USING fts5(turn_id UNINDEXED, content, "
                 "tokenize = 'trigram')",
@@ -63,10 +68,12 @@ class Migration(migrations.Migration):
                 "content = NEW.content WHERE rowid = OLD.rowid; END",
             ],
         ),
-        migrations.RunSQL(
-            drop("turn_words") + index("turn_words", "unicode61 remove_diacritics 2"),
+        RunSQLFor(
+            postgresql=[],
+            reverse_postgresql=[],
+            sqlite=drop("turn_words") + index("turn_words", "unicode61 remove_diacritics 2"),
             # Back to 0011's word index, which kept token counts.
-            drop("turn_words")
+            reverse_sqlite=drop("turn_words")
             + [
                 "CREATE VIRTUAL TABLE turn_words USING fts5(content, "
                 "content = 'conversation_turns', content_rowid = 'rowid', "

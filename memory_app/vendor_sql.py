@@ -1,0 +1,66 @@
+"""Raw SQL in migrations, written once per database engine.
+
+The v1 tables and our own are models, so Django writes their DDL for either engine. What
+models cannot say (triggers that keep the audit trail append-only for every writer, the
+search indexes, SQL functions) differs between SQLite and PostgreSQL: each migration
+gives both, and ``RunSQLFor`` runs the one the migrating connection needs.
+"""
+
+from django.db import migrations, router
+
+ENGINES = ("sqlite", "postgresql")
+
+
+class RunSQLFor(migrations.RunSQL):
+    """``RunSQL`` with statements (and their reverse) for each engine."""
+
+    def __init__(self, *, sqlite, postgresql, reverse_sqlite=None, reverse_postgresql=None):
+        self.by_engine = {
+            "sqlite": (list(sqlite), reverse_sqlite),
+            "postgresql": (list(postgresql), reverse_postgresql),
+        }
+        super().__init__(sql=sqlite, reverse_sql=reverse_sqlite)
+
+    def _for(self, schema_editor, reverse: bool):
+        vendor = schema_editor.connection.vendor
+        if vendor not in self.by_engine:
+            raise NotImplementedError(f"tommemory runs on {' or '.join(ENGINES)}, not {vendor}")
+        forward, backward = self.by_engine[vendor]
+        return backward if reverse else forward
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if router.allow_migrate(schema_editor.connection.alias, app_label, **self.hints):
+            self._run_sql(schema_editor, self._for(schema_editor, reverse=False))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        reverse = self._for(schema_editor, reverse=True)
+        if reverse is None:
+            raise NotImplementedError("You cannot reverse this operation")
+        if router.allow_migrate(schema_editor.connection.alias, app_label, **self.hints):
+            self._run_sql(schema_editor, reverse)
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# PostgreSQL: one trigger function refuses a change with the message its trigger gives,
+# as SQLite's RAISE(ABORT, message) does; 23000 reaches Django as an IntegrityError.
+PG_REFUSE_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION tom_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = '23000'; END $$"
+)
+
+
+def pg_refuse(name: str, table: str, when: str, message: str, condition: str = "") -> str:
+    """A PostgreSQL row trigger that refuses ``when`` (``UPDATE``/``DELETE``) with a message."""
+    guard = f"WHEN ({condition}) " if condition else ""
+    return (
+        f"CREATE TRIGGER {name} BEFORE {when} ON {table} FOR EACH ROW {guard}"
+        f"EXECUTE FUNCTION tom_refuse({quote(message)})"
+    )
+
+
+def pg_drop_trigger(name: str, table: str) -> str:
+    return f"DROP TRIGGER IF EXISTS {name} ON {table}"

@@ -84,10 +84,14 @@ class AuditReport:
         return not self.breaks
 
 
-def verify(proposal_id: str | None = None) -> AuditReport:
+def verify(proposal_id: str | None = None, using: str = "default") -> AuditReport:
     """Recompute every chain (or one proposal's) and report the first break of each."""
-    evidence = ApprovalEvidence.objects.select_related("approval").order_by("proposal_id", "seq")
-    approvals = Approval.objects.filter(evidence__isnull=True)
+    evidence = (
+        ApprovalEvidence.objects.using(using)
+        .select_related("approval")
+        .order_by("proposal_id", "seq")
+    )
+    approvals = Approval.objects.using(using).filter(evidence__isnull=True)
     if proposal_id is not None:
         evidence = evidence.filter(proposal_id=proposal_id)
         approvals = approvals.filter(proposal_id=proposal_id)

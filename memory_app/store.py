@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import Max, Q
 
 from . import audit, governance
@@ -772,13 +772,17 @@ class RuntimeMemoryStore:
         return tuple(getattr(row, f.attname) for f in row._meta.local_fields)
 
     @staticmethod
-    def bulk_insert(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> int:
+    def bulk_insert(
+        model: type[models.Model], rows: Iterable[Sequence[Any]], using: str = "default"
+    ) -> int:
         """Insert rows given as tuples in the table's column order, in one transaction.
 
-        For trusted bulk loads only (``seed_demo``): the values are not validated.
+        For trusted bulk loads only (``seed_demo``, ``copy_database``): the values are not
+        validated. ``using`` names the database (an alias of ``DATABASES``).
         On SQLite turns are indexed for search in one pass per index after the insert
         rather than row by row through the insert triggers, which is several times slower.
         """
+        connection = connections[using]
         columns = [f.column for f in model._meta.local_fields]
         # Identifiers come from the model, never from input; values are parameters.
         sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
@@ -787,7 +791,7 @@ class RuntimeMemoryStore:
             ", ".join("%s" for _ in columns),
         )
         rows = list(rows)
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
             # PostgreSQL keeps its search index (a GIN index, with pending-list inserts)
             # and turn positions current as rows arrive, at a bulk load's pace already.
             if model is not Turn or connection.vendor == "postgresql":

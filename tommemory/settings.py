@@ -149,25 +149,23 @@ TEMPLATES = [
 
 CONNECTION = json.loads((BASE_DIR / "contract" / "connection.json").read_text())
 
+# Other processes write the same file: WAL lets readers run beside a writer, the busy
+# timeout waits for the lock instead of failing, and IMMEDIATE takes the write lock when a
+# transaction starts, so a read-then-write transaction never fails halfway with "database
+# is locked". The pragmas are the contract's (contract/connection.json), which every
+# RuntimeMemoryStore applies too. (copy_database opens other SQLite files the same way.)
+SQLITE_OPTIONS = {
+    "init_command": "; ".join(
+        f"PRAGMA {name} = {value}" for name, value in CONNECTION["pragmas"].items()
+    ),
+    "transaction_mode": "IMMEDIATE",
+    "timeout": float(os.environ.get("TOM_DB_TIMEOUT", CONNECTION["busy_timeout_ms"] / 1000)),
+}
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": RUNTIME_DB_PATH,
-        "OPTIONS": {
-            # Other processes write the same file: WAL lets readers run beside a writer,
-            # the busy timeout waits for the lock instead of failing, and IMMEDIATE takes
-            # the write lock when a transaction starts, so a read-then-write transaction
-            # never fails halfway with "database is locked".
-            # The pragmas are the contract's (contract/connection.json), which every
-            # RuntimeMemoryStore applies too.
-            "init_command": "; ".join(
-                f"PRAGMA {name} = {value}" for name, value in CONNECTION["pragmas"].items()
-            ),
-            "transaction_mode": "IMMEDIATE",
-            "timeout": float(
-                os.environ.get("TOM_DB_TIMEOUT", CONNECTION["busy_timeout_ms"] / 1000)
-            ),
-        },
+        "OPTIONS": SQLITE_OPTIONS,
     }
 }
 if DATABASE_URL := os.environ.get("DATABASE_URL", "").strip():

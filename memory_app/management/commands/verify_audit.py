@@ -8,9 +8,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--proposal", help="check one proposal's chain only")
+        parser.add_argument("--database", default="default", help="the database alias to check")
 
     def handle(self, *args, **options) -> None:
-        report = audit.verify(options["proposal"])
+        report = audit.verify(options["proposal"], using=options["database"])
         self.stdout.write(f"checked {report.checked} chained decision(s)")
         if report.unchained:
             self.stdout.write(

@@ -1,0 +1,137 @@
+"""copy_database moves every row between a SQLite file and PostgreSQL, either way."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, django_env, manage
+
+TABLES = [
+    "sessions", "conversation_turns", "workflow_runs", "workflow_steps", "task_events",
+    "skills_learned", "behavior_profiles", "personality_profiles", "skill_to_logic_proposals",
+    "validation_results", "approvals", "deploy_outcomes", "tommemory_approval_evidence",
+    "tommemory_proposal_changes", "auth_user",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> Path:
+    """A small demo database file with accounts, decisions and a logged proposal change."""
+    path = tmp_path_factory.mktemp("copy") / "demo.sqlite"
+    for command in (
+        ["migrate", "--no-input"],
+        ["seed_demo", "--sessions", "12", "--turns", "6", "--runs", "4", "--skills", "6"],
+        ["demo_users"],
+    ):
+        result = manage(path, *command, DJANGO_DEBUG="1")
+        assert result.returncode == 0, result.stderr
+    with sqlite3.connect(path) as conn:  # another writer edits a proposal: the log notices
+        conn.execute("UPDATE skill_to_logic_proposals SET risk_level = 'critical' WHERE rowid = 1")
+    return path
+
+
+def copy(source: str, target: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), "copy_database", "--from", source,
+         "--to", target, *extra],
+        env=django_env(Path("unused.sqlite")), capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+
+
+def rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every copied table, turns in the order they were added."""
+    with sqlite3.connect(path) as conn:
+        found = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
+        found["turn order"] = conn.execute(
+            "SELECT id FROM conversation_turns ORDER BY rowid"
+        ).fetchall()
+        found["roles"] = conn.execute(
+            "SELECT u.username, g.name FROM auth_user_groups m "
+            "JOIN auth_user u ON u.id = m.user_id JOIN auth_group g ON g.id = m.group_id "
+            "ORDER BY 1"
+        ).fetchall()
+    return found
+
+
+@pytest.fixture
+def empty_postgresql_url():
+    """A new, empty PostgreSQL database (PostgreSQL runs only)."""
+    import psycopg
+
+    from .conftest import _postgresql_url
+
+    name = f"tommemory_copy_{os.getpid()}"
+    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _postgresql_url(name)
+    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.engine("postgresql")
+def test_a_copy_to_postgresql_and_back_loses_nothing(demo_file, empty_postgresql_url, tmp_path):
+    there = copy(str(demo_file), empty_postgresql_url)
+    assert there.returncode == 0, there.stderr
+    assert "decision chain intact" in there.stdout
+    assert "conversation_turns" in there.stderr  # the progress bar
+    back = tmp_path / "back.sqlite"
+    returned = copy(empty_postgresql_url, str(back))
+    assert returned.returncode == 0, returned.stderr
+    original, copied = rows(demo_file), rows(back)
+    assert original["tommemory_proposal_changes"]  # the logged change travelled too
+    assert original["roles"]
+    for table, found in original.items():
+        assert copied[table] == found, table
+
+
+@pytest.mark.engine("postgresql")
+def test_a_row_postgresql_cannot_hold_stops_the_copy_and_copies_nothing(
+    demo_file, empty_postgresql_url, tmp_path
+):
+    odd = tmp_path / "odd.sqlite"
+    odd.write_bytes(demo_file.read_bytes())
+    with sqlite3.connect(odd) as conn:
+        conn.execute("UPDATE conversation_turns SET token_count = 'many' WHERE rowid = 3")
+    refused = copy(str(odd), empty_postgresql_url)
+    assert refused.returncode != 0
+    assert "cannot hold a row of the source" in refused.stderr
+    assert "Nothing was copied" in refused.stderr
+    import psycopg
+
+    with psycopg.connect(empty_postgresql_url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+
+
+def test_a_copy_between_files_loses_nothing(demo_file, tmp_path):
+    target = tmp_path / "copy.sqlite"
+    copied = copy(str(demo_file), str(target))
+    assert copied.returncode == 0, copied.stderr
+    assert rows(target) == rows(demo_file)
+    # The copy is searchable: its search indexes were filled.
+    found = manage(
+        target, "shell", "-c",
+        "from memory_app.models import Turn; print(Turn.objects.search('the').count())",
+    )  # fmt: skip
+    assert int(found.stdout.split()[-1]) > 0
+
+
+def test_a_non_empty_target_is_refused_unless_told(demo_file, tmp_path):
+    target = tmp_path / "full.sqlite"
+    assert copy(str(demo_file), str(target)).returncode == 0
+    before = rows(target)
+    refused = copy(str(demo_file), str(target))
+    assert refused.returncode != 0
+    assert "already holds rows (sessions); nothing was copied" in refused.stderr
+    assert rows(target) == before
+
+
+def test_the_same_database_twice_is_refused(demo_file):
+    refused = copy(str(demo_file), str(demo_file))
+    assert refused.returncode != 0
+    assert "name the same database" in refused.stderr

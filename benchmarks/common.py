@@ -16,9 +16,13 @@ BIN = Path(sys.executable).parent
 USER, PASSWORD = "bench-reviewer", "bench-password-not-secret"
 
 
-def production_env(db: Path) -> dict[str, str]:
-    """Production settings on plain-HTTP loopback."""
-    return os.environ | {
+def production_env(db: Path, database_url: str | None = None) -> dict[str, str]:
+    """Production settings on plain-HTTP loopback, on the SQLite file ``db`` or on the
+    PostgreSQL database ``database_url``."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env | {
         "TOM_RUNTIME_DB": str(db),
         "DJANGO_SECRET_KEY": "benchmark-only-" + "0123456789abcdef" * 4,
         "DJANGO_DEBUG": "0",
@@ -30,9 +34,9 @@ def production_env(db: Path) -> dict[str, str]:
     }
 
 
-def prepare(db: Path) -> dict[str, str]:
-    """Migrate the file and make the benchmark reviewer; return the server environment."""
-    env = production_env(db)
+def prepare(db: Path, database_url: str | None = None) -> dict[str, str]:
+    """Migrate the database and make the benchmark reviewer; return the server environment."""
+    env = production_env(db, database_url)
     setup = (
         "from django.contrib.auth.models import User, Group\n"
         f"u, _ = User.objects.get_or_create(username={USER!r})\n"

@@ -2,10 +2,10 @@
 import { RuntimeMemoryStore } from "../runtime-store-ts/dist/index.js";
 
 const [file, sessionId, count] = process.argv.slice(2);
-const store = RuntimeMemoryStore.open(file);
+const store = await RuntimeMemoryStore.open(file);
 const start = process.hrtime.bigint();
 for (let n = 0; n < Number(count); n += 1) {
-  store.appendTurn(sessionId, "assistant", `turn ${n} from a TypeScript runtime`, { tokenCount: 8 });
+  await store.appendTurn(sessionId, "assistant", `turn ${n} from a TypeScript runtime`, { tokenCount: 8 });
 }
 process.stdout.write(String(Number(process.hrtime.bigint() - start) / 1e9));
-store.close();
+await store.close();

@@ -203,8 +203,9 @@ class SharedDatabase:
     template. ``env`` runs a Django process on it; ``execute`` and ``executescript`` take
     SQL with ``?`` parameters on both engines."""
 
-    def __init__(self, env: dict[str, str], connect):
-        self.env, self._connect = env, connect
+    def __init__(self, target: str, env: dict[str, str], connect):
+        # target: the file path or URL a RuntimeMemoryStore (either language) opens.
+        self.target, self.env, self._connect = target, env, connect
 
     def execute(self, sql: str, params=()) -> list[tuple]:
         conn = self._connect()
@@ -223,7 +224,8 @@ class SharedDatabase:
             self.execute(statement)
 
 
-def _postgresql_url(name: str) -> str:
+def postgresql_url(name: str) -> str:
+    """The URL of another database on the PostgreSQL server DATABASE_URL names."""
     from urllib.parse import urlsplit
 
     return urlsplit(os.environ["DATABASE_URL"].strip())._replace(path=f"/{name}").geturl()
@@ -238,17 +240,17 @@ def migrated_postgresql_template():
     import psycopg
 
     name = f"tommemory_template_{os.getpid()}"
-    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
     result = subprocess.run(
         [sys.executable, str(REPO / "manage.py"), "migrate", "--no-input"],
-        env=django_env(Path("unused.sqlite"), DATABASE_URL=_postgresql_url(name)),
+        env=django_env(Path("unused.sqlite"), DATABASE_URL=postgresql_url(name)),
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     yield name
-    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -258,19 +260,19 @@ def shared_db(request, tmp_path, migrated_file_db, migrated_postgresql_template)
     if ENGINE == "sqlite":
         path = tmp_path / "shared.sqlite"
         shutil.copy(migrated_file_db, path)
-        yield SharedDatabase(django_env(path), lambda: sqlite3.connect(path))
+        yield SharedDatabase(str(path), django_env(path), lambda: sqlite3.connect(path))
         return
     import psycopg
 
     name = f"tommemory_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
-    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgresql_template}"')
-    url = _postgresql_url(name)
+    url = postgresql_url(name)
     yield SharedDatabase(
-        django_env(tmp_path / "unused.sqlite", DATABASE_URL=url), lambda: psycopg.connect(url)
+        url, django_env(tmp_path / "unused.sqlite", DATABASE_URL=url), lambda: psycopg.connect(url)
     )
-    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -6,6 +6,7 @@ hold afterwards; ids and times are matched by form (see contract/README.md).
 """
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -21,7 +22,7 @@ from django.db import connection, models
 from memory_app.governance import Verdict
 from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
 
-from .conftest import REPO, django_env, manage, typescript_node
+from .conftest import REPO, manage, postgresql_url, typescript_node
 
 pytestmark = pytest.mark.django_db
 
@@ -221,27 +222,22 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
     assert check.stdout.split() == ["approved", "approved", "True", "True", "1"], check.stderr
 
 
-# The TypeScript store writes SQLite files only so far: run in the SQLite half.
-@pytest.mark.engine("sqlite")
-def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated_file_db, tmp_path):
-    """Hundreds of turns each, at once: every index exactly once, no locking error."""
-
-    db = tmp_path / "shared.sqlite"
-    shutil.copy(migrated_file_db, db)
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "INSERT INTO sessions (id, actor, started_at) VALUES ('both', 'tom', '2026-11-24')"
-        )
+def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(shared_db):
+    """Hundreds of turns each, at once: every index exactly once, no locking error (on
+    SQLite and on PostgreSQL)."""
+    shared_db.execute(
+        "INSERT INTO sessions (id, actor, started_at) VALUES ('both', 'tom', '2026-11-24')"
+    )
     count, start_at = 300, str(time.time() + 3)
     writers = [
         subprocess.Popen(
-            [typescript_node(), str(REPO / "tests" / "ts_appender.mjs"), str(db), "both",
-             str(count), "typescript", start_at],
+            [typescript_node(), str(REPO / "tests" / "ts_appender.mjs"), shared_db.target,
+             "both", str(count), "typescript", start_at],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ),
         subprocess.Popen(
             [sys.executable, "-m", "tests.writer_process", "both", str(count), "python", start_at],
-            cwd=REPO, env=django_env(db, TOM_DB_TIMEOUT="60"),
+            cwd=REPO, env=shared_db.env | {"TOM_DB_TIMEOUT": "60"},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         ),
     ]  # fmt: skip
@@ -249,10 +245,9 @@ def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(migrated
     for writer, (out, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err
         assert "database is locked" not in err + out
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT turn_index, content FROM conversation_turns ORDER BY turn_index"
-        ).fetchall()
+    rows = shared_db.execute(
+        "SELECT turn_index, content FROM conversation_turns ORDER BY turn_index"
+    )
     assert [index for index, _ in rows] == list(range(2 * count))
     by_label = {
         label: sum(c.startswith(label) for _, c in rows) for label in ("typescript", "python")
@@ -277,11 +272,11 @@ def test_npm_pack_makes_a_tarball_a_runtime_installs_and_uses(tmp_path):
     )  # fmt: skip
     (app / "use.mjs").write_text(
         'import { RuntimeMemoryStore } from "@tommemory/runtime-store";\n'
-        'const store = RuntimeMemoryStore.bootstrap("memory.sqlite");\n'
-        'const session = store.startSession("tom", { channel: "cli" });\n'
-        'store.appendTurn(session.id, "user", "hello");\n'
-        "console.log(store.sessionReplay(session.id).turns.length);\n"
-        "store.close();\n"
+        'const store = await RuntimeMemoryStore.bootstrap("memory.sqlite");\n'
+        'const session = await store.startSession("tom", { channel: "cli" });\n'
+        'await store.appendTurn(session.id, "user", "hello");\n'
+        "console.log((await store.sessionReplay(session.id)).turns.length);\n"
+        "await store.close();\n"
     )
     used = subprocess.run(
         [typescript_node(), "use.mjs"],
@@ -311,3 +306,22 @@ def test_dashboard_connections_are_set_up_as_the_contract_says(migrated_file_db)
     assert json.loads(shown.stdout.splitlines()[-1]) == contract["pragmas"] | {
         "busy_timeout": contract["busy_timeout_ms"]
     }
+
+
+@pytest.mark.engine("postgresql")
+def test_the_typescript_store_passes_the_contract_on_postgresql(migrated_postgresql_template):
+    # The same node tests make test runs on SQLite, here on databases copied from one the
+    # dashboard migrated.
+    package = REPO / "runtime-store-ts"
+    tests = sorted(str(p) for p in (package / "dist" / "test").glob("*.test.js"))
+    ran = subprocess.run(
+        [typescript_node(), "--test", *tests],
+        cwd=package, capture_output=True, text=True, timeout=300, check=False,
+        env=os.environ | {
+            "TOM_TEST_PG_ADMIN_URL": postgresql_url("postgres"),
+            "TOM_TEST_PG_TEMPLATE": migrated_postgresql_template,
+        },
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
+    assert "on postgresql" in ran.stdout
+    assert "# fail 0" in ran.stdout

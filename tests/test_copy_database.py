@@ -59,29 +59,29 @@ def rows(path: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def empty_postgresql_url():
+def emptypostgresql_url():
     """A new, empty PostgreSQL database (PostgreSQL runs only)."""
     import psycopg
 
-    from .conftest import _postgresql_url
+    from .conftest import postgresql_url
 
     name = f"tommemory_copy_{os.getpid()}"
-    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    yield _postgresql_url(name)
-    with psycopg.connect(_postgresql_url("postgres"), autocommit=True) as admin:
+    yield postgresql_url(name)
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.engine("postgresql")
-def test_a_copy_to_postgresql_and_back_loses_nothing(demo_file, empty_postgresql_url, tmp_path):
-    there = copy(str(demo_file), empty_postgresql_url)
+def test_a_copy_to_postgresql_and_back_loses_nothing(demo_file, emptypostgresql_url, tmp_path):
+    there = copy(str(demo_file), emptypostgresql_url)
     assert there.returncode == 0, there.stderr
     assert "decision chain intact" in there.stdout
     assert "conversation_turns" in there.stderr  # the progress bar
     back = tmp_path / "back.sqlite"
-    returned = copy(empty_postgresql_url, str(back))
+    returned = copy(emptypostgresql_url, str(back))
     assert returned.returncode == 0, returned.stderr
     original, copied = rows(demo_file), rows(back)
     assert original["tommemory_proposal_changes"]  # the logged change travelled too
@@ -92,19 +92,19 @@ def test_a_copy_to_postgresql_and_back_loses_nothing(demo_file, empty_postgresql
 
 @pytest.mark.engine("postgresql")
 def test_a_row_postgresql_cannot_hold_stops_the_copy_and_copies_nothing(
-    demo_file, empty_postgresql_url, tmp_path
+    demo_file, emptypostgresql_url, tmp_path
 ):
     odd = tmp_path / "odd.sqlite"
     odd.write_bytes(demo_file.read_bytes())
     with sqlite3.connect(odd) as conn:
         conn.execute("UPDATE conversation_turns SET token_count = 'many' WHERE rowid = 3")
-    refused = copy(str(odd), empty_postgresql_url)
+    refused = copy(str(odd), emptypostgresql_url)
     assert refused.returncode != 0
     assert "cannot hold a row of the source" in refused.stderr
     assert "Nothing was copied" in refused.stderr
     import psycopg
 
-    with psycopg.connect(empty_postgresql_url) as conn:
+    with psycopg.connect(emptypostgresql_url) as conn:
         assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
 
 

@@ -2,12 +2,12 @@
 import { RuntimeMemoryStore } from "../runtime-store-ts/dist/index.js";
 
 const [file, sessionId, count, label, startAt] = process.argv.slice(2);
-const store = RuntimeMemoryStore.open(file);
+const store = await RuntimeMemoryStore.open(file);
 const wait = Number(startAt) * 1000 - Date.now();
 if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 for (let n = 0; n < Number(count); n += 1) {
-  store.appendTurn(sessionId, "agent", `${label} ${n}`, { tokenCount: n });
+  await store.appendTurn(sessionId, "agent", `${label} ${n}`, { tokenCount: n });
   await new Promise((resolve) => setTimeout(resolve, 1)); // a runtime does some work between turns
 }
-store.close();
+await store.close();
 process.stdout.write(`${label} wrote ${count}`);

@@ -9,8 +9,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
+
+import {
+  type Connection, type Engine, isPostgresUrl, PostgresEngine, type Row, SqliteEngine, type Tx,
+} from "./engines.js";
+
+export type { Connection, Row } from "./engines.js";
 
 export class StoreError extends Error {}
 /** The row a call names does not exist. */
@@ -47,17 +52,9 @@ export interface Rule { required: Record<string, string[]>; distinct_people: str
 export function contractRule(): Rule {
   return JSON.parse(readFileSync(join(CONTRACT_DIR, "governance.json"), "utf8")) as Rule;
 }
-/** How every connection to the file is set up: the pragmas and lock wait both stores use. */
-export interface Connection { pragmas: Record<string, string | number>; busy_timeout_ms: number }
+/** How every connection to the file is set up (contract/connection.json). */
 export function contractConnection(): Connection {
   return JSON.parse(readFileSync(join(CONTRACT_DIR, "connection.json"), "utf8")) as Connection;
-}
-function connect(file: string): DatabaseSync {
-  const { pragmas, busy_timeout_ms } = contractConnection();
-  // timeout set explicitly: node:sqlite waits 0 ms for a lock by default.
-  const db = new DatabaseSync(file, { timeout: busy_timeout_ms });
-  for (const [name, value] of Object.entries(pragmas)) db.exec(`PRAGMA ${name} = ${value}`);
-  return db;
 }
 const V1_TABLES: Record<string, string[]> = {
   sessions: ["id", "actor", "channel", "started_at", "ended_at", "status", "metadata_json"],
@@ -89,7 +86,6 @@ const V1_TABLES: Record<string, string[]> = {
 const START_GRACE_MS = 5_000;
 const MAX_INTEGER = 2n ** 63n - 1n;
 
-export type Row = Record<string, unknown>;
 export interface SessionReplay { session: Row; turns: Row[] }
 export interface StepReplay { step: Row; events: Row[] }
 export interface WorkflowReplay { run: Row; steps: StepReplay[]; runEvents: Row[] }
@@ -378,44 +374,53 @@ export interface AppendTurnOptions {
 }
 
 export class RuntimeMemoryStore {
-  // Prepared once per SQL text: preparing is most of the cost of a small write.
-  private readonly statements = new Map<string, StatementSync>();
-
   private constructor(
-    private readonly db: DatabaseSync,
+    private readonly db: Engine,
     private readonly clock: () => Date,
   ) {}
 
-  private sql(text: string): StatementSync {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
-  }
-
-  /** Open a v1 database (default memory/tom_runtime.sqlite, or TOM_RUNTIME_DB). */
-  static open(path?: string, options: OpenOptions = {}): RuntimeMemoryStore {
-    const file = path ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
-    const db = connect(file);
-    const store = new RuntimeMemoryStore(db, options.now ?? (() => new Date()));
+  /**
+   * Open a v1 database: a SQLite file path or a PostgreSQL URL (postgres://...). Without
+   * one, DATABASE_URL, else TOM_RUNTIME_DB, else memory/tom_runtime.sqlite, as the
+   * dashboard chooses.
+   */
+  static async open(target?: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
+    const chosen = target ?? (process.env.DATABASE_URL?.trim() || undefined)
+      ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
+    const engine = isPostgresUrl(chosen)
+      ? await PostgresEngine.open(chosen)
+      : SqliteEngine.open(chosen, CONTRACT_DIR);
+    const store = new RuntimeMemoryStore(engine, options.now ?? (() => new Date()));
     try {
-      store.checkSchema();
+      await store.checkSchema();
     } catch (error) {
-      db.close();
+      await engine.close();
       throw error;
     }
     return store;
   }
 
-  /** Create the v1 tables in a file (the seed's step 1), then open it. */
-  static bootstrap(path: string, options: OpenOptions = {}): RuntimeMemoryStore {
-    const db = connect(path);
-    db.exec(readFileSync(join(CONTRACT_DIR, "v1_schema.sql"), "utf8"));
-    db.exec(readFileSync(join(CONTRACT_DIR, "tommemory_schema.sql"), "utf8"));
-    db.close();
+  /**
+   * Create the v1 tables in a SQLite file (the seed's step 1), then open it. A PostgreSQL
+   * database gets its tables from the dashboard's migrations (python manage.py migrate).
+   */
+  static async bootstrap(path: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
+    if (isPostgresUrl(path)) {
+      throw new StoreError(
+        "bootstrap makes SQLite files; a PostgreSQL database gets its tables from " +
+        "tommemory's migrations (DATABASE_URL=... python manage.py migrate)",
+      );
+    }
+    const engine = SqliteEngine.open(path, CONTRACT_DIR);
+    engine.exec(readFileSync(join(CONTRACT_DIR, "v1_schema.sql"), "utf8"));
+    engine.exec(readFileSync(join(CONTRACT_DIR, "tommemory_schema.sql"), "utf8"));
+    await engine.close();
     return RuntimeMemoryStore.open(path, options);
+  }
+
+  /** The engine this store writes: "sqlite" or "postgresql". */
+  get engine(): "sqlite" | "postgresql" {
+    return this.db.name;
   }
 
   private now(): string {
@@ -430,15 +435,13 @@ export class RuntimeMemoryStore {
     return text;
   }
 
-  close(): void {
-    this.db.close();
+  async close(): Promise<void> {
+    await this.db.close();
   }
 
-  private checkSchema(): void {
+  private async checkSchema(): Promise<void> {
     for (const [table, columns] of Object.entries(V1_TABLES)) {
-      const found = new Set(
-        this.db.prepare(`PRAGMA table_info("${table}")`).all().map((row) => String(row.name)),
-      );
+      const found = new Set(await this.db.columns(table));
       const missing = columns.filter((column) => !found.has(column));
       if (found.size === 0 || missing.length) {
         throw new StoreError(
@@ -449,49 +452,39 @@ export class RuntimeMemoryStore {
     }
   }
 
-  /** Run ``work`` in one BEGIN IMMEDIATE transaction: all of it is written, or nothing. */
-  private immediate<T>(work: () => T): T {
-    this.sql("BEGIN IMMEDIATE").run();
-    try {
-      const result = work();
-      this.sql("COMMIT").run();
-      return result;
-    } catch (error) {
-      this.sql("ROLLBACK").run();
-      throw error;
-    }
-  }
-
-  private get(table: string, id: unknown): Row {
+  /** The row, or NotFound; ``lock``: the parent row a write serializes on (PostgreSQL). */
+  private async get(tx: Tx, table: string, id: unknown, lock = false): Promise<Row> {
     if (typeof id !== "string" || !id) {
       throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
     }
-    const row = this.sql(`SELECT * FROM "${table}" WHERE id = ?`).get(id);
+    const row = await tx.get(`SELECT * FROM "${table}" WHERE id = ?${lock ? tx.forUpdate : ""}`, id);
     if (!row) throw new NotFound(`no ${table} row with id '${id}'`);
-    return { ...row };
+    return row;
   }
 
-  /** Refuse an id that names no row, reading only whether it exists. */
-  private exists(table: string, id: unknown): void {
+  /** Refuse an id that names no row, reading only whether it exists; lock it (PostgreSQL). */
+  private async lock(tx: Tx, table: string, id: unknown): Promise<void> {
     if (typeof id !== "string" || !id) {
       throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
     }
-    if (!this.sql(`SELECT 1 FROM "${table}" WHERE id = ?`).get(id)) {
+    if (!(await tx.get(`SELECT 1 FROM "${table}" WHERE id = ?${tx.forUpdate}`, id))) {
       throw new NotFound(`no ${table} row with id '${id}'`);
     }
   }
 
   /** Insert a row and return it as stored: every column is given, so no read-back. */
-  private insert(table: string, row: Row): Row {
+  private async insert(tx: Tx, table: string, row: Row): Promise<Row> {
     const columns = V1_TABLES[table] ?? Object.keys(row);
-    this.sql(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
-      .run(...(columns.map((c) => row[c] ?? null) as (string | number | null)[]));
+    await tx.run(
+      `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+      ...(columns.map((c) => row[c] ?? null) as (string | number | null)[]),
+    );
     return Object.fromEntries(columns.map((c) => [c, row[c] ?? null]));
   }
 
   // --- conversations ---------------------------------------------------------------------
 
-  startSession(actor: string, options: StartSessionOptions = {}): Row {
+  async startSession(actor: string, options: StartSessionOptions = {}): Promise<Row> {
     const row = {
       id: options.sessionId === undefined ? uuid7() : text(options.sessionId, "id"),
       actor: text(actor, "actor"),
@@ -500,22 +493,22 @@ export class RuntimeMemoryStore {
       status: "active",
       metadata_json: jsonObject(options.metadata, "metadata"),
     };
-    return this.immediate(() => this.insert("sessions", row));
+    return this.db.write((tx) => this.insert(tx, "sessions", row));
   }
 
-  endSession(sessionId: string, options: EndSessionOptions = {}): Row {
+  async endSession(sessionId: string, options: EndSessionOptions = {}): Promise<Row> {
     const status = choice(options.status ?? "ended", SESSION_STATUSES, "session status");
     if (status === "active") throw new InvalidInput("an ended session cannot have status 'active'");
     const endedAt = this.when(options.endedAt, "ended_at");
-    return this.immediate(() => {
-      this.get("sessions", sessionId);
-      this.db.prepare("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?").run(status, endedAt, sessionId);
-      return this.get("sessions", sessionId);
+    return this.db.write(async (tx) => {
+      await this.get(tx, "sessions", sessionId, true);
+      await tx.run("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", status, endedAt, sessionId);
+      return this.get(tx, "sessions", sessionId);
     });
   }
 
   /** Append a turn at the next turn_index of its session (gap-free, unique). */
-  appendTurn(sessionId: string, role: string, content: string, options: AppendTurnOptions = {}): Row {
+  async appendTurn(sessionId: string, role: string, content: string, options: AppendTurnOptions = {}): Promise<Row> {
     const chosenRole = choice(role, ROLES, "role");
     if (typeof content !== "string") throw new InvalidInput(`content must be text; got ${typeof content}`);
     const tokens = options.tokenCount;
@@ -530,20 +523,28 @@ export class RuntimeMemoryStore {
       created_at: this.when(options.createdAt, "created_at"),
       metadata_json: jsonObject(options.metadata, "metadata"),
     };
-    // BEGIN IMMEDIATE: no other writer can append between reading the last index and
-    // inserting the next one.
-    return this.immediate(() => {
-      this.exists("sessions", sessionId);
-      const last = this.sql("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?")
-        .get(sessionId);
+    // No other writer can append between reading the last index and inserting the next
+    // one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session's row.
+    return this.db.write(async (tx) => {
+      await this.lock(tx, "sessions", sessionId);
+      const last = await tx.get("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?", sessionId);
       const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
-      return this.insert("conversation_turns", { ...values, session_id: sessionId, turn_index: index });
+      return this.insert(tx, "conversation_turns", { ...values, session_id: sessionId, turn_index: index });
+    });
+  }
+
+  /** The session and its turns by turn_index. */
+  async sessionReplay(sessionId: string): Promise<SessionReplay> {
+    return this.db.read(async (tx) => {
+      const session = await this.get(tx, "sessions", sessionId);
+      const turns = await tx.all("SELECT * FROM conversation_turns WHERE session_id = ? ORDER BY turn_index", sessionId);
+      return { session, turns };
     });
   }
 
   // --- workflows -------------------------------------------------------------------------
 
-  startWorkflowRun(workflowName: string, options: StartWorkflowRunOptions): Row {
+  async startWorkflowRun(workflowName: string, options: StartWorkflowRunOptions): Promise<Row> {
     const status = choice(options.status ?? "running", RUN_STATUSES, "workflow status");
     if (status !== "queued" && status !== "running") {
       throw new InvalidInput(`a run starts queued or running; got '${status}'`);
@@ -557,10 +558,10 @@ export class RuntimeMemoryStore {
       started_at: this.when(options.startedAt, "started_at"),
       context_json: jsonObject(options.context, "context"),
     };
-    return this.immediate(() => this.insert("workflow_runs", row));
+    return this.db.write((tx) => this.insert(tx, "workflow_runs", row));
   }
 
-  finishWorkflowRun(runId: string, options: FinishOptions): Row {
+  async finishWorkflowRun(runId: string, options: FinishOptions): Promise<Row> {
     const status = choice(options.status, RUN_STATUSES, "workflow status");
     if (status === "queued" || status === "running") {
       throw new InvalidInput(`a run finishes failed, succeeded or aborted; got '${status}'`);
@@ -569,7 +570,7 @@ export class RuntimeMemoryStore {
   }
 
   /** Add the run's next step (step_index assigned like turn_index). */
-  addStep(runId: string, stepName: string, options: AddStepOptions = {}): Row {
+  async addStep(runId: string, stepName: string, options: AddStepOptions = {}): Promise<Row> {
     const values = {
       id: options.stepId === undefined ? uuid7() : text(options.stepId, "id"),
       step_name: text(stepName, "step_name"),
@@ -577,23 +578,21 @@ export class RuntimeMemoryStore {
       started_at: this.when(options.startedAt, "started_at"),
       details_json: jsonObject(options.details, "details"),
     };
-    return this.immediate(() => {
-      this.get("workflow_runs", runId);
-      const last = this.db
-        .prepare("SELECT MAX(step_index) AS last FROM workflow_steps WHERE workflow_run_id = ?")
-        .get(runId);
+    return this.db.write(async (tx) => {
+      await this.lock(tx, "workflow_runs", runId);
+      const last = await tx.get("SELECT MAX(step_index) AS last FROM workflow_steps WHERE workflow_run_id = ?", runId);
       const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
-      return this.insert("workflow_steps", { ...values, workflow_run_id: runId, step_index: index });
+      return this.insert(tx, "workflow_steps", { ...values, workflow_run_id: runId, step_index: index });
     });
   }
 
-  finishStep(stepId: string, options: FinishOptions): Row {
+  async finishStep(stepId: string, options: FinishOptions): Promise<Row> {
     const status = choice(options.status, STEP_STATUSES, "step status");
     return this.finish("workflow_steps", stepId, status, this.when(options.finishedAt, "finished_at"));
   }
 
   /** Record a task event for a run, one of its steps, or neither (system-wide). */
-  addEvent(eventType: string, eventLevel: string, message: string, options: AddEventOptions = {}): Row {
+  async addEvent(eventType: string, eventLevel: string, message: string, options: AddEventOptions = {}): Promise<Row> {
     const values = {
       id: options.eventId === undefined ? uuid7() : text(options.eventId, "id"),
       event_type: choice(eventType, EVENT_TYPES, "event_type"),
@@ -602,91 +601,86 @@ export class RuntimeMemoryStore {
       payload_json: jsonObject(options.payload, "payload"),
       created_at: this.when(options.createdAt, "created_at"),
     };
-    return this.immediate(() => {
+    return this.db.write(async (tx) => {
       let runId = options.runId ?? null;
-      if (runId !== null) this.get("workflow_runs", runId);
+      if (runId !== null) await this.get(tx, "workflow_runs", runId);
       const stepId = options.stepId ?? null;
       if (stepId !== null) {
-        const step = this.get("workflow_steps", stepId);
+        const step = await this.get(tx, "workflow_steps", stepId);
         if (runId !== null && step.workflow_run_id !== runId) {
           throw new InvalidInput(`step '${stepId}' belongs to run '${String(step.workflow_run_id)}'`);
         }
         runId = String(step.workflow_run_id);
       }
-      return this.insert("task_events", { ...values, workflow_run_id: runId, step_id: stepId });
+      return this.insert(tx, "task_events", { ...values, workflow_run_id: runId, step_id: stepId });
     });
   }
 
   /** Set a row's final status and the time it reached it. */
-  private finish(table: string, id: string, status: string, finishedAt: string): Row {
-    return this.immediate(() => {
-      this.get(table, id);
-      this.db.prepare(`UPDATE "${table}" SET status = ?, finished_at = ? WHERE id = ?`).run(status, finishedAt, id);
-      return this.get(table, id);
+  private finish(table: string, id: string, status: string, finishedAt: string): Promise<Row> {
+    return this.db.write(async (tx) => {
+      await this.get(tx, table, id, true);
+      await tx.run(`UPDATE "${table}" SET status = ?, finished_at = ? WHERE id = ?`, status, finishedAt, id);
+      return this.get(tx, table, id);
     });
   }
 
   /** The run, its steps by step_index with their events, and run-level events. */
-  workflowReplay(runId: string): WorkflowReplay {
-    const run = this.get("workflow_runs", runId);
-    const steps = this.db
-      .prepare("SELECT * FROM workflow_steps WHERE workflow_run_id = ? ORDER BY step_index")
-      .all(runId)
-      .map((row) => ({ ...row }));
-    // Another writer may link an event to a step only; such events belong here too.
-    const events = this.db
-      .prepare(
+  async workflowReplay(runId: string): Promise<WorkflowReplay> {
+    return this.db.read(async (tx) => {
+      const run = await this.get(tx, "workflow_runs", runId);
+      const steps = await tx.all("SELECT * FROM workflow_steps WHERE workflow_run_id = ? ORDER BY step_index", runId);
+      // Another writer may link an event to a step only; such events belong here too.
+      const events = await tx.all(
         "SELECT * FROM task_events WHERE workflow_run_id = ? OR step_id IN " +
         "(SELECT id FROM workflow_steps WHERE workflow_run_id = ?) ORDER BY created_at, id",
-      )
-      .all(runId, runId)
-      .map((row) => ({ ...row }));
-    const byStep = new Map<unknown, Row[]>();
-    for (const event of events) {
-      const key = event.step_id ?? null;
-      byStep.set(key, [...(byStep.get(key) ?? []), event]);
-    }
-    return {
-      run,
-      steps: steps.map((step) => ({ step, events: byStep.get(step.id) ?? [] })),
-      runEvents: byStep.get(null) ?? [],
-    };
+        runId, runId,
+      );
+      const byStep = new Map<unknown, Row[]>();
+      for (const event of events) {
+        const key = event.step_id ?? null;
+        byStep.set(key, [...(byStep.get(key) ?? []), event]);
+      }
+      return {
+        run,
+        steps: steps.map((step) => ({ step, events: byStep.get(step.id) ?? [] })),
+        runEvents: byStep.get(null) ?? [],
+      };
+    });
   }
 
   // --- profiles --------------------------------------------------------------------------
 
-  publishBehaviorProfile(profileName: string, behavior: unknown, options: PublishOptions): Row {
+  async publishBehaviorProfile(profileName: string, behavior: unknown, options: PublishOptions): Promise<Row> {
     return this.publish("behavior_profiles", "behavior_json", profileName, behavior, options);
   }
 
-  publishPersonalityProfile(profileName: string, personality: unknown, options: PublishOptions): Row {
+  async publishPersonalityProfile(profileName: string, personality: unknown, options: PublishOptions): Promise<Row> {
     return this.publish("personality_profiles", "personality_json", profileName, personality, options);
   }
 
   /** The highest behavior version in effect at ``at`` (default now), or null. */
-  latestActiveBehaviorProfile(profileName: string, at?: string | Date): Row | null {
+  async latestActiveBehaviorProfile(profileName: string, at?: string | Date): Promise<Row | null> {
     return this.activeAt("behavior_profiles", profileName, at);
   }
 
   /** The highest personality version in effect at ``at`` (default now), or null. */
-  latestActivePersonalityProfile(profileName: string, at?: string | Date): Row | null {
+  async latestActivePersonalityProfile(profileName: string, at?: string | Date): Promise<Row | null> {
     return this.activeAt("personality_profiles", profileName, at);
   }
 
-  private versionsOf(table: string, name: string): Row[] {
-    return this.db
-      .prepare(`SELECT * FROM "${table}" WHERE profile_name = ? ORDER BY version DESC`)
-      .all(name)
-      .map((row) => ({ ...row }));
+  private versionsOf(tx: Tx, table: string, name: string): Promise<Row[]> {
+    return tx.all(`SELECT * FROM "${table}" WHERE profile_name = ? ORDER BY version DESC`, name);
   }
 
-  private activeAt(table: string, name: string, at?: string | Date): Row | null {
+  private async activeAt(table: string, name: string, at?: string | Date): Promise<Row | null> {
     const moment = at === undefined ? this.now() : this.when(at, "at");
-    return this.versionsOf(table, name).find((v) => isActiveAt(v, moment)) ?? null;
+    const versions = await this.db.read((tx) => this.versionsOf(tx, table, name));
+    return versions.find((v) => isActiveAt(v, moment)) ?? null;
   }
 
   /** Add version N+1 and close the open window at its start, atomically; never the past. */
-  private publish(table: string, column: string, name: unknown, document: unknown, options: PublishOptions): Row {
+  private async publish(table: string, column: string, name: unknown, document: unknown, options: PublishOptions): Promise<Row> {
     const profileName = text(name, "profile_name") as string;
     const values = {
       profile_name: profileName,
@@ -696,8 +690,10 @@ export class RuntimeMemoryStore {
       created_by: text(options.createdBy, "created_by"),
       effective_from: this.start(options.effectiveFrom),
     };
-    return this.immediate(() => {
-      const versions = this.versionsOf(table, profileName);
+    return this.db.write(async (tx) => {
+      // A new profile has no row to lock: publishers of one name take turns (PostgreSQL).
+      await tx.serializeOn(`${table}:${profileName}`);
+      const versions = await this.versionsOf(tx, table, profileName);
       const start = values.effective_from;
       const toClose: unknown[] = [];
       for (const v of versions) {
@@ -712,12 +708,12 @@ export class RuntimeMemoryStore {
         }
       }
       for (const id of toClose) {
-        this.db.prepare(`UPDATE "${table}" SET effective_to = ? WHERE id = ?`).run(start, id as string);
+        await tx.run(`UPDATE "${table}" SET effective_to = ? WHERE id = ?`, start, id as string);
       }
       const numbers = versions.map((v) => v.version).filter((n): n is number => Number.isInteger(n));
       const version = Math.max(0, ...numbers) + 1;
       if (BigInt(version) > MAX_INTEGER) throw new InvalidInput("the version numbers of this profile are used up");
-      return this.insert(table, {
+      return this.insert(tx, table, {
         id: uuid7(), ...values, version, effective_to: null, created_at: this.now(),
       });
     });
@@ -741,7 +737,7 @@ export class RuntimeMemoryStore {
 
   // --- skills and the promotion flow ------------------------------------------------------
 
-  learnSkill(skillKey: string, description: string, options: LearnSkillOptions): Row {
+  async learnSkill(skillKey: string, description: string, options: LearnSkillOptions): Promise<Row> {
     const confidence = number(options.confidence, "confidence");
     if (confidence < 0 || confidence > 1) {
       throw new InvalidInput(`confidence must be between 0 and 1; got ${confidence}`);
@@ -759,15 +755,15 @@ export class RuntimeMemoryStore {
       state: choice(options.state ?? "active", SKILL_STATES, "skill state"),
       metadata_json: jsonObject(options.metadata, "metadata"),
     };
-    return this.immediate(() => {
-      if (this.db.prepare("SELECT 1 FROM skills_learned WHERE skill_key = ? AND learned_at = ?").get(key, learned)) {
+    return this.db.write(async (tx) => {
+      if (await tx.get("SELECT 1 FROM skills_learned WHERE skill_key = ? AND learned_at = ?", key, learned)) {
         throw new InvalidInput(`skill '${key}' was already learned at ${learned}`);
       }
-      return this.insert("skills_learned", row);
+      return this.insert(tx, "skills_learned", row);
     });
   }
 
-  draftProposal(skillId: string, options: DraftProposalOptions): Row {
+  async draftProposal(skillId: string, options: DraftProposalOptions): Promise<Row> {
     const score = options.determinismScore ?? null;
     if (score !== null && (number(score, "determinism_score") < 0 || score > 1)) {
       throw new InvalidInput(`determinism_score must be between 0 and 1; got ${score}`);
@@ -787,14 +783,14 @@ export class RuntimeMemoryStore {
       created_at: created,
       updated_at: created,
     };
-    return this.immediate(() => {
-      this.get("skills_learned", skillId);
-      return this.insert("skill_to_logic_proposals", { ...row, skill_id: skillId });
+    return this.db.write(async (tx) => {
+      await this.get(tx, "skills_learned", skillId);
+      return this.insert(tx, "skill_to_logic_proposals", { ...row, skill_id: skillId });
     });
   }
 
   /** Append a validation result; the proposal's status follows the governance rule. */
-  recordValidation(proposalId: string, options: ValidationOptions): Row {
+  async recordValidation(proposalId: string, options: ValidationOptions): Promise<Row> {
     const row = {
       id: uuid7(),
       validator: choice(options.validator, VALIDATORS, "validator"),
@@ -805,16 +801,16 @@ export class RuntimeMemoryStore {
       details_json: jsonObject(options.details, "details"),
       validated_at: this.when(options.validatedAt, "validated_at"),
     };
-    return this.immediate(() => {
-      const proposal = this.get("skill_to_logic_proposals", proposalId);
-      const result = this.insert("validation_results", { ...row, proposal_id: proposalId });
-      this.syncStatus(proposal, row.validated_at);
+    return this.db.write(async (tx) => {
+      const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId, true);
+      const result = await this.insert(tx, "validation_results", { ...row, proposal_id: proposalId });
+      await this.syncStatus(tx, proposal, row.validated_at);
       return result;
     });
   }
 
   /** Append one decision under the governance rule; changing one's mind is a new row. */
-  recordApproval(proposalId: string, options: ApprovalOptions): RecordedDecision {
+  async recordApproval(proposalId: string, options: ApprovalOptions): Promise<RecordedDecision> {
     const values = {
       approver: text(options.approver, "approver"),
       approval_type: choice(options.approvalType, APPROVAL_TYPES, "approval_type"),
@@ -826,25 +822,26 @@ export class RuntimeMemoryStore {
       throw new InvalidInput("a rejection needs notes saying why");
     }
     const token = text(options.idempotencyToken, "idempotency_token", false);
-    return this.immediate(() => {
-      const proposal = this.get("skill_to_logic_proposals", proposalId);
+    return this.db.write(async (tx) => {
+      const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId, true);
       if (token) {
-        const earlier = this.db.prepare("SELECT * FROM tommemory_approval_evidence WHERE idempotency_token = ?").get(token);
+        const earlier = await tx.get("SELECT * FROM tommemory_approval_evidence WHERE idempotency_token = ?", token);
         if (earlier) {
           if (earlier.proposal_id !== proposalId) {
             throw new InvalidInput("this form token belongs to another proposal");
           }
-          const approval = this.get("approvals", String(earlier.approval_id));
-          return { approval, status: this.verdict(proposal).status, duplicate: true };
+          const approval = await this.get(tx, "approvals", String(earlier.approval_id));
+          return { approval, status: (await this.verdict(tx, proposal)).status, duplicate: true };
         }
       }
-      const verdict = this.verdict(proposal);
+      const verdict = await this.verdict(tx, proposal);
       const refusal = values.decision === "approved" ? verdict.approvalRefusal : verdict.refusal;
       if (refusal) throw new InvalidInput(refusal);
-      const approval = this.insert("approvals", { id: uuid7(), proposal_id: proposalId, ...values });
-      const last = this.db
-        .prepare("SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ? ORDER BY seq DESC LIMIT 1")
-        .get(proposalId);
+      const approval = await this.insert(tx, "approvals", { id: uuid7(), proposal_id: proposalId, ...values });
+      const last = await tx.get(
+        "SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ? ORDER BY seq DESC LIMIT 1",
+        proposalId,
+      );
       const evidence: Row = {
         approval_id: approval.id,
         proposal_id: proposalId,
@@ -857,16 +854,17 @@ export class RuntimeMemoryStore {
       };
       evidence.row_hash = chainHash(approval, evidence);
       const columns = Object.keys(evidence);
-      this.db
-        .prepare(`INSERT INTO tommemory_approval_evidence (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
-        .run(...(Object.values(evidence) as (string | number | null)[]));
-      const status = this.syncStatus(proposal, String(approval.decided_at));
+      await tx.run(
+        `INSERT INTO tommemory_approval_evidence (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+        ...(Object.values(evidence) as (string | number | null)[]),
+      );
+      const status = await this.syncStatus(tx, proposal, String(approval.decided_at));
       return { approval, status, duplicate: false };
     });
   }
 
   /** Append a deploy outcome; a successful deploy of an approved proposal promotes it. */
-  recordDeployOutcome(proposalId: string, options: DeployOptions): Row {
+  async recordDeployOutcome(proposalId: string, options: DeployOptions): Promise<Row> {
     const row = {
       id: uuid7(),
       deployment_target: text(options.deploymentTarget, "deployment_target"),
@@ -876,67 +874,59 @@ export class RuntimeMemoryStore {
       metrics_json: jsonObject(options.metrics, "metrics"),
       deployed_at: this.when(options.deployedAt, "deployed_at"),
     };
-    return this.immediate(() => {
-      const proposal = this.get("skill_to_logic_proposals", proposalId);
-      const outcome = this.insert("deploy_outcomes", { ...row, proposal_id: proposalId });
-      this.syncStatus(proposal, row.deployed_at);
+    return this.db.write(async (tx) => {
+      const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId, true);
+      const outcome = await this.insert(tx, "deploy_outcomes", { ...row, proposal_id: proposalId });
+      await this.syncStatus(tx, proposal, row.deployed_at);
       return outcome;
     });
   }
 
   /** skill -> proposal -> validations -> approvals -> deploy outcomes, in time order. */
-  proposalLineage(proposalId: string): ProposalLineage {
-    const proposal = this.get("skill_to_logic_proposals", proposalId);
-    const rows = this.lineageRows(proposalId);
-    const skill = this.db.prepare("SELECT * FROM skills_learned WHERE id = ?").get(String(proposal.skill_id));
-    return {
-      skill: skill ? { ...skill } : null,
-      proposal,
-      validations: rows.validations,
-      approvals: rows.approvals,
-      deployOutcomes: rows.deploys,
-    };
+  async proposalLineage(proposalId: string): Promise<ProposalLineage> {
+    return this.db.read(async (tx) => {
+      const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId);
+      const rows = await this.lineageRows(tx, proposalId);
+      const skill = await tx.get("SELECT * FROM skills_learned WHERE id = ?", String(proposal.skill_id));
+      return {
+        skill: skill ?? null,
+        proposal,
+        validations: rows.validations,
+        approvals: rows.approvals,
+        deployOutcomes: rows.deploys,
+      };
+    });
   }
 
-  private lineageRows(proposalId: string) {
-    const read = (table: string, time: string) => chronological(
-      this.db.prepare(`SELECT * FROM "${table}" WHERE proposal_id = ?`).all(proposalId).map((r) => ({ ...r })),
-      time,
-    );
+  private async lineageRows(tx: Tx, proposalId: string) {
+    const read = async (table: string, time: string) =>
+      chronological(await tx.all(`SELECT * FROM "${table}" WHERE proposal_id = ?`, proposalId), time);
     const evidence = new Map<unknown, Row>(
-      this.db.prepare("SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ?").all(proposalId)
-        .map((r) => [r.approval_id, { ...r }]),
+      (await tx.all("SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ?", proposalId))
+        .map((r) => [r.approval_id, r]),
     );
     return {
-      validations: read("validation_results", "validated_at"),
-      approvals: read("approvals", "decided_at"),
-      deploys: read("deploy_outcomes", "deployed_at"),
+      validations: await read("validation_results", "validated_at"),
+      approvals: await read("approvals", "decided_at"),
+      deploys: await read("deploy_outcomes", "deployed_at"),
       evidence,
     };
   }
 
-  private verdict(proposal: Row): Verdict {
-    const rows = this.lineageRows(String(proposal.id));
+  private async verdict(tx: Tx, proposal: Row): Promise<Verdict> {
+    const rows = await this.lineageRows(tx, String(proposal.id));
     return evaluate(proposal, rows.validations, rows.approvals, rows.deploys, rows.evidence, contractRule());
   }
 
   /** Store the status the governance rule derives from the proposal's rows. */
-  private syncStatus(proposal: Row, at: string): string {
-    const verdict = this.verdict(proposal);
+  private async syncStatus(tx: Tx, proposal: Row, at: string): Promise<string> {
+    const verdict = await this.verdict(tx, proposal);
     if (verdict.status !== proposal.status) {
-      this.db.prepare("UPDATE skill_to_logic_proposals SET status = ?, updated_at = ? WHERE id = ?")
-        .run(verdict.status, at, String(proposal.id));
+      await tx.run(
+        "UPDATE skill_to_logic_proposals SET status = ?, updated_at = ? WHERE id = ?",
+        verdict.status, at, String(proposal.id),
+      );
     }
     return verdict.status;
-  }
-
-  /** The session and its turns by turn_index. */
-  sessionReplay(sessionId: string): SessionReplay {
-    const session = this.get("sessions", sessionId);
-    const turns = this.db
-      .prepare("SELECT * FROM conversation_turns WHERE session_id = ? ORDER BY turn_index")
-      .all(sessionId)
-      .map((row) => ({ ...row }));
-    return { session, turns };
   }
 }

@@ -3,9 +3,11 @@
 import importlib
 import os
 import shutil
+from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.db import connection
 
 from ..conftest import audit_triggers_lifted
 
@@ -51,7 +53,8 @@ def _role_groups(transactional_db):
     (serialized_rollback cannot restore them here: Playwright's greenlets see another
     connection object than the one holding the serialized data.)
     """
-    ROLES.create_groups(apps, None)
+    # The migration function reads the database it works on from its schema editor.
+    ROLES.create_groups(apps, SimpleNamespace(connection=connection))
 
 
 @pytest.fixture

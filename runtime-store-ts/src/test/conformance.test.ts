@@ -1,6 +1,11 @@
 /**
  * The contract's conformance scenarios (../contract/scenarios), run against this store.
  * The same files run against the Python store (tests/test_contract.py).
+ *
+ * On SQLite (a bootstrapped file per scenario) by default. With TOM_TEST_PG_ADMIN_URL (a
+ * PostgreSQL URL allowed to create databases) and TOM_TEST_PG_TEMPLATE (a database the
+ * dashboard migrated), on PostgreSQL instead: a database per scenario, copied from the
+ * template (tests/test_contract.py runs this in the PostgreSQL half of make test).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -9,7 +14,11 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 
-import { CONTRACT_DIR, contractConnection, RuntimeMemoryStore, StoreError } from "../index.js";
+import pg from "pg";
+
+import {
+  CONTRACT_DIR, contractConnection, type OpenOptions, type Row, RuntimeMemoryStore, StoreError,
+} from "../index.js";
 
 type Json = unknown;
 interface Step {
@@ -88,44 +97,116 @@ function plain(value: Json): Json {
   return JSON.parse(JSON.stringify(value ?? null));
 }
 
-function run(scenario: Scenario, file: string): void {
+interface World {
+  store: RuntimeMemoryStore;
+  rows(table: string): Promise<Row[]>;
+  dispose(): Promise<void>;
+}
+
+// The test's own reads get bigint (v1's INTEGER) as numbers, as the store does.
+pg.types.setTypeParser(20, Number);
+const ADMIN_URL = process.env.TOM_TEST_PG_ADMIN_URL;
+const TEMPLATE = process.env.TOM_TEST_PG_TEMPLATE;
+const ENGINE = ADMIN_URL && TEMPLATE ? "postgresql" : "sqlite";
+let databases = 0;
+
+async function withAdmin<T>(work: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A new PostgreSQL database (from the migrated template, or empty); its URL. */
+async function newDatabase(fromTemplate: boolean): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `tom_ts_${process.pid}_${++databases}`;
+  await withAdmin((admin) =>
+    admin.query(`CREATE DATABASE "${name}"${fromTemplate ? ` TEMPLATE "${TEMPLATE}"` : ""}`));
+  const url = new URL(ADMIN_URL as string);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => withAdmin((admin) => admin.query(`DROP DATABASE "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+async function world(clock: OpenOptions): Promise<World> {
+  if (ENGINE === "postgresql") {
+    const { url, drop } = await newDatabase(true);
+    const store = await RuntimeMemoryStore.open(url, clock);
+    return {
+      store,
+      // In the order rows were added: the UUIDv7 ids (first column) the store makes.
+      rows: async (table) => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return (await client.query(`SELECT * FROM "${table}" ORDER BY 1`)).rows;
+        } finally {
+          await client.end();
+        }
+      },
+      dispose: async () => {
+        await store.close();
+        await drop();
+      },
+    };
+  }
+  const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
+  const file = join(tmp, "tom_runtime.sqlite");
+  const store = await RuntimeMemoryStore.bootstrap(file, clock);
+  return {
+    store,
+    rows: async (table) => {
+      const db = new DatabaseSync(file);
+      try {
+        return db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all().map((r) => ({ ...r }));
+      } finally {
+        db.close();
+      }
+    },
+    dispose: async () => {
+      await store.close();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+async function run(scenario: Scenario): Promise<void> {
   const clock = scenario.now ? { now: () => new Date(scenario.now as string) } : {};
-  const store = RuntimeMemoryStore.bootstrap(file, clock);
+  const { store, rows, dispose } = await world(clock);
   const saved: Record<string, Json> = {};
   try {
-    scenario.steps.forEach((step, n) => {
+    for (const [n, step] of scenario.steps.entries()) {
       const where = `step ${n} (${step.call})`;
       const args = resolve(step.args ?? {}, saved) as Record<string, Json>;
       const names = POSITIONAL[step.call];
       assert.ok(names, `${where}: this store has no ${step.call} yet`);
       const options = Object.fromEntries(Object.entries(args).filter(([k]) => !names.includes(k)));
-      const method = (store as unknown as Record<string, (...a: Json[]) => Json>)[step.call]!;
+      const method = (store as unknown as Record<string, (...a: Json[]) => Promise<Json>>)[step.call]!;
       const positional = names.map((k) => args[k]);
       const call = () => method.call(store, ...positional, ...(NO_OPTIONS.has(step.call) ? [] : [options]));
       if (step.error) {
-        assert.throws(call, (error: Error) => {
+        await assert.rejects(call, (error: Error) => {
           assert.ok(error instanceof StoreError, `${where}: ${error}`);
           assert.equal(error.constructor.name, step.error!.type, where);
           assert.match(error.message, new RegExp(step.error!.matches), where);
           return true;
         });
-        return;
+        continue;
       }
-      const result = plain(call());
+      const result = plain(await call());
       if (step.as) saved[step.as] = result;
       if ("result" in step) matches(step.result, result, saved, where);
-    });
-  } finally {
-    store.close();
-  }
-  const db = new DatabaseSync(file);
-  try {
+    }
     for (const [table, expected] of Object.entries(scenario.rows ?? {})) {
-      const rows = db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all().map((r) => ({ ...r }));
-      matches(expected, rows, saved, `table ${table}`);
+      matches(expected, await rows(table), saved, `table ${table}`);
     }
   } finally {
-    db.close();
+    await dispose();
   }
 }
 
@@ -133,39 +214,60 @@ const dir = join(CONTRACT_DIR, "scenarios");
 for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
   const stem = name.replace(/\.json$/, "");
   const scenario = JSON.parse(readFileSync(join(dir, name), "utf8")) as Scenario;
-  test(`contract scenario ${stem}: ${scenario.name}`, () => {
-    const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
-    try {
-      run(scenario, join(tmp, "tom_runtime.sqlite"));
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+  test(`contract scenario ${stem} on ${ENGINE}: ${scenario.name}`, () => run(scenario));
 }
 
-test("a file without the v1 tables is refused with a clear error", () => {
+test(`a database without the v1 tables is refused with a clear error (${ENGINE})`, async () => {
+  const refusal = /not a runtime memory v1 database: table sessions is missing/;
+  if (ENGINE === "postgresql") {
+    const { url, drop } = await newDatabase(false);
+    try {
+      await assert.rejects(RuntimeMemoryStore.open(url), refusal);
+    } finally {
+      await drop();
+    }
+    return;
+  }
   const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
   try {
     const file = join(tmp, "other.sqlite");
     new DatabaseSync(file).close();
-    assert.throws(() => RuntimeMemoryStore.open(file), /not a runtime memory v1 database: table sessions is missing/);
+    await assert.rejects(RuntimeMemoryStore.open(file), refusal);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 });
 
-test("every connection is set up as contract/connection.json says", () => {
+test("every SQLite connection is set up as contract/connection.json says", { skip: ENGINE !== "sqlite" }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
-  const store = RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"));
+  const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"));
   try {
-    const db = (store as unknown as { db: DatabaseSync }).db;
+    const db = (store as unknown as { db: { db: DatabaseSync } }).db.db;
     const { pragmas, busy_timeout_ms } = contractConnection();
     for (const [name, value] of Object.entries(pragmas)) {
       assert.deepEqual({ ...db.prepare(`PRAGMA ${name}`).get() }, { [name]: value });
     }
     assert.deepEqual({ ...db.prepare("PRAGMA busy_timeout").get() }, { timeout: busy_timeout_ms });
   } finally {
-    store.close();
+    await store.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("calls made at once on one SQLite store are written one after another", { skip: ENGINE !== "sqlite" }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
+  const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"));
+  try {
+    const session = await store.startSession("tom");
+    // Not awaited one by one: each call waits for the one before it on the connection.
+    const turns = await Promise.all(
+      Array.from({ length: 50 }, (_, n) => store.appendTurn(String(session.id), "user", `turn ${n}`)),
+    );
+    assert.deepEqual(turns.map((t) => t.turn_index), Array.from({ length: 50 }, (_, n) => n));
+    await assert.rejects(store.appendTurn("missing", "user", "x"), /no sessions row/);
+    assert.equal((await store.sessionReplay(String(session.id))).turns.length, 50);
+  } finally {
+    await store.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,240 @@
+/**
+ * The two engines the store writes: a SQLite file through node:sqlite, or PostgreSQL
+ * through node-postgres (pg). The store speaks SQL with `?` parameters to a `Tx`, and
+ * every write runs in one transaction that `Engine.write` opens:
+ *
+ * - SQLite: `BEGIN IMMEDIATE`, which excludes every other writer of the file for the
+ *   transaction (the dashboard's transactions begin the same way). One connection serves
+ *   one call at a time, so calls made at once queue here.
+ * - PostgreSQL: `BEGIN` on a pooled connection; a write serializes on its parent row
+ *   (`SELECT ... FOR UPDATE`, `Tx.forUpdate`) or on an advisory lock (`Tx.serializeOn`),
+ *   exactly as the Python store does.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+
+export type Row = Record<string, unknown>;
+export type Param = string | number | null;
+
+export interface Tx {
+  get(sql: string, ...params: Param[]): Promise<Row | undefined>;
+  all(sql: string, ...params: Param[]): Promise<Row[]>;
+  run(sql: string, ...params: Param[]): Promise<void>;
+  /** Appended to a SELECT of the parent row a write serializes on. */
+  readonly forUpdate: string;
+  /** Make writers of the same key (a profile name) take turns until the transaction ends. */
+  serializeOn(key: string): Promise<void>;
+}
+
+export interface Engine {
+  readonly name: "sqlite" | "postgresql";
+  /** Run ``work`` in one write transaction: all of it is written, or nothing. */
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Run ``work``'s reads. */
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** The columns of a table, or none when it does not exist. */
+  columns(table: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** How every connection to the file is set up: the pragmas and lock wait both stores use. */
+export interface Connection { pragmas: Record<string, string | number>; busy_timeout_ms: number }
+
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//.test(target);
+}
+
+// --- SQLite ------------------------------------------------------------------------------
+
+export class SqliteEngine implements Engine, Tx {
+  readonly name = "sqlite";
+  readonly forUpdate = "";
+  // Prepared once per SQL text: preparing is most of the cost of a small write.
+  private readonly statements = new Map<string, StatementSync>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly db: DatabaseSync) {}
+
+  static open(file: string, contractDir: string): SqliteEngine {
+    const { pragmas, busy_timeout_ms } = JSON.parse(
+      readFileSync(join(contractDir, "connection.json"), "utf8"),
+    ) as Connection;
+    // timeout set explicitly: node:sqlite waits 0 ms for a lock by default.
+    const db = new DatabaseSync(file, { timeout: busy_timeout_ms });
+    for (const [name, value] of Object.entries(pragmas)) db.exec(`PRAGMA ${name} = ${value}`);
+    return new SqliteEngine(db);
+  }
+
+  /** Run SQL scripts (the contract DDL). */
+  exec(script: string): void {
+    this.db.exec(script);
+  }
+
+  private sql(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** One call at a time on the one connection, in the order they were made. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async get(sql: string, ...params: Param[]): Promise<Row | undefined> {
+    const row = this.sql(sql).get(...params);
+    return row ? { ...row } : undefined;
+  }
+
+  async all(sql: string, ...params: Param[]): Promise<Row[]> {
+    return this.sql(sql).all(...params).map((row) => ({ ...row }));
+  }
+
+  async run(sql: string, ...params: Param[]): Promise<void> {
+    this.sql(sql).run(...params);
+  }
+
+  async serializeOn(_key: string): Promise<void> {
+    // The IMMEDIATE transaction already excludes every other writer.
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.sql("BEGIN IMMEDIATE").run();
+      try {
+        const result = await work(this);
+        this.sql("COMMIT").run();
+        return result;
+      } catch (error) {
+        this.sql("ROLLBACK").run();
+        throw error;
+      }
+    });
+  }
+
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.exclusive(() => work(this));
+  }
+
+  async columns(table: string): Promise<string[]> {
+    return this.db.prepare(`PRAGMA table_info("${table}")`).all().map((row) => String(row.name));
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.db.close();
+  }
+}
+
+// --- PostgreSQL --------------------------------------------------------------------------
+
+// The parts of node-postgres this engine uses (loaded only when a URL is opened).
+interface PgClient {
+  query(sql: string, params?: Param[]): Promise<{ rows: Row[] }>;
+  release(): void;
+}
+interface PgPool {
+  connect(): Promise<PgClient>;
+  end(): Promise<void>;
+}
+
+const INT8 = 20;
+
+class PgTx implements Tx {
+  readonly forUpdate = " FOR UPDATE";
+
+  constructor(private readonly client: PgClient) {}
+
+  /** `?` parameters as PostgreSQL's `$1, $2, ...` (the store's SQL has no other `?`). */
+  private static numbered(sql: string): string {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  }
+
+  async all(sql: string, ...params: Param[]): Promise<Row[]> {
+    return (await this.client.query(PgTx.numbered(sql), params)).rows;
+  }
+
+  async get(sql: string, ...params: Param[]): Promise<Row | undefined> {
+    return (await this.all(sql, ...params))[0];
+  }
+
+  async run(sql: string, ...params: Param[]): Promise<void> {
+    await this.client.query(PgTx.numbered(sql), params);
+  }
+
+  async serializeOn(key: string): Promise<void> {
+    await this.run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key);
+  }
+}
+
+export class PostgresEngine implements Engine {
+  readonly name = "postgresql";
+
+  private constructor(private readonly pool: PgPool) {}
+
+  static async open(url: string): Promise<PostgresEngine> {
+    let pg: (typeof import("pg"))["default"];
+    try {
+      pg = (await import("pg")).default;
+    } catch {
+      throw new Error("a PostgreSQL URL needs node-postgres: npm install pg");
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 4,
+      // bigint columns (v1's INTEGER) as numbers, as node:sqlite gives them.
+      types: {
+        getTypeParser: ((oid: number, format?: "text" | "binary") =>
+          oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)
+        ) as typeof pg.types.getTypeParser,
+      },
+    });
+    return new PostgresEngine(pool as unknown as PgPool);
+  }
+
+  private async transaction<T>(begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(begin);
+      try {
+        const result = await work(new PgTx(client));
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK");
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.transaction("BEGIN", work);
+  }
+
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.transaction("BEGIN READ ONLY", work);
+  }
+
+  async columns(table: string): Promise<string[]> {
+    return this.read(async (tx) =>
+      (await tx.all(
+        "SELECT column_name AS name FROM information_schema.columns " +
+        "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+        table,
+      )).map((row) => String(row.name)),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

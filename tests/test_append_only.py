@@ -136,3 +136,23 @@ def test_new_rows_can_still_be_appended(audit_rows, store, proposal):
         notes="changed my mind",
     )
     assert Approval.objects.filter(proposal=proposal).count() == 2
+
+
+def test_another_connection_s_raw_sql_is_refused_by_the_database(shared_db):
+    # A writer outside Django (sqlite3, or psycopg on PostgreSQL), its own connection.
+    shared_db.executescript(
+        """
+        INSERT INTO skills_learned (id, skill_key, description, source_type, confidence,
+            learned_at) VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
+        INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type,
+            proposal_json, risk_level, status, created_at, updated_at) VALUES ('p', 'sk',
+            'oxide', 'code_patch', '{}', 'low', 'validated', '2026-01-01T00:00:00.000Z',
+            '2026-01-01T00:00:00.000Z');
+        INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)
+            VALUES ('a', 'p', 'ann', 'human', 'approved', '2026-01-02T00:00:00.000Z')
+        """
+    )
+    for statement in ("UPDATE approvals SET decision = 'rejected'", "DELETE FROM approvals"):
+        with pytest.raises(Exception, match="approvals is append-only"):
+            shared_db.execute(statement)
+    assert shared_db.execute("SELECT decision FROM approvals") == [("approved",)]

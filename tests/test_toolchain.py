@@ -109,3 +109,26 @@ def test_node_finder_says_what_is_missing_without_node_or_npm(tmp_path):
     assert "needs Node 22.13 or newer (node:sqlite); found: " in found.stderr
     assert "v20.19.2" in found.stderr
     assert "apt-get install nodejs npm" in found.stderr
+
+
+def test_without_postgresql_make_test_is_told_and_ci_never_skips(tmp_path):
+    # No PostgreSQL server programs on PATH, not root: nothing can be installed or started.
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for tool in ("dirname", "mktemp", "id", "ls", "sort", "python3"):
+        if found := shutil.which(tool):
+            (bin_ / tool).symlink_to(found)
+    script = str(REPO / "scripts" / "with-postgres")
+    # Debian's place for the server programs, pointed elsewhere (this machine may have them).
+    env = {"PATH": str(bin_), "HOME": str(tmp_path), "TOM_PG_BINDIR_GLOB": str(tmp_path / "none")}
+    local = subprocess.run(
+        ["/bin/sh", script, "true"], env=env, capture_output=True, text=True, check=False
+    )
+    assert local.returncode == 75
+    assert "PostgreSQL half skipped: no PostgreSQL server programs" in local.stderr
+    ci = subprocess.run(
+        ["/bin/sh", script, "true"], env=env | {"CI": "true"}, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert ci.returncode == 1
+    assert "CI never skips the PostgreSQL half." in ci.stderr

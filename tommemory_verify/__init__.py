@@ -1,0 +1,1 @@
+"""Check tommemory's decision log without the dashboard, the database or Django."""

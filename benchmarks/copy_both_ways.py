@@ -22,7 +22,7 @@ TABLES = [
     "sessions", "conversation_turns", "workflow_runs", "workflow_steps", "task_events",
     "skills_learned", "behavior_profiles", "personality_profiles", "skill_to_logic_proposals",
     "validation_results", "approvals", "deploy_outcomes", "tommemory_approval_evidence",
-    "tommemory_proposal_changes", "auth_user",
+    "tommemory_proposal_changes", "tommemory_audit_log", "auth_user",
 ]  # fmt: skip
 
 

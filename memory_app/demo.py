@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import audit
+from . import audit, auditlog
 from .governance import current_rule, evaluate, proposal_digest
 from .jsontext import dump_json
 from .models import (
     Approval,
     ApprovalEvidence,
+    AuditLeaf,
     BehaviorProfile,
     DeployOutcome,
     PersonalityProfile,
@@ -186,6 +187,9 @@ class DemoBuilder:
                 counts[model._meta.db_table] = counts.get(model._meta.db_table, 0) + written
                 if progress:
                     progress(label, done, total)
+        # The demo's decisions, validations, deploys and profile versions enter the
+        # decision log as the store's own would.
+        counts[AuditLeaf._meta.db_table] = auditlog.take_in()
         return counts
 
     # --- conversations ------------------------------------------------------------------

@@ -1047,6 +1047,34 @@ class ApprovalEvidence(AppendOnlyModel):
         return f"evidence #{self.seq} of {self.proposal_id}"
 
 
+class AuditLeaf(AppendOnlyModel):
+    """One entry of the append-only decision log: a Merkle tree leaf (``auditlog``).
+
+    Every decision (its approvals row with its evidence), validation, deploy outcome and
+    published profile version gets one, in the order the log took them in. ``leaf_hash``
+    is the RFC 6962 leaf hash of the row's canonical text; signed checkpoints kept away
+    from the database (``audit_checkpoint``) make any later rewrite of rows or leaves
+    visible (``verify_audit --checkpoint``).
+    """
+
+    index = models.BigIntegerField(primary_key=True, help_text="position in the log, from 0")
+    kind = models.TextField()
+    row_id = models.TextField()
+    leaf_hash = models.TextField()
+    logged_at = models.TextField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "tommemory_audit_log"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "row_id"], name="uniq_audit_log_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"log entry #{self.index}: {self.kind} {self.row_id}"
+
+
 class ProposalChangeQuerySet(AppendOnlyQuerySet):
     def of(self, proposal: Proposal | str):
         return self.filter(proposal_id=getattr(proposal, "pk", proposal)).order_by("id")

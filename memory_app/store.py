@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db import connection, connections, models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Max, Q
 
-from . import audit, governance
+from . import audit, auditlog, governance
 from .fields import MAX_INTEGER
 from .jsontext import json_object_text
 from .models import (
@@ -56,6 +56,7 @@ from .models import (
     windows_to_close,
 )
 from .timeutil import chronological, format_iso, normalize_iso, now_iso, parse_iso
+from .vendor_sql import serialize_on
 
 # The search indexes (migration 0012), each with the insert trigger a bulk load turns off,
 # and how it fills each index for the turns after a rowid in one pass instead.
@@ -154,15 +155,6 @@ def _get[M: models.Model](model: type[M], pk: object, *, lock: bool = False) -> 
         return rows.get(pk=pk)
     except model.DoesNotExist:
         raise NotFound(f"no {model._meta.db_table} row with id {pk!r}") from None
-
-
-def _serialize_on(key: str) -> None:
-    """Make writers of the same ``key`` (a profile name) take turns, for rows with no parent
-    row to lock: a transaction-scoped advisory lock on PostgreSQL; SQLite's IMMEDIATE
-    transaction already excludes every other writer."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def _finish[M: models.Model](model: type[M], pk: str, status: str, time_field: str, when: str) -> M:
@@ -526,6 +518,7 @@ class RuntimeMemoryStore:
             proposal = _get(Proposal, proposal_id, lock=True)
             result = ValidationResult.objects.create(proposal=proposal, **values)
             self._sync_status(proposal, result.validated_at)
+            auditlog.take_in()
         return result
 
     def record_approval(
@@ -585,6 +578,7 @@ class RuntimeMemoryStore:
                 idempotency_token=token,
             ).save()
             verdict = self._sync_status(proposal, approval.decided_at)
+            auditlog.take_in()
             return RecordedDecision(approval, verdict, duplicate=False)
 
     def record_deploy_outcome(
@@ -611,6 +605,7 @@ class RuntimeMemoryStore:
             proposal = _get(Proposal, proposal_id, lock=True)
             outcome = DeployOutcome.objects.create(proposal=proposal, **values)
             self._sync_status(proposal, outcome.deployed_at)
+            auditlog.take_in()
         return outcome
 
     @staticmethod
@@ -703,13 +698,15 @@ class RuntimeMemoryStore:
         )
         name, start_text = values["profile_name"], values["effective_from"]
         with transaction.atomic():
-            _serialize_on(f"{model._meta.db_table}:{name}")
+            serialize_on(f"{model._meta.db_table}:{name}")
             versions = list(model.objects.versions_of(name))
             to_close = self._windows_to_close(versions, name, start_text)
             model.objects.filter(pk__in=to_close).close_windows(start_text)
-            return model.objects.create(
+            published = model.objects.create(
                 version=_next_version(versions), effective_to=None, created_at=now_iso(), **values
             )
+            auditlog.take_in()
+            return published
 
     # --- the minimum v1 query set -------------------------------------------------------
 

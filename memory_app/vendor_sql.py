@@ -1,4 +1,4 @@
-"""Raw SQL in migrations, written once per database engine.
+"""Raw SQL written once per database engine: in migrations, and the writers' locks.
 
 The v1 tables and our own are models, so Django writes their DDL for either engine. What
 models cannot say (triggers that keep the audit trail append-only for every writer, the
@@ -6,7 +6,7 @@ search indexes, SQL functions) differs between SQLite and PostgreSQL: each migra
 gives both, and ``RunSQLFor`` runs the one the migrating connection needs.
 """
 
-from django.db import migrations, router
+from django.db import connection, migrations, router
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -64,3 +64,13 @@ def pg_refuse(name: str, table: str, when: str, message: str, condition: str = "
 
 def pg_drop_trigger(name: str, table: str) -> str:
     return f"DROP TRIGGER IF EXISTS {name} ON {table}"
+
+
+def serialize_on(key: str) -> None:
+    """Make writers of the same ``key`` take turns until the transaction ends, for rows with
+    no parent row to lock (a profile's name, the decision log): a transaction-scoped
+    advisory lock on PostgreSQL; SQLite's IMMEDIATE transaction already excludes every
+    other writer."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])

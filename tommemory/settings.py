@@ -9,6 +9,11 @@ DJANGO_SECRET_KEY     required when DJANGO_DEBUG is off; in debug a dev key is g
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default 127.0.0.1,localhost)
 TOM_DB_TIMEOUT        seconds a writer waits for the SQLite lock (default 30)
 TOM_GOVERNANCE        a JSON file with the governance rule (default contract/governance.json)
+TOM_AUDIT_KEY         the Ed25519 key file that signs decision-log checkpoints (audit_keygen
+                      makes one; default memory/audit.key); TOM_AUDIT_PUBLIC_KEY its verifier
+                      key (default the key file + ".pub"), TOM_AUDIT_CHECKPOINTS where
+                      checkpoints go (default memory/checkpoints), TOM_AUDIT_ORIGIN the log's
+                      name in them (default tommemory/decisions)
 DJANGO_BEHIND_PROXY   1 when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto
 DJANGO_PROXY_COUNT    how many proxies append to X-Forwarded-For (default 1)
 DJANGO_EMAIL_HOST     SMTP host; password reset pages exist only when it is set
@@ -182,6 +187,17 @@ if DATABASE_URL := os.environ.get("DATABASE_URL", "").strip():
         )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The decision log's checkpoints (memory_app.auditlog): signed with a key that lives
+# outside the database, kept in a directory that can live on another host.
+TOM_AUDIT_KEY = Path(os.environ.get("TOM_AUDIT_KEY") or BASE_DIR / "memory" / "audit.key")
+TOM_AUDIT_PUBLIC_KEY = Path(
+    os.environ.get("TOM_AUDIT_PUBLIC_KEY") or TOM_AUDIT_KEY.with_name(TOM_AUDIT_KEY.name + ".pub")
+)
+TOM_AUDIT_CHECKPOINTS = Path(
+    os.environ.get("TOM_AUDIT_CHECKPOINTS") or BASE_DIR / "memory" / "checkpoints"
+)
+TOM_AUDIT_ORIGIN = os.environ.get("TOM_AUDIT_ORIGIN", "tommemory/decisions")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,10 +1,12 @@
 """Signed checkpoints in the form transparency logs use (C2SP signed-note, tlog-checkpoint).
 
-A checkpoint names the log (its origin), the tree size and the root hash, one per line::
+A checkpoint names the log (its origin), the tree size and the root hash, one per line,
+then (an extension line) when it was signed::
 
     tommemory.example/decisions
     1042
     ZLTnW3mbTF5NOuAmdUiCrsF5BsHG8vRm/ETKLRT0SXs=
+    2026-11-28T06:50:00.000Z
 
     — tommemory.example/decisions Rr4bbK4M0i2i...
 
@@ -37,9 +39,12 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
+    # An extension line: when the tree head was signed (ISO-8601 UTC).
+    time: str | None = None
 
     def text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode()]
+        return "\n".join([*lines, *([self.time] if self.time else [])]) + "\n"
 
 
 def raw_public_key(key: Ed25519PublicKey) -> bytes:

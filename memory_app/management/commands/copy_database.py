@@ -4,12 +4,12 @@
     python manage.py copy_database --from postgres://.../tom --to /srv/tom/copy.sqlite
 
 The target is migrated first, then every v1 row and our own (decision evidence, the
-proposal change log, the sign-in accounts and their roles) is copied in batches, parents
-before children, turns in the order they were added (search pages by it), all in one
-transaction on the target: a row the target cannot hold stops the copy and leaves the
-target's rows as they were. A target that already holds rows is refused unless
-``--into-non-empty``. The copy ends by comparing the row counts of every table and running
-``verify_audit`` on the target.
+proposal change log, the decision log, the sign-in accounts and their roles) is copied
+in batches, parents before children, turns in the order they were added (search pages by
+it), all in one transaction on the target: a row the target cannot hold stops the copy
+and leaves the target's rows as they were. A target that already holds rows is refused
+unless ``--into-non-empty``. The copy ends by comparing the row counts of every table
+and running ``verify_audit`` on the target.
 """
 
 import time
@@ -23,12 +23,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 
-from memory_app.models import V1_MODELS, ApprovalEvidence, ProposalChange, Turn
+from memory_app.models import V1_MODELS, ApprovalEvidence, AuditLeaf, ProposalChange, Turn
 from memory_app.store import RuntimeMemoryStore
 
 SOURCE, TARGET = "copy_source", "copy_target"
 # Copied in this order: every row's parents come before it.
-COPIED = [*V1_MODELS, ApprovalEvidence, ProposalChange, User]
+COPIED = [*V1_MODELS, ApprovalEvidence, ProposalChange, AuditLeaf, User]
 
 
 def database_settings(spec: str) -> dict:

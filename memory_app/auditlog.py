@@ -1,0 +1,282 @@
+"""The decision log: every governed row, in the order it was recorded, as one Merkle tree.
+
+Each decision (its approvals row and its evidence), validation, deploy outcome and
+published profile version is a leaf of an append-only RFC 6962 log (``AuditLeaf``,
+hashing in ``tommemory_verify.merkle``). The store logs its own rows in the transaction
+that writes them; rows other writers add are taken in the next time the log is brought up
+to date (``take_in``: every store write, ``audit_checkpoint``), in the order of their time.
+
+A leaf is the row's canonical text: ``{"kind", "row", "evidence"}`` as compact JSON, the
+columns as stored. A profile version's ``effective_to`` is left out: closing the window
+once is the one change a published version may get.
+
+Anyone who can write the database can rewrite rows, leaves and triggers together; what
+they cannot rewrite is a signed checkpoint kept elsewhere (``audit_checkpoint``). With
+one, ``verify`` finds the first entry that differs from what was signed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, models, transaction
+
+from tommemory_verify import merkle
+from tommemory_verify.note import Checkpoint, open_note, parse_checkpoint
+
+from .models import (
+    Approval,
+    ApprovalEvidence,
+    AuditLeaf,
+    BehaviorProfile,
+    DeployOutcome,
+    PersonalityProfile,
+    ValidationResult,
+)
+from .timeutil import instant_key, now_iso
+from .vendor_sql import serialize_on
+
+# kind -> (model, the column giving the time it was recorded, columns left out)
+KINDS: dict[str, tuple[type[models.Model], str, frozenset[str]]] = {
+    "validation": (ValidationResult, "validated_at", frozenset()),
+    "approval": (Approval, "decided_at", frozenset()),
+    "deploy": (DeployOutcome, "deployed_at", frozenset()),
+    "behavior_profile": (BehaviorProfile, "created_at", frozenset({"effective_to"})),
+    "personality_profile": (PersonalityProfile, "created_at", frozenset({"effective_to"})),
+}
+EVIDENCE_COLUMNS = [f.column for f in ApprovalEvidence._meta.local_fields]
+
+
+def _json_value(value):
+    """A stored value another writer put in a column that JSON cannot hold as it is."""
+    if isinstance(value, bytes):
+        return {"bytes": value.hex()}
+    raise TypeError(type(value).__name__)
+
+
+def leaf_text(kind: str, row: dict, evidence: dict | None) -> bytes:
+    """The canonical text of a logged row (what its leaf hash covers)."""
+    leaving_out = KINDS[kind][2]
+    document = {
+        "kind": kind,
+        "row": {k: v for k, v in row.items() if k not in leaving_out},
+        "evidence": evidence,
+    }
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _rows(kind: str, ids: Sequence[str] | None = None) -> dict[str, dict]:
+    """Rows of a kind as stored, by id: those with the given ids, or (``ids`` None) those
+    the log has not taken in yet."""
+    model = KINDS[kind][0]
+    columns = [f.column for f in model._meta.local_fields]
+    quote = connection.ops.quote_name
+    sql = f"SELECT {', '.join(map(quote, columns))} FROM {quote(model._meta.db_table)} t"  # noqa: S608
+    if ids is None:
+        sql += (
+            " WHERE t.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tommemory_audit_log l "
+            "WHERE l.kind = %s AND l.row_id = t.id)"
+        )
+        params: list = [kind]
+    elif not ids:
+        return {}
+    else:
+        sql += f" WHERE t.id IN ({', '.join('%s' for _ in ids)})"
+        params = list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return {row["id"]: row for row in found if isinstance(row["id"], str)}
+
+
+def _evidence(approval_ids: Sequence[str]) -> dict[str, dict]:
+    if not approval_ids:
+        return {}
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {', '.join(map(quote, EVIDENCE_COLUMNS))} FROM tommemory_approval_evidence "  # noqa: S608
+        f"WHERE approval_id IN ({', '.join('%s' for _ in approval_ids)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(approval_ids))
+        found = [dict(zip(EVIDENCE_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    return {row["approval_id"]: row for row in found}
+
+
+def _leaf_hash(kind: str, row: dict, evidence: dict | None) -> str:
+    return merkle.leaf_hash(leaf_text(kind, row, evidence)).hex()
+
+
+def take_in() -> int:
+    """Append every governed row the log has not seen yet, oldest first; return how many.
+
+    Runs in the caller's transaction when there is one (the store's), so a decision and
+    its log entry are written together.
+    """
+    with transaction.atomic():
+        # Writers append one at a time, so indexes run 0, 1, 2, ... without gaps.
+        serialize_on(AuditLeaf._meta.db_table)
+        new: list[tuple[str, str, int, str, dict]] = []
+        for order, (kind, (_model, time_column, _)) in enumerate(KINDS.items()):
+            for row_id, row in _rows(kind).items():
+                new.append((instant_key(row[time_column]), row_id, order, kind, row))
+        if not new:
+            return 0
+        new.sort(key=lambda entry: entry[:3])
+        evidence = _evidence([row_id for _, row_id, _, kind, _ in new if kind == "approval"])
+        last = AuditLeaf.objects.aggregate(last=models.Max("index"))["last"]
+        start = 0 if last is None else last + 1
+        logged_at = now_iso()
+        AuditLeaf.objects.bulk_create(
+            AuditLeaf(
+                index=start + n,
+                kind=kind,
+                row_id=row_id,
+                leaf_hash=_leaf_hash(
+                    kind, row, evidence.get(row_id) if kind == "approval" else None
+                ),
+                logged_at=logged_at,
+            )
+            for n, (_, row_id, _, kind, row) in enumerate(new)
+        )
+        return len(new)
+
+
+def leaf_hashes() -> list[bytes]:
+    """Every leaf hash of the log in order (a gap in the indexes is the caller's to report)."""
+    return [
+        bytes.fromhex(h)
+        for h in AuditLeaf.objects.order_by("index").values_list("leaf_hash", flat=True)
+    ]
+
+
+def tree_head() -> tuple[Checkpoint, list[bytes]]:
+    """The log's current size, root and time under the configured origin; its leaves."""
+    hashes = leaf_hashes()
+    return Checkpoint(
+        settings.TOM_AUDIT_ORIGIN, len(hashes), merkle.root(hashes), now_iso()
+    ), hashes
+
+
+# --- verification against a signed checkpoint ---------------------------------------------
+
+
+@dataclass
+class LogReport:
+    entries: int = 0
+    checkpoint_size: int | None = None
+    # (entry index, what is wrong); the log as a whole at index -1.
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def messages(self) -> list[str]:
+        """What is wrong, the first affected entry first."""
+        return [message for _, message in sorted(self.problems, key=lambda p: (p[0] < 0, p[0]))]
+
+
+def checkpoint_name(checkpoint: Checkpoint) -> str:
+    """``checkpoint-<size>-<time>``: names sort by size, then time."""
+    return f"checkpoint-{checkpoint.size:012d}-{(checkpoint.time or '').replace(':', '')}"
+
+
+def latest_checkpoint(place: Path) -> tuple[Path, Path]:
+    """The newest signed checkpoint in a directory (or the note given) and its leaf list."""
+    if place.is_dir():
+        notes = sorted(place.glob("checkpoint-*.note"))
+        if not notes:
+            raise FileNotFoundError(f"no checkpoint (checkpoint-*.note) in {place}")
+        place = notes[-1]
+    return place, place.with_suffix(".leaves")
+
+
+def verify(note_path: Path, name: str, public_key) -> LogReport:
+    """Check the log against a signed checkpoint and every leaf against its row.
+
+    Reports every problem in log order; the first is the first affected entry. Catches an
+    edited, deleted or reordered row or leaf even with every hash recomputed and the
+    triggers dropped, as long as the checkpoint was taken before the change.
+    """
+    note, leaves_path = latest_checkpoint(note_path)
+    checkpoint = parse_checkpoint(open_note(note.read_text(), name, public_key))
+    signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
+    report = LogReport(checkpoint_size=checkpoint.size)
+    if len(signed) != checkpoint.size or merkle.root(signed) != checkpoint.root:
+        report.problems.append((-1, f"{leaves_path.name} does not match the signed checkpoint"))
+        return report
+    entries = list(AuditLeaf.objects.order_by("index"))
+    report.entries = len(entries)
+    current = [bytes.fromhex(e.leaf_hash) for e in entries]
+    for position, entry in enumerate(entries):
+        if entry.index != position:
+            report.problems.append((position, f"entry #{position} is missing from the log"))
+            break
+    proof = merkle.consistency_proof(min(checkpoint.size, len(current)), current)
+    if checkpoint.size > len(current) or not merkle.verify_consistency(
+        checkpoint.size, len(current), proof, checkpoint.root, merkle.root(current)
+    ):
+        report.problems.append(
+            (-1, f"the log is not an extension of the checkpoint of {checkpoint.size} entries")
+        )
+    for position, expected in enumerate(signed):
+        if position >= len(entries):
+            report.problems.append(
+                (position, f"entry #{position} is gone (the checkpoint holds it)")
+            )
+            break
+        if current[position] != expected:
+            entry = entries[position]
+            report.problems.append(
+                (
+                    position,
+                    f"entry #{position} ({entry.kind} {entry.row_id!r}) is not the one signed",
+                )
+            )
+            break
+    report.problems.extend(_rows_against_leaves(entries))
+    return report
+
+
+def _rows_against_leaves(entries: list[AuditLeaf]) -> list[tuple[int, str]]:
+    problems = []
+    by_kind: dict[str, list[AuditLeaf]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry.kind, []).append(entry)
+    found: dict[tuple[str, str], str] = {}
+    for kind, kind_entries in by_kind.items():
+        if kind not in KINDS:
+            problems.append(
+                (kind_entries[0].index, f"entry #{kind_entries[0].index}: unknown kind {kind!r}")
+            )
+            continue
+        ids = [e.row_id for e in kind_entries]
+        rows = _rows(kind, ids)
+        evidence = _evidence(ids) if kind == "approval" else {}
+        for row_id, row in rows.items():
+            found[kind, row_id] = _leaf_hash(
+                kind, row, evidence.get(row_id) if kind == "approval" else None
+            )
+    for entry in entries:
+        now = found.get((entry.kind, entry.row_id))
+        if entry.kind not in KINDS:
+            continue
+        if now is None:
+            problems.append(
+                (entry.index, f"entry #{entry.index}: {entry.kind} {entry.row_id!r} is gone")
+            )
+        elif now != entry.leaf_hash:
+            problems.append(
+                (
+                    entry.index,
+                    f"entry #{entry.index}: {entry.kind} {entry.row_id!r} was changed after "
+                    "it was logged",
+                )
+            )
+    return problems

@@ -1,0 +1,231 @@
+"""The decision log: a writer of the database who rewrites everything is still caught."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+
+from memory_app import audit, auditlog
+from memory_app.models import Approval, ApprovalEvidence, AuditLeaf, Proposal
+
+from .conftest import audit_triggers_lifted
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """A signing key and its verifier key, made by audit_keygen, outside the database."""
+    private = tmp_path / "keys" / "audit.key"
+    with override_settings(TOM_AUDIT_KEY=private, TOM_AUDIT_PUBLIC_KEY=Path(f"{private}.pub")):
+        call_command("audit_keygen", stdout=StringIO())
+        yield private, Path(f"{private}.pub")
+
+
+@pytest.fixture
+def decided(store):
+    """A high-risk proposal with a validation and three decisions, logged by the store."""
+    skill = store.learn_skill("log-skill", "d", source_type="doc", confidence=0.7)
+    proposal = store.draft_proposal(
+        skill.id, proposed_by="oxide", proposal_type="code_patch",
+        proposal={"diff": "--- a\n+++ b\n"}, risk_level="high",
+    )  # fmt: skip
+    store.record_validation(
+        proposal.id, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1,
+        validated_at="2026-01-01T00:00:00.000Z",
+    )  # fmt: skip
+    for n, (who, kind) in enumerate([("ann", "human"), ("bob", "policy"), ("cy", "security")]):
+        store.record_approval(
+            proposal.id, approver=who, approval_type=kind, decision="approved",
+            decided_at=f"2026-01-0{n + 2}T00:00:00.000Z",
+        )  # fmt: skip
+    return Proposal.objects.get(pk=proposal.id)
+
+
+def checkpoint(tmp_path, keys) -> Path:
+    directory = tmp_path / "checkpoints"
+    with override_settings(TOM_AUDIT_KEY=keys[0]):
+        call_command("audit_checkpoint", "--dir", str(directory), stdout=StringIO())
+    return directory
+
+
+def verify(directory: Path, keys) -> str:
+    out, err = StringIO(), StringIO()
+    call_command(
+        "verify_audit",
+        "--checkpoint",
+        str(directory),
+        "--key",
+        str(keys[1]),
+        stdout=out,
+        stderr=err,
+    )
+    return out.getvalue()
+
+
+def rewrite_everything(proposal) -> None:
+    """What a writer with the database file can do: recompute every chain hash and every
+    log leaf after changing rows (the triggers are lifted by the caller)."""
+    with connection.cursor() as cursor:
+        previous = None
+        for evidence in ApprovalEvidence.objects.filter(proposal=proposal).order_by("seq"):
+            approval = Approval.objects.get(pk=evidence.approval_id)
+            evidence.prev_hash = previous.row_hash if previous else audit.GENESIS
+            evidence.row_hash = audit.chain_hash(evidence.prev_hash, approval, evidence)
+            cursor.execute(
+                "UPDATE tommemory_approval_evidence SET prev_hash = %s, row_hash = %s "
+                "WHERE approval_id = %s",
+                [evidence.prev_hash, evidence.row_hash, evidence.approval_id],
+            )
+            previous = evidence
+        for entry in AuditLeaf.objects.order_by("index"):
+            rows = auditlog._rows(entry.kind, [entry.row_id])
+            if entry.row_id in rows:
+                evidence = auditlog._evidence([entry.row_id]) if entry.kind == "approval" else {}
+                cursor.execute(
+                    "UPDATE tommemory_audit_log SET leaf_hash = %s WHERE kind = %s AND row_id = %s",
+                    [
+                        auditlog._leaf_hash(
+                            entry.kind, rows[entry.row_id], evidence.get(entry.row_id)
+                        ),
+                        entry.kind,
+                        entry.row_id,
+                    ],
+                )
+
+
+def test_every_governed_row_the_store_writes_is_logged_in_order(store, decided):
+    store.publish_behavior_profile("tom", {"tone": "calm"}, created_by="paula")
+    entries = list(AuditLeaf.objects.order_by("index").values_list("index", "kind"))
+    assert entries == [
+        (0, "validation"), (1, "approval"), (2, "approval"), (3, "approval"),
+        (4, "behavior_profile"),
+    ]  # fmt: skip
+
+
+def test_rows_another_writer_adds_are_taken_in_at_the_next_write_in_time_order(store, decided):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO deploy_outcomes (id, proposal_id, deployment_target, status, deployed_at)"
+            " VALUES ('raw-deploy', %s, 'prod', 'succeeded', '2026-01-09T00:00:00.000Z')",
+            [decided.pk],
+        )
+        cursor.execute(
+            "INSERT INTO validation_results (id, proposal_id, validator, validated_at) "
+            "VALUES ('raw-validation', %s, 'human', '2026-01-08T00:00:00.000Z')",
+            [decided.pk],
+        )
+    assert auditlog.take_in() == 2
+    assert list(AuditLeaf.objects.order_by("index").values_list("row_id", flat=True))[-2:] == [
+        "raw-validation",
+        "raw-deploy",
+    ]
+    assert auditlog.take_in() == 0
+
+
+def test_the_log_refuses_changes_in_the_database(decided):
+    for statement in (
+        "UPDATE tommemory_audit_log SET leaf_hash = 'x'",
+        "DELETE FROM tommemory_audit_log",
+    ):
+        with (
+            pytest.raises(IntegrityError, match="tommemory_audit_log is append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+
+
+def test_checkpoints_need_a_key_and_say_how_to_make_one(tmp_path, decided):
+    with (
+        override_settings(TOM_AUDIT_KEY=tmp_path / "nowhere.key"),
+        pytest.raises(CommandError, match=r"make one with `python manage.py audit_keygen`"),
+    ):
+        call_command("audit_checkpoint", "--dir", str(tmp_path / "c"), stdout=StringIO())
+    assert not (tmp_path / "c").exists()
+
+
+def test_keygen_never_replaces_a_key(keys):
+    with (
+        override_settings(TOM_AUDIT_KEY=keys[0]),
+        pytest.raises(CommandError, match="exists; move it away first"),
+    ):
+        call_command("audit_keygen", stdout=StringIO())
+
+
+def test_an_untouched_log_verifies_against_its_checkpoint(tmp_path, keys, decided, store):
+    directory = checkpoint(tmp_path, keys)
+    store.record_deploy_outcome(decided.pk, deployment_target="prod", status="succeeded")
+    out = verify(directory, keys)
+    assert "decision log intact: 5 entries, consistent with the signed checkpoint of 4" in out
+
+
+def test_a_middle_decision_edited_with_every_hash_recomputed_is_found(tmp_path, keys, decided):
+    directory = checkpoint(tmp_path, keys)
+    middle = Approval.objects.get(approver="bob")
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE approvals SET approver = 'mallory' WHERE id = %s", [middle.pk])
+        rewrite_everything(decided)
+    assert audit.verify(decided.pk).intact  # the chain alone is fooled
+    with pytest.raises(CommandError, match=f"first: entry #2 \\(approval '{middle.pk}'\\)"):
+        verify(directory, keys)
+
+
+def test_the_last_decision_deleted_with_its_log_entry_is_found(tmp_path, keys, decided):
+    directory = checkpoint(tmp_path, keys)
+    last = Approval.objects.get(approver="cy")
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("DELETE FROM tommemory_audit_log WHERE row_id = %s", [last.pk])
+        cursor.execute("DELETE FROM tommemory_approval_evidence WHERE approval_id = %s", [last.pk])
+        cursor.execute("DELETE FROM approvals WHERE id = %s", [last.pk])
+        rewrite_everything(decided)
+    assert audit.verify(decided.pk).intact
+    with pytest.raises(CommandError, match="first: entry #3 is gone"):
+        verify(directory, keys)
+
+
+def test_evidence_deleted_and_its_decision_edited_is_found(tmp_path, keys, decided):
+    directory = checkpoint(tmp_path, keys)
+    first = Approval.objects.get(approver="ann")
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("DELETE FROM tommemory_approval_evidence WHERE approval_id = %s", [first.pk])
+        cursor.execute(
+            "UPDATE approvals SET decision = 'rejected', notes = 'no' WHERE id = %s", [first.pk]
+        )
+        for seq in (2, 3):  # close the gap, so the chain reads whole again
+            cursor.execute(
+                "UPDATE tommemory_approval_evidence SET seq = %s WHERE seq = %s", [seq - 1, seq]
+            )
+        rewrite_everything(decided)
+    assert audit.verify(decided.pk).intact  # the chain alone sees a decision another writer made
+    with pytest.raises(CommandError, match=f"first: entry #1 \\(approval '{first.pk}'\\)"):
+        verify(directory, keys)
+
+
+def test_reordered_log_entries_are_found(tmp_path, keys, decided):
+    directory = checkpoint(tmp_path, keys)
+    with audit_triggers_lifted() as cursor:
+        # Swap the first two decisions' places in the log.
+        rows = list(AuditLeaf.objects.filter(index__in=[1, 2]).order_by("index"))
+        cursor.execute('DELETE FROM tommemory_audit_log WHERE "index" IN (1, 2)')
+        for new_index, entry in zip((2, 1), rows, strict=True):
+            cursor.execute(
+                'INSERT INTO tommemory_audit_log ("index", kind, row_id, leaf_hash, logged_at) '
+                "VALUES (%s, %s, %s, %s, %s)",
+                [new_index, entry.kind, entry.row_id, entry.leaf_hash, entry.logged_at],
+            )
+    with pytest.raises(CommandError, match=r"first: entry #1 .* is not the one signed"):
+        verify(directory, keys)
+
+
+def test_a_row_edited_without_touching_the_log_is_named(tmp_path, keys, decided):
+    directory = checkpoint(tmp_path, keys)
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE validation_results SET validator = 'human'")
+    with pytest.raises(
+        CommandError, match=r"entry #0: validation .* was changed after it was logged"
+    ):
+        verify(directory, keys)

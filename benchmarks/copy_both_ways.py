@@ -18,12 +18,19 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLES = [
-    "sessions", "conversation_turns", "workflow_runs", "workflow_steps", "task_events",
-    "skills_learned", "behavior_profiles", "personality_profiles", "skill_to_logic_proposals",
-    "validation_results", "approvals", "deploy_outcomes", "tommemory_approval_evidence",
-    "tommemory_proposal_changes", "tommemory_audit_log", "auth_user",
-]  # fmt: skip
+
+
+def copied_models() -> list:
+    """The models copy_database copies (the one list of what a copy holds)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tommemory.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
+    sys.path.insert(0, str(REPO))
+    django.setup()
+    from memory_app.management.commands.copy_database import COPIED
+
+    return COPIED
 
 
 def copy(source: str, target: str) -> float:
@@ -40,9 +47,10 @@ def copy(source: str, target: str) -> float:
 
 def same_rows(a: Path, b: Path) -> int:
     """Compare the files table by table; return the number of rows compared."""
+    tables = [model._meta.db_table for model in copied_models()]
     compared = 0
     with sqlite3.connect(a) as one, sqlite3.connect(b) as other:
-        queries = [f"SELECT * FROM {t} ORDER BY 1" for t in TABLES]
+        queries = [f"SELECT * FROM {t} ORDER BY 1" for t in tables]
         queries.append("SELECT id FROM conversation_turns ORDER BY rowid")
         for query in queries:
             left, right = one.execute(query), other.execute(query)

@@ -74,3 +74,22 @@ def serialize_on(key: str) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def append_only(table: str, reason: str) -> RunSQLFor:
+    """Triggers on both engines that refuse any UPDATE or DELETE of ``table``'s rows, from any
+    connection, with the message ``<table> is append-only: <reason>``."""
+    message = f"{table} is append-only: {reason}"
+    ops = ("update", "delete")
+    return RunSQLFor(
+        sqlite=[
+            f"CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, {quote(message)}); END"
+            for op in ops
+        ],
+        reverse_sqlite=[f"DROP TRIGGER IF EXISTS {table}_append_only_{op}" for op in ops],
+        postgresql=[
+            pg_refuse(f"{table}_append_only_{op}", table, op.upper(), message) for op in ops
+        ],
+        reverse_postgresql=[pg_drop_trigger(f"{table}_append_only_{op}", table) for op in ops],
+    )

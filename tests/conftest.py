@@ -197,6 +197,18 @@ def drop_trigger(name: str) -> None:
             cursor.execute(f'DROP TRIGGER "{name}"')
 
 
+# A validated low-risk proposal 'p' as another writer would store it (for SharedDatabase).
+VALIDATED_PROPOSAL = """
+INSERT INTO skills_learned (id, skill_key, description, source_type, confidence, learned_at)
+    VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
+INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type, proposal_json,
+    risk_level, status, created_at, updated_at) VALUES ('p', 'sk', 'oxide', 'code_patch', '{}',
+    '{risk}', 'validated', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass, test_pass,
+    policy_pass, validated_at) VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z')
+"""
+
+
 class SharedDatabase:
     """A migrated database of its own that separate processes share, on this run's engine:
     a copy of the migrated SQLite file, or a PostgreSQL database made from a migrated
@@ -231,18 +243,23 @@ def postgresql_url(name: str) -> str:
     return urlsplit(os.environ["DATABASE_URL"].strip())._replace(path=f"/{name}").geturl()
 
 
+def postgresql_admin(*statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE) on the server's maintenance database."""
+    import psycopg
+
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
+        for statement in statements:
+            admin.execute(statement)
+
+
 @pytest.fixture(scope="session")
 def migrated_postgresql_template():
     """PostgreSQL runs only: a migrated database to copy (CREATE DATABASE ... TEMPLATE)."""
     if ENGINE != "postgresql":
         yield None
         return
-    import psycopg
-
     name = f"tommemory_template_{os.getpid()}"
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    postgresql_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     result = subprocess.run(
         [sys.executable, str(REPO / "manage.py"), "migrate", "--no-input"],
         env=django_env(Path("unused.sqlite"), DATABASE_URL=postgresql_url(name)),
@@ -250,8 +267,7 @@ def migrated_postgresql_template():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     yield name
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    postgresql_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -265,15 +281,15 @@ def shared_db(request, tmp_path, migrated_file_db, migrated_postgresql_template)
     import psycopg
 
     name = f"tommemory_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgresql_template}"')
+    postgresql_admin(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgresql_template}"',
+    )
     url = postgresql_url(name)
     yield SharedDatabase(
         url, django_env(tmp_path / "unused.sqlite", DATABASE_URL=url), lambda: psycopg.connect(url)
     )
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    postgresql_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

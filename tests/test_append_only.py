@@ -12,6 +12,8 @@ from memory_app.models import (
     ValidationResult,
 )
 
+from .conftest import VALIDATED_PROPOSAL
+
 pytestmark = pytest.mark.django_db
 
 
@@ -140,17 +142,10 @@ def test_new_rows_can_still_be_appended(audit_rows, store, proposal):
 
 def test_another_connection_s_raw_sql_is_refused_by_the_database(shared_db):
     # A writer outside Django (sqlite3, or psycopg on PostgreSQL), its own connection.
-    shared_db.executescript(
-        """
-        INSERT INTO skills_learned (id, skill_key, description, source_type, confidence,
-            learned_at) VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
-        INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type,
-            proposal_json, risk_level, status, created_at, updated_at) VALUES ('p', 'sk',
-            'oxide', 'code_patch', '{}', 'low', 'validated', '2026-01-01T00:00:00.000Z',
-            '2026-01-01T00:00:00.000Z');
-        INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)
-            VALUES ('a', 'p', 'ann', 'human', 'approved', '2026-01-02T00:00:00.000Z')
-        """
+    shared_db.executescript(VALIDATED_PROPOSAL.replace("{risk}", "low"))
+    shared_db.execute(
+        "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at) "
+        "VALUES ('a', 'p', 'ann', 'human', 'approved', '2026-01-02T00:00:00.000Z')"
     )
     for statement in ("UPDATE approvals SET decision = 'rejected'", "DELETE FROM approvals"):
         with pytest.raises(Exception, match="approvals is append-only"):

@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, django_env, manage
+from memory_app.management.commands.copy_database import COPIED
 
-TABLES = [
-    "sessions", "conversation_turns", "workflow_runs", "workflow_steps", "task_events",
-    "skills_learned", "behavior_profiles", "personality_profiles", "skill_to_logic_proposals",
-    "validation_results", "approvals", "deploy_outcomes", "tommemory_approval_evidence",
-    "tommemory_proposal_changes", "tommemory_audit_log", "auth_user",
-]  # fmt: skip
+from .conftest import REPO, django_env, manage, postgresql_admin, postgresql_url
+
+TABLES = [model._meta.db_table for model in COPIED]
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +58,10 @@ def rows(path: Path) -> dict[str, list[tuple]]:
 @pytest.fixture
 def emptypostgresql_url():
     """A new, empty PostgreSQL database (PostgreSQL runs only)."""
-    import psycopg
-
-    from .conftest import postgresql_url
-
     name = f"tommemory_copy_{os.getpid()}"
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    postgresql_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     yield postgresql_url(name)
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    postgresql_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.engine("postgresql")

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from memory_app.models import Approval, Proposal
 
-from .conftest import REPO, drop_trigger
+from .conftest import REPO, VALIDATED_PROPOSAL, drop_trigger
 from .test_browse_sessions import body, count_queries
 from .test_governance import decide, validate
 
@@ -195,19 +195,7 @@ def test_page_carries_the_csrf_header_for_htmx(ops_client, validated):
 
 
 def test_two_ops_deciding_at_once_are_both_recorded(shared_db):
-    shared_db.executescript(
-        """
-        INSERT INTO skills_learned (id, skill_key, description, source_type, confidence,
-            learned_at) VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
-        INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type,
-            proposal_json, risk_level, status, created_at, updated_at) VALUES ('p', 'sk',
-            'oxide', 'code_patch', '{}', 'medium', 'validated', '2026-01-01T00:00:00.000Z',
-            '2026-01-01T00:00:00.000Z');
-        INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass,
-            test_pass, policy_pass, validated_at)
-            VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z');
-        """
-    )
+    shared_db.executescript(VALIDATED_PROPOSAL.replace("{risk}", "medium"))
     start_at = str(time.time() + 3)
     deciders = [
         subprocess.Popen(

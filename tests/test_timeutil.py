@@ -70,3 +70,14 @@ def test_broken_json_keeps_its_raw_text():
     assert not parsed.valid
     assert parsed.pretty == '{"a": 1,'
     assert parse_json_text('{"a": [1]}').pretty == '{\n  "a": [\n    1\n  ]\n}'
+
+
+def test_postgresql_reads_times_with_the_grammar_python_uses():
+    # The migration keeps its own copy (migrations never change); a new grammar needs a
+    # new migration, and this says so.
+    import importlib
+
+    from memory_app import timeutil
+
+    migration = importlib.import_module("memory_app.migrations.0013_postgresql_functions")
+    assert (migration.ISO_8601, migration.ZONE) == (timeutil.ISO_8601, timeutil.ZONE)

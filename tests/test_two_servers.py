@@ -17,18 +17,9 @@ from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, VALIDATED_PROPOSAL
 
 PASSWORD = "pw-for-tests-only"
-PROPOSAL = """
-INSERT INTO skills_learned (id, skill_key, description, source_type, confidence, learned_at)
-    VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
-INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type, proposal_json,
-    risk_level, status, created_at, updated_at) VALUES ('p', 'sk', 'oxide', 'code_patch', '{}',
-    'low', 'validated', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
-INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass, test_pass,
-    policy_pass, validated_at) VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z')
-"""
 ACCOUNTS = (
     "from django.contrib.auth.models import Group, User\n"
     f"User.objects.create_user('oscar', password='{PASSWORD}')"
@@ -51,7 +42,7 @@ def two_servers(shared_db):
         "DJANGO_SECURE_COOKIES": "0",
         "TOM_LOGIN_FAILURE_LIMIT": "3",
     }
-    shared_db.executescript(PROPOSAL)
+    shared_db.executescript(VALIDATED_PROPOSAL.replace("{risk}", "low"))
     made = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", ACCOUNTS],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,

@@ -2,10 +2,9 @@
 
 from django.db import migrations, models
 
-from memory_app.vendor_sql import RunSQLFor, pg_drop_trigger, pg_refuse
+from memory_app.vendor_sql import append_only
 
 TABLE = "tommemory_audit_log"
-REASON = "a log entry cannot be changed or deleted"
 
 
 class Migration(migrations.Migration):
@@ -35,26 +34,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        RunSQLFor(
-            sqlite=[
-                f"CREATE TRIGGER {TABLE}_append_only_{op} BEFORE {op.upper()} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only: {REASON}'); END"
-                for op in ("update", "delete")
-            ],
-            reverse_sqlite=[
-                f"DROP TRIGGER IF EXISTS {TABLE}_append_only_{op}" for op in ("update", "delete")
-            ],
-            postgresql=[
-                pg_refuse(
-                    f"{TABLE}_append_only_{op}",
-                    TABLE,
-                    op.upper(),
-                    f"{TABLE} is append-only: {REASON}",
-                )
-                for op in ("update", "delete")
-            ],
-            reverse_postgresql=[
-                pg_drop_trigger(f"{TABLE}_append_only_{op}", TABLE) for op in ("update", "delete")
-            ],
-        ),
+        append_only(TABLE, "a log entry cannot be changed or deleted"),
     ]

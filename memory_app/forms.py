@@ -319,8 +319,9 @@ class DecisionForm(forms.Form):
     """One governed decision; the approver is the signed-in user, never a field.
 
     Built for the proposal's verdict and the person deciding, it offers what can be
-    recorded now: "approved" is disabled while only a rejection can be recorded, and the
-    type defaults to a missing one this person can still satisfy. The store decides.
+    recorded now: "approved" is disabled while only a rejection can be recorded (or this
+    person proposed it), and the type defaults to a missing one this person can still
+    satisfy. The store decides.
     """
 
     approval_type = forms.ChoiceField(choices=ApprovalType.choices)
@@ -331,14 +332,14 @@ class DecisionForm(forms.Form):
     # A double click or a resubmitted form carries the same token: one decision.
     token = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args, verdict=None, approver: str = "", **kwargs):
+    def __init__(self, *args, verdict=None, approver: str = "", own_refusal: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         if verdict is None:
             return
         open_types = verdict.types_open_to(approver) or verdict.missing or verdict.required
         if open_types:
             self.fields["approval_type"].initial = open_types[0]
-        if verdict.approval_refusal:
+        if verdict.approval_refusal or own_refusal:
             self.fields["decision"].widget.disabled = {Decision.APPROVED}
             self.fields["decision"].initial = Decision.REJECTED
 

@@ -194,7 +194,14 @@ def evaluate(
         superseded = latest_per_key[(a.approver, a.approval_type)] != a.pk
         if superseded:
             reason = f"superseded by a later {a.approval_type} decision of {a.approver}"
-        views.append(DecisionView(a, ev, stale, superseded, not (stale or superseded), reason))
+        # Another writer may have recorded the proposer's own approval: it never counts.
+        own = a.decision == Decision.APPROVED and own_proposal_refusal(
+            proposal, text_of(a.approver)
+        )
+        if own and not (stale or superseded):
+            reason = f"not counted: {a.approver} proposed this and cannot approve it"
+        counted = not (stale or superseded or own)
+        views.append(DecisionView(a, ev, stale, superseded, counted, reason))
 
     valid = [v.approval for v in views if v.counted]
     rejected_by = [a for a in valid if a.decision == Decision.REJECTED]
@@ -252,6 +259,17 @@ def evaluate(
         refusal=refusal,
         approval_refusal=approval_refusal,
     )
+
+
+def own_proposal_refusal(proposal, approver: str) -> str:
+    """Why ``approver`` may not approve this proposal, or "": nobody approves what they
+    proposed (a ``proposed_by`` naming a person); they may still reject it."""
+    if text_of(proposal.proposed_by).strip() == approver.strip():
+        return (
+            f"{approver} proposed this and cannot approve their own proposal: another "
+            "person approves it (a rejection can still be recorded)."
+        )
+    return ""
 
 
 def text_of(value: object) -> str:

@@ -562,6 +562,7 @@ class RuntimeMemoryStore:
             verdict = governance.verdict_for(proposal)
             refusal = (
                 verdict.approval_refusal
+                or governance.own_proposal_refusal(proposal, values["approver"])
                 if values["decision"] == Decision.APPROVED
                 else verdict.refusal
             )

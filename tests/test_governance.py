@@ -287,3 +287,19 @@ def test_a_reused_token_records_one_decision(store, make_proposal):
     other = make_proposal("low")
     with pytest.raises(InvalidInput, match="another proposal"):
         decide(store, other, "alice", "human", idempotency_token="tok-1")
+
+
+def test_the_proposer_s_own_approval_another_writer_recorded_does_not_count(store, make_proposal):
+    proposal = make_proposal("low")
+    Proposal.objects.filter(pk=proposal.pk).update(proposed_by="ann")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)"
+            " VALUES ('own', %s, 'ann', 'human', 'approved', '2999-01-01T00:00:00.000Z')",
+            [proposal.pk],
+        )
+    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    assert verdict.status == "validated"
+    (view,) = verdict.decisions
+    assert not view.counted
+    assert view.reason == "not counted: ann proposed this and cannot approve it"

@@ -347,3 +347,21 @@ def test_odd_proposal_ids_work(reviewer_client, store):
         )  # fmt: skip
         assert reviewer_client.get(page_url(proposal)).context["proposal"].pk == odd
     assert Proposal.objects.count() == 3
+
+
+def test_the_proposer_cannot_approve_their_own_proposal_and_is_told_at_the_form(
+    ops_client, ops, validated
+):
+    # Another writer names the person who proposed it.
+    Proposal.objects.filter(pk=validated.pk).update(proposed_by=ops.username)
+    html = body(ops_client.get(page_url(validated)))
+    assert f"{ops.username} proposed this and cannot approve their own proposal" in html
+    assert 'value="approved" required id="id_decision_0" disabled>' in html
+    refused = approve(ops_client, validated, HTTP_HX_REQUEST="true")
+    assert "cannot approve their own proposal" in body(refused)
+    assert Approval.objects.count() == 0
+    rejected = approve(ops_client, validated, data={"decision": "rejected", "notes": "not yet"})
+    assert rejected.status_code == 302
+    assert list(Approval.objects.values_list("approver", "decision")) == [
+        (ops.username, "rejected")
+    ]

@@ -119,6 +119,8 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
             return NOT_YET
         return governance.evaluate(*lineage.rows, at=parse_iso(when)).status
 
+    # Said where the person deciding looks: the form.
+    own_refusal = governance.own_proposal_refusal(lineage.proposal, request.user.get_username())
     at_text, at_error, status_then = request.GET.get("at", ""), "", None
     try:
         at = IsoDateTimeField().clean(at_text)
@@ -130,6 +132,7 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
         "lineage": lineage,
         "proposal": lineage.proposal,
         "verdict": lineage.verdict,
+        "own_refusal": own_refusal,
         "replay": [
             (kind, when, row, status_at(instant_key(when)))
             for kind, when, row in _timeline(lineage)
@@ -144,6 +147,7 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
             initial={"token": uuid.uuid4().hex},
             verdict=lineage.verdict,
             approver=request.user.get_username(),
+            own_refusal=own_refusal,
         ),
         "note": note,
     }
@@ -163,7 +167,10 @@ def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
 def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
     lineage = _get_lineage_for_user(request, proposal_id)
     approver = request.user.get_username()
-    form = DecisionForm(request.POST, verdict=lineage.verdict, approver=approver)
+    own_refusal = governance.own_proposal_refusal(lineage.proposal, approver)
+    form = DecisionForm(
+        request.POST, verdict=lineage.verdict, approver=approver, own_refusal=own_refusal
+    )
     note, status = "", 200
     if form.is_valid():
         data = form.cleaned_data
@@ -178,7 +185,8 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             )
         except StoreError as exc:
             # The page already states the verdict's refusals; any other is the form's error.
-            if str(exc) not in (lineage.verdict.refusal, lineage.verdict.approval_refusal):
+            shown = (lineage.verdict.refusal, lineage.verdict.approval_refusal, own_refusal)
+            if str(exc) not in shown:
                 form.add_error(None, str(exc))
             status = 422
         else:

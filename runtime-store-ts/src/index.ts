@@ -210,7 +210,9 @@ function evaluate(
       stale = true;
     }
     const superseded = latestPerKey.get(`${a.approver}\u0000${a.approval_type}`) !== a.id;
-    return !stale && !superseded;
+    // Another writer may have recorded the proposer's own approval: it never counts.
+    const own = a.decision === "approved" && ownProposalRefusal(proposal, textOf(a.approver)) !== "";
+    return !stale && !superseded && !own;
   });
   const rejected = counted.some((a) => a.decision === "rejected");
   const approvers = new Map<string, string[]>();
@@ -271,6 +273,13 @@ function assign(required: string[], approvers: Map<string, string[]>, distinct: 
 }
 
 /** The sort key of a stored time: canonical text, or "" when unreadable (sorts first). */
+/** Why ``approver`` may not approve this proposal, or "": nobody approves what they proposed. */
+function ownProposalRefusal(proposal: Row, approver: string): string {
+  if (textOf(proposal.proposed_by).trim() !== approver.trim()) return "";
+  return `${approver} proposed this and cannot approve their own proposal: another ` +
+    "person approves it (a rejection can still be recorded).";
+}
+
 export function instantKey(value: unknown): string {
   return normalizeIso(value) ?? "";
 }
@@ -835,7 +844,9 @@ export class RuntimeMemoryStore {
         }
       }
       const verdict = await this.verdict(tx, proposal);
-      const refusal = values.decision === "approved" ? verdict.approvalRefusal : verdict.refusal;
+      const refusal = values.decision === "approved"
+        ? verdict.approvalRefusal || ownProposalRefusal(proposal, String(values.approver))
+        : verdict.refusal;
       if (refusal) throw new InvalidInput(refusal);
       const approval = await this.insert(tx, "approvals", { id: uuid7(), proposal_id: proposalId, ...values });
       const last = await tx.get(

@@ -6,9 +6,7 @@ hashing in ``tommemory_verify.merkle``). The store logs its own rows in the tran
 that writes them; rows other writers add are taken in the next time the log is brought up
 to date (``take_in``: every store write, ``audit_checkpoint``), in the order of their time.
 
-A leaf is the row's canonical text: ``{"kind", "row", "evidence"}`` as compact JSON, the
-columns as stored. A profile version's ``effective_to`` is left out: closing the window
-once is the one change a published version may get.
+A leaf is the row's canonical text (``tommemory_verify.leaves``).
 
 Anyone who can write the database can rewrite rows, leaves and triggers together; what
 they cannot rewrite is a signed checkpoint kept elsewhere (``audit_checkpoint``). With
@@ -17,7 +15,6 @@ one, ``verify`` finds the first entry that differs from what was signed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from tommemory_verify import merkle
+from tommemory_verify import leaves, merkle
 from tommemory_verify.note import Checkpoint, open_note, parse_checkpoint
 
 from .models import (
@@ -35,81 +32,73 @@ from .models import (
     BehaviorProfile,
     DeployOutcome,
     PersonalityProfile,
+    Proposal,
     ValidationResult,
 )
 from .timeutil import instant_key, now_iso
 from .vendor_sql import serialize_on
 
-# kind -> (model, the column giving the time it was recorded, columns left out)
-KINDS: dict[str, tuple[type[models.Model], str, frozenset[str]]] = {
-    "validation": (ValidationResult, "validated_at", frozenset()),
-    "approval": (Approval, "decided_at", frozenset()),
-    "deploy": (DeployOutcome, "deployed_at", frozenset()),
-    "behavior_profile": (BehaviorProfile, "created_at", frozenset({"effective_to"})),
-    "personality_profile": (PersonalityProfile, "created_at", frozenset({"effective_to"})),
+# kind -> (model, the column giving the time it was recorded); what a leaf covers is
+# tommemory_verify.leaves (auditors check bundles with it, without this project).
+KINDS: dict[str, tuple[type[models.Model], str]] = {
+    "validation": (ValidationResult, "validated_at"),
+    "approval": (Approval, "decided_at"),
+    "deploy": (DeployOutcome, "deployed_at"),
+    "behavior_profile": (BehaviorProfile, "created_at"),
+    "personality_profile": (PersonalityProfile, "created_at"),
 }
 EVIDENCE_COLUMNS = [f.column for f in ApprovalEvidence._meta.local_fields]
 
 
-def _json_value(value):
-    """A stored value another writer put in a column that JSON cannot hold as it is."""
-    if isinstance(value, bytes):
-        return {"bytes": value.hex()}
-    raise TypeError(type(value).__name__)
+def _select(table: str, columns: list[str], where: str, params: list) -> list[dict]:
+    quote = connection.ops.quote_name
+    sql = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table)} t WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def leaf_text(kind: str, row: dict, evidence: dict | None) -> bytes:
-    """The canonical text of a logged row (what its leaf hash covers)."""
-    leaving_out = KINDS[kind][2]
-    document = {
-        "kind": kind,
-        "row": {k: v for k, v in row.items() if k not in leaving_out},
-        "evidence": evidence,
-    }
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_value)
-    return text.encode("utf-8", "surrogatepass")
+def _marks(values: Sequence) -> str:
+    return ", ".join("%s" for _ in values)
 
 
-def _rows(kind: str, ids: Sequence[str] | None = None) -> dict[str, dict]:
-    """Rows of a kind as stored, by id: those with the given ids, or (``ids`` None) those
-    the log has not taken in yet."""
+def stored_rows(kind: str, ids: Sequence[str] | None = None) -> dict[str, dict]:
+    """Rows of a kind as stored (no conversion), by id: those with the given ids, or
+    (``ids`` None) those the log has not taken in yet."""
     model = KINDS[kind][0]
     columns = [f.column for f in model._meta.local_fields]
-    quote = connection.ops.quote_name
-    sql = f"SELECT {', '.join(map(quote, columns))} FROM {quote(model._meta.db_table)} t"  # noqa: S608
     if ids is None:
-        sql += (
-            " WHERE t.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tommemory_audit_log l "
+        where = (
+            "t.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tommemory_audit_log l "
             "WHERE l.kind = %s AND l.row_id = t.id)"
         )
-        params: list = [kind]
+        found = _select(model._meta.db_table, columns, where, [kind])
     elif not ids:
         return {}
     else:
-        sql += f" WHERE t.id IN ({', '.join('%s' for _ in ids)})"
-        params = list(ids)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        found = _select(model._meta.db_table, columns, f"t.id IN ({_marks(ids)})", list(ids))
     return {row["id"]: row for row in found if isinstance(row["id"], str)}
 
 
-def _evidence(approval_ids: Sequence[str]) -> dict[str, dict]:
+def stored_evidence(approval_ids: Sequence[str]) -> dict[str, dict]:
+    """Evidence rows as stored, by approval id."""
     if not approval_ids:
         return {}
-    quote = connection.ops.quote_name
-    sql = (
-        f"SELECT {', '.join(map(quote, EVIDENCE_COLUMNS))} FROM tommemory_approval_evidence "  # noqa: S608
-        f"WHERE approval_id IN ({', '.join('%s' for _ in approval_ids)})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(approval_ids))
-        found = [dict(zip(EVIDENCE_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    where = f"t.approval_id IN ({_marks(approval_ids)})"
+    found = _select(ApprovalEvidence._meta.db_table, EVIDENCE_COLUMNS, where, list(approval_ids))
     return {row["approval_id"]: row for row in found}
 
 
-def _leaf_hash(kind: str, row: dict, evidence: dict | None) -> str:
-    return merkle.leaf_hash(leaf_text(kind, row, evidence)).hex()
+def stored_proposal(pk: str) -> dict | None:
+    """A proposal row as stored."""
+    columns = [f.column for f in Proposal._meta.local_fields]
+    found = _select(Proposal._meta.db_table, columns, "t.id = %s", [pk])
+    return found[0] if found else None
+
+
+def leaf_hash_of(kind: str, row: dict, evidence: dict | None) -> str:
+    """The hex leaf hash of a stored row (and an approval's evidence)."""
+    return merkle.leaf_hash(leaves.leaf_text(kind, row, evidence)).hex()
 
 
 def take_in() -> int:
@@ -122,13 +111,13 @@ def take_in() -> int:
         # Writers append one at a time, so indexes run 0, 1, 2, ... without gaps.
         serialize_on(AuditLeaf._meta.db_table)
         new: list[tuple[str, str, int, str, dict]] = []
-        for order, (kind, (_model, time_column, _)) in enumerate(KINDS.items()):
-            for row_id, row in _rows(kind).items():
+        for order, (kind, (_model, time_column)) in enumerate(KINDS.items()):
+            for row_id, row in stored_rows(kind).items():
                 new.append((instant_key(row[time_column]), row_id, order, kind, row))
         if not new:
             return 0
         new.sort(key=lambda entry: entry[:3])
-        evidence = _evidence([row_id for _, row_id, _, kind, _ in new if kind == "approval"])
+        evidence = stored_evidence([row_id for _, row_id, _, kind, _ in new if kind == "approval"])
         last = AuditLeaf.objects.aggregate(last=models.Max("index"))["last"]
         start = 0 if last is None else last + 1
         logged_at = now_iso()
@@ -137,7 +126,7 @@ def take_in() -> int:
                 index=start + n,
                 kind=kind,
                 row_id=row_id,
-                leaf_hash=_leaf_hash(
+                leaf_hash=leaf_hash_of(
                     kind, row, evidence.get(row_id) if kind == "approval" else None
                 ),
                 logged_at=logged_at,
@@ -189,6 +178,8 @@ def checkpoint_name(checkpoint: Checkpoint) -> str:
 
 def latest_checkpoint(place: Path) -> tuple[Path, Path]:
     """The newest signed checkpoint in a directory (or the note given) and its leaf list."""
+    if not place.exists():
+        raise FileNotFoundError(f"no checkpoint at {place}")
     if place.is_dir():
         notes = sorted(place.glob("checkpoint-*.note"))
         if not notes:
@@ -257,10 +248,10 @@ def _rows_against_leaves(entries: list[AuditLeaf]) -> list[tuple[int, str]]:
             )
             continue
         ids = [e.row_id for e in kind_entries]
-        rows = _rows(kind, ids)
-        evidence = _evidence(ids) if kind == "approval" else {}
+        rows = stored_rows(kind, ids)
+        evidence = stored_evidence(ids) if kind == "approval" else {}
         for row_id, row in rows.items():
-            found[kind, row_id] = _leaf_hash(
+            found[kind, row_id] = leaf_hash_of(
                 kind, row, evidence.get(row_id) if kind == "approval" else None
             )
     for entry in entries:

@@ -5,11 +5,14 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from hypothesis.database import (
     DirectoryBasedExampleDatabase,
@@ -17,6 +20,7 @@ from hypothesis.database import (
     ReadOnlyDatabase,
 )
 
+from memory_app.models import Proposal
 from memory_app.store import RuntimeMemoryStore
 
 # The engine this run tests: DATABASE_URL selects PostgreSQL, as in the settings.
@@ -369,3 +373,43 @@ settings.register_profile(
 settings.register_profile("record", database=KEPT_EXAMPLES, **COMMON)
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# --- the decision log ------------------------------------------------------------------
+
+
+@pytest.fixture
+def keys(tmp_path):
+    """A signing key and its verifier key, made by audit_keygen, outside the database."""
+    private = tmp_path / "keys" / "audit.key"
+    with override_settings(TOM_AUDIT_KEY=private, TOM_AUDIT_PUBLIC_KEY=Path(f"{private}.pub")):
+        call_command("audit_keygen", stdout=StringIO())
+        yield private, Path(f"{private}.pub")
+
+
+@pytest.fixture
+def decided(store):
+    """A high-risk proposal with a validation and three decisions, logged by the store."""
+    skill = store.learn_skill("log-skill", "d", source_type="doc", confidence=0.7)
+    proposal = store.draft_proposal(
+        skill.id, proposed_by="oxide", proposal_type="code_patch",
+        proposal={"diff": "--- a\n+++ b\n"}, risk_level="high",
+    )  # fmt: skip
+    store.record_validation(
+        proposal.id, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1,
+        validated_at="2026-01-01T00:00:00.000Z",
+    )  # fmt: skip
+    for n, (who, kind) in enumerate([("ann", "human"), ("bob", "policy"), ("cy", "security")]):
+        store.record_approval(
+            proposal.id, approver=who, approval_type=kind, decision="approved",
+            decided_at=f"2026-01-0{n + 2}T00:00:00.000Z",
+        )  # fmt: skip
+    return Proposal.objects.get(pk=proposal.id)
+
+
+def checkpoint(tmp_path, keys) -> Path:
+    """A signed checkpoint of the decision log now (audit_checkpoint); its directory."""
+    directory = tmp_path / "checkpoints"
+    with override_settings(TOM_AUDIT_KEY=keys[0]):
+        call_command("audit_checkpoint", "--dir", str(directory), stdout=StringIO())
+    return directory

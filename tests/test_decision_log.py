@@ -9,47 +9,11 @@ from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
 from memory_app import audit, auditlog
-from memory_app.models import Approval, ApprovalEvidence, AuditLeaf, Proposal
+from memory_app.models import Approval, ApprovalEvidence, AuditLeaf
 
-from .conftest import audit_triggers_lifted
+from .conftest import audit_triggers_lifted, checkpoint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def keys(tmp_path):
-    """A signing key and its verifier key, made by audit_keygen, outside the database."""
-    private = tmp_path / "keys" / "audit.key"
-    with override_settings(TOM_AUDIT_KEY=private, TOM_AUDIT_PUBLIC_KEY=Path(f"{private}.pub")):
-        call_command("audit_keygen", stdout=StringIO())
-        yield private, Path(f"{private}.pub")
-
-
-@pytest.fixture
-def decided(store):
-    """A high-risk proposal with a validation and three decisions, logged by the store."""
-    skill = store.learn_skill("log-skill", "d", source_type="doc", confidence=0.7)
-    proposal = store.draft_proposal(
-        skill.id, proposed_by="oxide", proposal_type="code_patch",
-        proposal={"diff": "--- a\n+++ b\n"}, risk_level="high",
-    )  # fmt: skip
-    store.record_validation(
-        proposal.id, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1,
-        validated_at="2026-01-01T00:00:00.000Z",
-    )  # fmt: skip
-    for n, (who, kind) in enumerate([("ann", "human"), ("bob", "policy"), ("cy", "security")]):
-        store.record_approval(
-            proposal.id, approver=who, approval_type=kind, decision="approved",
-            decided_at=f"2026-01-0{n + 2}T00:00:00.000Z",
-        )  # fmt: skip
-    return Proposal.objects.get(pk=proposal.id)
-
-
-def checkpoint(tmp_path, keys) -> Path:
-    directory = tmp_path / "checkpoints"
-    with override_settings(TOM_AUDIT_KEY=keys[0]):
-        call_command("audit_checkpoint", "--dir", str(directory), stdout=StringIO())
-    return directory
 
 
 def verify(directory: Path, keys) -> str:
@@ -82,13 +46,15 @@ def rewrite_everything(proposal) -> None:
             )
             previous = evidence
         for entry in AuditLeaf.objects.order_by("index"):
-            rows = auditlog._rows(entry.kind, [entry.row_id])
+            rows = auditlog.stored_rows(entry.kind, [entry.row_id])
             if entry.row_id in rows:
-                evidence = auditlog._evidence([entry.row_id]) if entry.kind == "approval" else {}
+                evidence = (
+                    auditlog.stored_evidence([entry.row_id]) if entry.kind == "approval" else {}
+                )
                 cursor.execute(
                     "UPDATE tommemory_audit_log SET leaf_hash = %s WHERE kind = %s AND row_id = %s",
                     [
-                        auditlog._leaf_hash(
+                        auditlog.leaf_hash_of(
                             entry.kind, rows[entry.row_id], evidence.get(entry.row_id)
                         ),
                         entry.kind,
@@ -229,3 +195,9 @@ def test_a_row_edited_without_touching_the_log_is_named(tmp_path, keys, decided)
         CommandError, match=r"entry #0: validation .* was changed after it was logged"
     ):
         verify(directory, keys)
+
+
+def test_the_log_and_the_standalone_verifier_know_the_same_kinds():
+    from tommemory_verify import leaves
+
+    assert tuple(auditlog.KINDS) == leaves.KINDS

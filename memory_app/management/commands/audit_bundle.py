@@ -1,0 +1,77 @@
+"""Write a proposal's decisions with proofs an auditor checks without the dashboard.
+
+    python manage.py audit_bundle <proposal id> [--checkpoint DIR] [--out bundle.json]
+
+The bundle holds the proposal's logged rows (validations, decisions with their evidence,
+deploy outcomes) as stored, each with its place in the decision log and an inclusion
+proof against the newest signed checkpoint, and that checkpoint. ``python -m
+tommemory_verify bundle.json --key audit.key.pub`` checks it with the public key alone.
+"""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tommemory_verify.bundle import FORMAT
+
+from memory_app import auditlog
+from memory_app.models import AuditLeaf, Proposal
+from tommemory_verify import merkle
+
+LINEAGE_KINDS = ("validation", "approval", "deploy")
+
+
+class Command(BaseCommand):
+    help = "Write one proposal's logged rows, inclusion proofs and signed checkpoint as JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("proposal_id")
+        parser.add_argument("--checkpoint", type=Path, default=None)
+        parser.add_argument("--out", type=Path, default=None, help="default: standard output")
+
+    def handle(self, *args, proposal_id: str, checkpoint: Path | None, out: Path | None,
+               **options) -> None:  # fmt: skip
+        proposal = Proposal.objects.filter(pk=proposal_id).first()
+        if proposal is None:
+            raise CommandError(f"no proposal {proposal_id!r}")
+        try:
+            note_path, leaves_path = auditlog.latest_checkpoint(
+                checkpoint or settings.TOM_AUDIT_CHECKPOINTS
+            )
+        except FileNotFoundError as error:
+            raise CommandError(f"{error}: run `python manage.py audit_checkpoint` first") from error
+        signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
+        entries = []
+        for kind in LINEAGE_KINDS:
+            model = auditlog.KINDS[kind][0]
+            ids = list(model.objects.filter(proposal_id=proposal.pk).values_list("pk", flat=True))
+            rows = auditlog.stored_rows(kind, ids)
+            evidence = auditlog.stored_evidence(ids) if kind == "approval" else {}
+            logged = dict(
+                AuditLeaf.objects.filter(kind=kind, row_id__in=ids).values_list("row_id", "index")
+            )
+            for row_id in ids:
+                index = logged.get(row_id)
+                if index is None or index >= len(signed):
+                    raise CommandError(
+                        f"{kind} {row_id!r} is not in the newest checkpoint yet: run "
+                        "`python manage.py audit_checkpoint`, then make the bundle"
+                    )
+                entries.append({
+                    "index": index, "kind": kind, "row": rows[row_id],
+                    "evidence": evidence.get(row_id) if kind == "approval" else None,
+                    "proof": [h.hex() for h in merkle.inclusion_proof(index, signed)],
+                })  # fmt: skip
+        bundle = {
+            "format": FORMAT,
+            "proposal": auditlog.stored_proposal(proposal.pk),
+            "entries": sorted(entries, key=lambda e: e["index"]),
+            "checkpoint": note_path.read_text(),
+        }
+        text = json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
+        if out is None:
+            self.stdout.write(text, ending="")
+        else:
+            out.write_text(text)
+            self.stderr.write(f"wrote {out}: {len(entries)} logged rows of {proposal.pk}")

@@ -257,7 +257,7 @@ def postgresql_admin(*statements: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_postgresql_template():
+def migrated_postgresql_template(tmp_path_factory):
     """PostgreSQL runs only: a migrated database to copy (CREATE DATABASE ... TEMPLATE)."""
     if ENGINE != "postgresql":
         yield None
@@ -266,7 +266,10 @@ def migrated_postgresql_template():
     postgresql_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     result = subprocess.run(
         [sys.executable, str(REPO / "manage.py"), "migrate", "--no-input"],
-        env=django_env(Path("unused.sqlite"), DATABASE_URL=postgresql_url(name)),
+        env=django_env(
+            tmp_path_factory.mktemp("template") / "unused.sqlite",
+            DATABASE_URL=postgresql_url(name),
+        ),
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -436,7 +436,9 @@ def test_the_started_column_sorts_both_ways_through_its_index_and_pages(reviewer
     assert "Sort" not in plan  # PostgreSQL's
 
 
-def test_search_follows_edits_and_deletes_any_writer_makes(reviewer_client, store):
+def edit_and_delete_turns_as_another_writer(store) -> None:
+    """Two turns, then raw SQL edits the first ("Résumé über Kyoto" goes) and deletes the
+    second ("Zanzibar")."""
     session = store.start_session("tom")
     store.append_turn(session.id, "user", "Ein Résumé über Kyoto")
     gone = store.append_turn(session.id, "user", "Zanzibar itinerary")
@@ -445,6 +447,10 @@ def test_search_follows_edits_and_deletes_any_writer_makes(reviewer_client, stor
             "UPDATE conversation_turns SET content = 'Ein Lebenslauf' WHERE turn_index = 0"
         )
         cursor.execute("DELETE FROM conversation_turns WHERE id = %s", [gone.id])
+
+
+def test_search_follows_edits_and_deletes_any_writer_makes(reviewer_client, store):
+    edit_and_delete_turns_as_another_writer(store)
 
     def found(query):
         return sum(h.hits for h in reviewer_client.get(SESSIONS, {"q": query}).context["hits"])
@@ -454,14 +460,8 @@ def test_search_follows_edits_and_deletes_any_writer_makes(reviewer_client, stor
 
 @pytest.mark.engine("sqlite")
 def test_the_sqlite_search_indexes_store_no_copy_of_the_text_and_stay_exact(store):
-    session = store.start_session("tom")
-    store.append_turn(session.id, "user", "Ein Résumé über Kyoto")
-    gone = store.append_turn(session.id, "user", "Zanzibar itinerary")
+    edit_and_delete_turns_as_another_writer(store)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE conversation_turns SET content = 'Ein Lebenslauf' WHERE turn_index = 0"
-        )
-        cursor.execute("DELETE FROM conversation_turns WHERE id = %s", [gone.id])
         for index in ("turn_search", "turn_words"):
             # FTS5 checks an external-content index against the rows it reads from.
             cursor.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")

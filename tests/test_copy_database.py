@@ -31,13 +31,19 @@ def demo_file(tmp_path_factory) -> Path:
     return path
 
 
-def copy(source: str, target: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "manage.py"), "copy_database", "--from", source,
-         "--to", target, *extra],
-        env=django_env(Path("unused.sqlite")), capture_output=True, text=True, timeout=300,
-        check=False,
-    )  # fmt: skip
+@pytest.fixture
+def copy(tmp_path):
+    """Run copy_database in its own process (its default database a file of the test's)."""
+
+    def run(source: str, target: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(REPO / "manage.py"), "copy_database", "--from", source,
+             "--to", target, *extra],
+            env=django_env(tmp_path / "default.sqlite"), capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+
+    return run
 
 
 def rows(path: Path) -> dict[str, list[tuple]]:
@@ -56,7 +62,7 @@ def rows(path: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def emptypostgresql_url():
+def empty_postgresql_url():
     """A new, empty PostgreSQL database (PostgreSQL runs only)."""
     name = f"tommemory_copy_{os.getpid()}"
     postgresql_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
@@ -65,13 +71,15 @@ def emptypostgresql_url():
 
 
 @pytest.mark.engine("postgresql")
-def test_a_copy_to_postgresql_and_back_loses_nothing(demo_file, emptypostgresql_url, tmp_path):
-    there = copy(str(demo_file), emptypostgresql_url)
+def test_a_copy_to_postgresql_and_back_loses_nothing(
+    demo_file, empty_postgresql_url, tmp_path, copy
+):
+    there = copy(str(demo_file), empty_postgresql_url)
     assert there.returncode == 0, there.stderr
     assert "decision chain intact" in there.stdout
     assert "conversation_turns" in there.stderr  # the progress bar
     back = tmp_path / "back.sqlite"
-    returned = copy(emptypostgresql_url, str(back))
+    returned = copy(empty_postgresql_url, str(back))
     assert returned.returncode == 0, returned.stderr
     original, copied = rows(demo_file), rows(back)
     assert original["tommemory_proposal_changes"]  # the logged change travelled too
@@ -82,23 +90,23 @@ def test_a_copy_to_postgresql_and_back_loses_nothing(demo_file, emptypostgresql_
 
 @pytest.mark.engine("postgresql")
 def test_a_row_postgresql_cannot_hold_stops_the_copy_and_copies_nothing(
-    demo_file, emptypostgresql_url, tmp_path
+    demo_file, empty_postgresql_url, tmp_path, copy
 ):
     odd = tmp_path / "odd.sqlite"
     odd.write_bytes(demo_file.read_bytes())
     with sqlite3.connect(odd) as conn:
         conn.execute("UPDATE conversation_turns SET token_count = 'many' WHERE rowid = 3")
-    refused = copy(str(odd), emptypostgresql_url)
+    refused = copy(str(odd), empty_postgresql_url)
     assert refused.returncode != 0
     assert "cannot hold a row of the source" in refused.stderr
     assert "Nothing was copied" in refused.stderr
     import psycopg
 
-    with psycopg.connect(emptypostgresql_url) as conn:
+    with psycopg.connect(empty_postgresql_url) as conn:
         assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
 
 
-def test_a_copy_between_files_loses_nothing(demo_file, tmp_path):
+def test_a_copy_between_files_loses_nothing(demo_file, tmp_path, copy):
     target = tmp_path / "copy.sqlite"
     copied = copy(str(demo_file), str(target))
     assert copied.returncode == 0, copied.stderr
@@ -111,7 +119,7 @@ def test_a_copy_between_files_loses_nothing(demo_file, tmp_path):
     assert int(found.stdout.split()[-1]) > 0
 
 
-def test_a_non_empty_target_is_refused_unless_told(demo_file, tmp_path):
+def test_a_non_empty_target_is_refused_unless_told(demo_file, tmp_path, copy):
     target = tmp_path / "full.sqlite"
     assert copy(str(demo_file), str(target)).returncode == 0
     before = rows(target)
@@ -121,7 +129,7 @@ def test_a_non_empty_target_is_refused_unless_told(demo_file, tmp_path):
     assert rows(target) == before
 
 
-def test_the_same_database_twice_is_refused(demo_file):
+def test_the_same_database_twice_is_refused(demo_file, copy):
     refused = copy(str(demo_file), str(demo_file))
     assert refused.returncode != 0
     assert "name the same database" in refused.stderr

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tommemory_verify.bundle import FORMAT
 
 from memory_app import auditlog
 from memory_app.models import AuditLeaf, Proposal
 from tommemory_verify import merkle
+from tommemory_verify.bundle import FORMAT
 
 LINEAGE_KINDS = ("validation", "approval", "deploy")
 

@@ -6,8 +6,9 @@
 Three runs, the same data in each (seed_demo --sessions 2000 --turns 50 --runs 200 --skills
 60, seeded once into the PostgreSQL database DATABASE_URL names and once into a SQLite
 file): two gunicorn servers (two workers each) on two loopback ports sharing PostgreSQL;
-one such server on PostgreSQL; one on the SQLite file. In each, benchmarks/live_writer.py
-writes through RuntimeMemoryStore at --rate writes per second (3 turns to 1 task event)
+one such server on PostgreSQL; one on the SQLite file. In each, a writer (the TypeScript
+store, as the agent runtime writes: benchmarks/ts_live_writer.mjs; or --writer python:
+benchmarks/live_writer.py) writes at --rate writes per second (3 turns to 1 task event)
 while --clients reader threads, each signed in on one server and taking turns between them,
 request transcript, workflow timeline and proposal pages for --seconds. Reported side by
 side: reads per second, p50/p95/p99 latency, read errors, writes, write errors, and writes
@@ -30,6 +31,10 @@ from common import REPO, prepare, start_gunicorn, wait_for
 from load_live_writer import percentile, reader
 
 HERE = Path(__file__).resolve().parent
+# A Node with node:sqlite: the system's, or the one scripts/test-store-ts installed.
+NODE = subprocess.run(
+    [REPO / "scripts" / "find-node"], capture_output=True, text=True, check=True
+).stdout.strip()
 SEED = ["--sessions", "2000", "--turns", "50", "--runs", "200", "--skills", "60"]
 
 
@@ -91,13 +96,16 @@ def run(label: str, database: Database, env: dict, servers: int, args) -> dict:
         found = targets(database)
         with tempfile.TemporaryDirectory() as tmp:
             report_file = Path(tmp) / "writer.json"
-            writer = subprocess.Popen(
-                [sys.executable, str(HERE / "live_writer.py"), "load",
-                 "--sessions", ",".join(found["live"]), "--run", "load-run",
-                 "--rate", str(args.rate), "--seconds", str(args.seconds),
-                 "--out", str(report_file)],
-                env=env,
-            )  # fmt: skip
+            if args.writer == "typescript":
+                command = [NODE, str(HERE / "ts_live_writer.mjs"), database.spec,
+                           ",".join(found["live"]), "load-run", str(args.rate),
+                           str(args.seconds), str(report_file)]  # fmt: skip
+            else:
+                command = [sys.executable, str(HERE / "live_writer.py"), "load",
+                           "--sessions", ",".join(found["live"]), "--run", "load-run",
+                           "--rate", str(args.rate), "--seconds", str(args.seconds),
+                           "--out", str(report_file)]  # fmt: skip
+            writer = subprocess.Popen(command, env=env)
             deadline = time.monotonic() + args.seconds
             results: list = []
             threads = [
@@ -150,6 +158,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--port", type=int, default=8761)
+    parser.add_argument("--writer", choices=["typescript", "python"], default="typescript")
     args = parser.parse_args()
     postgresql = Database(os.environ["DATABASE_URL"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,7 +170,8 @@ def main() -> None:
             run("SQLite, 1 server", sqlite, sqlite_env, 1, args),
         ]
     print(
-        f"{args.clients} reader threads, writer at {args.rate:.0f} writes/s, {args.seconds:.0f} s"
+        f"{args.clients} reader threads, {args.writer} writer at {args.rate:.0f} writes/s, "
+        f"{args.seconds:.0f} s"
     )
     print(f"{'':24} {'reads/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'read err':>8} "
           f"{'writes/s':>8} {'write err':>9} {'lost':>5}")  # fmt: skip

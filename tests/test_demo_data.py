@@ -51,6 +51,7 @@ def wipe() -> None:
     """Empty the v1 tables (and the evidence beside them) for a second seeding."""
     with audit_triggers_lifted() as cursor:
         cursor.execute("DELETE FROM tommemory_approval_evidence")
+        cursor.execute("DELETE FROM tommemory_audit_log")
         for model in reversed(ALL):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 

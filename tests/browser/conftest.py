@@ -20,6 +20,7 @@ AUDIT_TABLES = [
     "deploy_outcomes",
     "task_events",
     "tommemory_proposal_changes",
+    "tommemory_audit_log",
 ]
 ROLES = importlib.import_module("memory_app.migrations.0004_role_groups")
 CHROMIUM = os.environ.get("TOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

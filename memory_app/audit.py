@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .models import Approval, ApprovalEvidence
+from tommemory_verify.bundle import GENESIS
 
-GENESIS = "0" * 64
+from .models import Approval, ApprovalEvidence
 
 
 def chain_hash(prev_hash: str, approval: Approval, evidence: ApprovalEvidence) -> str:

@@ -15,6 +15,7 @@ from .leaves import leaf_text
 from .note import NoteError, open_note, parse_checkpoint
 
 FORMAT = "tommemory-audit-bundle/1"
+# The prev_hash of a proposal's first decision (memory_app.audit chains from it).
 GENESIS = "0" * 64
 
 

@@ -433,7 +433,7 @@ class DemoBuilder:
                     rows["evidence"][approval.pk] = link
             verdict = evaluate(
                 proposal, rows["validations"], rows["approvals"], rows["deploys"],
-                rows["evidence"], rule=rule,
+                rows["evidence"], now=self.anchor, rule=rule,
             )  # fmt: skip
             proposal.status, proposal.updated_at = verdict.status, format_iso(moment)
             skills.append(RuntimeMemoryStore.row_values(skill))

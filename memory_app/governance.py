@@ -11,8 +11,11 @@ deploy outcomes), so the status at any past moment can be replayed:
 
 A decision counts when it is the latest of its approver for its type and is not stale:
 it was given against the latest validation, the current ``proposal_json`` and the current
-``risk_level``. What is required follows the highest risk level any recorded decision was
-given under, so lowering ``risk_level`` behind the form never lowers the bar.
+``risk_level``. An approval also stops counting once it is older than its risk level's
+``expire_after_days`` (``expired``); a promoted proposal's approvals are aged at its
+deploy, so history does not change when they later would have expired. What is required
+follows the highest risk level any recorded decision was given under, so lowering
+``risk_level`` behind the form never lowers the bar.
 
 The stored ``status`` column is the rows' verdict as last written; another writer may set
 it to anything. A stored status the rows do not explain is reported beside the derived one,
@@ -25,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
@@ -40,7 +43,7 @@ from .models import (
     ProposalStatus,
     ValidationResult,
 )
-from .timeutil import chronological, format_iso, instant_key
+from .timeutil import chronological, format_iso, instant_key, parse_iso
 
 OPEN_STATUSES = (ProposalStatus.DRAFTED, ProposalStatus.VALIDATED)
 TERMINAL_STATUSES = (ProposalStatus.REJECTED, ProposalStatus.PROMOTED)
@@ -50,6 +53,14 @@ TERMINAL_STATUSES = (ProposalStatus.REJECTED, ProposalStatus.PROMOTED)
 class Rule:
     required: dict[str, tuple[str, ...]]
     distinct_people: frozenset[str]
+    expire_after: dict[str, timedelta | None]
+
+    def expiry_for(self, risk: str) -> timedelta | None:
+        """How long an approval at a risk level counts (None: for ever); an unknown level
+        ages as critical does."""
+        if risk in self.expire_after:
+            return self.expire_after[risk]
+        return self.expire_after.get(Level.CRITICAL)
 
     def required_for(self, risk: str) -> tuple[str, ...]:
         """The approval types a risk level needs; an unknown level needs the strictest set."""
@@ -72,6 +83,10 @@ def current_rule() -> Rule:
     return Rule(
         required={k: tuple(v) for k, v in config["required"].items()},
         distinct_people=frozenset(config.get("distinct_people", ())),
+        expire_after={
+            level: None if days is None else timedelta(days=days)
+            for level, days in config.get("expire_after_days", {}).items()
+        },
     )
 
 
@@ -90,6 +105,8 @@ class DecisionView:
     superseded: bool
     counted: bool
     reason: str = ""
+    expired: bool = False
+    age: timedelta | None = None  # how old the decision is now (None: its time is unreadable)
 
 
 @dataclass(frozen=True)
@@ -168,9 +185,11 @@ def evaluate(
     evidence: dict[str, ApprovalEvidence],
     *,
     at: datetime | None = None,
+    now: datetime | None = None,
     rule: Rule | None = None,
 ) -> Verdict:
-    """Apply the rule to the rows up to ``at`` (default: all of them)."""
+    """Apply the rule to the rows up to ``at`` (default: all of them) as of ``at`` (default
+    ``now``, default the clock)."""
     rule = rule or current_rule()
     validations = _upto(validations, "validated_at", at)
     approvals = _upto(approvals, "decided_at", at)
@@ -183,6 +202,8 @@ def evaluate(
     distinct = rule.needs_distinct_people(risk)
     latest = validations[-1] if validations else None
     digest = proposal_digest(proposal.proposal_json)
+    aged_at = _aged_at(deploys, at or now or datetime.now(UTC))
+    lifetime = rule.expiry_for(risk)
 
     latest_per_key: dict[tuple[str, str], str] = {}
     for a in approvals:
@@ -200,8 +221,11 @@ def evaluate(
         )
         if own and not (stale or superseded):
             reason = f"not counted: {a.approver} proposed this and cannot approve it"
-        counted = not (stale or superseded or own)
-        views.append(DecisionView(a, ev, stale, superseded, counted, reason))
+        age, expired = _age(a, aged_at, lifetime)
+        if expired and not (stale or superseded or own):
+            reason = _expiry_reason(age, lifetime, risk)
+        counted = not (stale or superseded or own or expired)
+        views.append(DecisionView(a, ev, stale, superseded, counted, reason, expired, age))
 
     valid = [v.approval for v in views if v.counted]
     rejected_by = [a for a in valid if a.decision == Decision.REJECTED]
@@ -224,7 +248,10 @@ def evaluate(
         status = ProposalStatus.VALIDATED if passed else ProposalStatus.DRAFTED
 
     stored = text_of(proposal.status)
-    disagreement = "" if at is not None or stored == status else _disagreement(stored, status)
+    disagreement = ""
+    if at is None and stored != status:
+        expired = any(v.expired for v in views)
+        disagreement = _disagreement(stored, status, expired)
     refusal = ""
     if status not in OPEN_STATUSES:
         refusal = (
@@ -261,6 +288,43 @@ def evaluate(
     )
 
 
+def _aged_at(deploys: list[DeployOutcome], moment: datetime) -> datetime:
+    """The moment approvals are aged at: a promoted proposal's deploy, else ``moment``."""
+    latest = deploys[-1] if deploys else None
+    if latest is not None and latest.status == DeployStatus.SUCCEEDED:
+        deployed = parse_iso(latest.deployed_at)
+        if deployed is not None and deployed < moment:
+            return deployed
+    return moment
+
+
+def _age(approval: Approval, moment: datetime, lifetime: timedelta | None):
+    """A decision's age at ``moment`` and whether it has expired: an approval older than
+    its lifetime, or one whose time is unreadable while approvals expire at all."""
+    decided = parse_iso(approval.decided_at)
+    age = None if decided is None else moment - decided
+    if lifetime is None or approval.decision != Decision.APPROVED:
+        return age, False
+    return age, age is None or age > lifetime
+
+
+def _expiry_reason(age: timedelta | None, lifetime: timedelta, risk: str) -> str:
+    limit = f"approvals at {risk} risk count for {duration_text(lifetime)}"
+    if age is None:
+        return f"expired: its time is unreadable, so its age is unknown ({limit})"
+    return f"expired: given {duration_text(age)} ago; {limit}"
+
+
+def duration_text(span: timedelta) -> str:
+    """A span in its largest whole unit: "15 days", "1 hour", "3 minutes"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"
+
+
 def own_proposal_refusal(proposal, approver: str) -> str:
     """Why ``approver`` may not approve this proposal, or "": nobody approves what they
     proposed (a ``proposed_by`` naming a person); they may still reject it."""
@@ -277,8 +341,13 @@ def text_of(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _disagreement(stored: str, derived: str) -> str:
+def _disagreement(stored: str, derived: str, expired: bool) -> str:
     """Say how a stored status differs from what the rows give."""
+    if stored == ProposalStatus.APPROVED and expired:
+        return (
+            f"The stored status is 'approved', but the rows now give {derived!r}: approvals "
+            "it counted have expired since, so the missing types need fresh approvals."
+        )
     explanation = {
         ProposalStatus.REJECTED: "no counted decision rejects it",
         ProposalStatus.PROMOTED: "no successful deploy of an approved proposal is recorded",
@@ -339,10 +408,12 @@ def evidence_of(approval: Approval) -> ApprovalEvidence | None:
         return None
 
 
-def verdict_for(proposal: Proposal, at: datetime | None = None) -> Verdict:
+def verdict_for(
+    proposal: Proposal, at: datetime | None = None, now: datetime | None = None
+) -> Verdict:
     """Evaluate a proposal from its rows: prefetched ones (``with_lineage``) or three queries."""
     if proposal.pk is None:  # stored without an id by another writer: no row can name it
-        return evaluate(proposal, [], [], [], {}, at=at)
+        return evaluate(proposal, [], [], [], {}, at=at, now=now)
     if "approvals" in getattr(proposal, "_prefetched_objects_cache", {}):
         approvals = list(proposal.approvals.all())
     else:
@@ -355,4 +426,5 @@ def verdict_for(proposal: Proposal, at: datetime | None = None) -> Verdict:
         proposal.deploy_outcomes.all(),
         evidence,
         at=at,
+        now=now,
     )

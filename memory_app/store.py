@@ -190,6 +190,11 @@ def _text(value: object, what: str, *, required: bool = True) -> str | None:
     return value
 
 
+def _clock() -> datetime:
+    """The store's clock, as a moment (``now_iso``, which a scenario may pin)."""
+    return parse_iso(now_iso())
+
+
 def _when(value: datetime | str | None, what: str) -> str:
     """Canonical timestamp for value, or now when value is None."""
     if value is None:
@@ -557,9 +562,9 @@ class RuntimeMemoryStore:
                 if earlier is not None:
                     if earlier.proposal_id != proposal.pk:
                         raise InvalidInput("this form token belongs to another proposal")
-                    verdict = governance.verdict_for(proposal)
+                    verdict = governance.verdict_for(proposal, now=_clock())
                     return RecordedDecision(earlier.approval, verdict, duplicate=True)
-            verdict = governance.verdict_for(proposal)
+            verdict = governance.verdict_for(proposal, now=_clock())
             refusal = (
                 verdict.approval_refusal
                 or governance.own_proposal_refusal(proposal, values["approver"])
@@ -612,7 +617,7 @@ class RuntimeMemoryStore:
     @staticmethod
     def _sync_status(proposal: Proposal, when: str) -> governance.Verdict:
         """Store the status the governance rule derives from the proposal's rows."""
-        verdict = governance.verdict_for(proposal)
+        verdict = governance.verdict_for(proposal, now=_clock())
         if verdict.status != proposal.status:
             proposal.status, proposal.updated_at = verdict.status, when
             proposal.save(update_fields=["status", "updated_at"])

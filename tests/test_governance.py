@@ -1,5 +1,6 @@
 """The governance rule: statuses, distinct approvers, staleness, refusals, replay, the chain."""
 
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -303,3 +304,78 @@ def test_the_proposer_s_own_approval_another_writer_recorded_does_not_count(stor
     (view,) = verdict.decisions
     assert not view.counted
     assert view.reason == "not counted: ann proposed this and cannot approve it"
+
+
+def _approve_all(store, proposal, needed, at=None):
+    for n, kind in enumerate(needed):
+        decide(store, proposal, f"person-{n}", kind, decided_at=at)
+
+
+def test_critical_approvals_expire_after_fourteen_days(store, make_proposal):
+    proposal = make_proposal("critical")
+    _approve_all(store, proposal, ["human", "policy", "security", "ops"])
+    fresh = Proposal.objects.get(pk=proposal.pk)
+    decided = parse_iso(Approval.objects.filter(proposal=proposal).latest("decided_at").decided_at)
+    assert governance.verdict_for(fresh, now=decided + timedelta(days=13)).status == "approved"
+    later = governance.verdict_for(fresh, now=decided + timedelta(days=15))
+    assert later.status == "validated"
+    assert later.missing == ["human", "policy", "security", "ops"]
+    assert all(v.expired and not v.counted for v in later.decisions)
+    assert later.decisions[0].reason == (
+        "expired: given 15 days ago; approvals at critical risk count for 14 days"
+    )
+    assert "have expired since" in later.disagreement  # stored 'approved', not another writer
+
+
+def test_low_risk_approvals_never_expire(store, make_proposal):
+    proposal = make_proposal("low")
+    decide(store, proposal, "rita", "human")
+    fresh = Proposal.objects.get(pk=proposal.pk)
+    years_later = parse_iso("2999-01-01T00:00:00Z")
+    verdict = governance.verdict_for(fresh, now=years_later)
+    assert verdict.status == "approved"
+    assert not verdict.decisions[0].expired
+
+
+def test_an_expired_approval_is_refused_nothing_and_a_fresh_one_counts(store, make_proposal):
+    proposal = make_proposal("medium")
+    decide(store, proposal, "rita", "human", decided_at=datetime.now(UTC) - timedelta(days=91))
+    decide(store, proposal, "pat", "policy")
+    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    assert verdict.missing == ["human"]
+    decide(store, proposal, "rita", "human")
+    assert status(proposal) == "approved"
+
+
+def test_a_promoted_proposal_s_approvals_are_aged_at_its_deploy(store, make_proposal):
+    proposal = make_proposal("critical")
+    _approve_all(store, proposal, ["human", "policy", "security", "ops"])
+    store.record_deploy_outcome(proposal.id, deployment_target="tom-runtime", status="succeeded")
+    fresh = Proposal.objects.get(pk=proposal.pk)
+    a_year_later = datetime.now(UTC) + timedelta(days=365)
+    assert governance.verdict_for(fresh, now=a_year_later).status == "promoted"
+    store.record_deploy_outcome(proposal.id, deployment_target="tom-runtime", status="rolled_back")
+    fresh = Proposal.objects.get(pk=proposal.pk)
+    # Rolled back: a new deploy needs approvals young enough for its risk.
+    assert governance.verdict_for(fresh, now=a_year_later).status == "validated"
+
+
+def test_an_approval_with_an_unreadable_time_expires_where_approvals_expire(store, make_proposal):
+    proposal = make_proposal("critical", validated=False)  # no validation to be stale against
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)"
+            " VALUES ('odd', %s, 'ann', 'ops', 'approved', 'last tuesday')",
+            [proposal.pk],
+        )
+    (view,) = governance.verdict_for(Proposal.objects.get(pk=proposal.pk)).decisions
+    assert view.expired
+    assert view.age is None
+    assert view.reason.startswith("expired: its time is unreadable")
+
+
+def test_expiry_comes_from_settings(store, make_proposal, settings):
+    settings.TOM_GOVERNANCE = {**settings.TOM_GOVERNANCE, "expire_after_days": {"low": 1}}
+    proposal = make_proposal("low")
+    decide(store, proposal, "rita", "human", decided_at=datetime.now(UTC) - timedelta(days=2))
+    assert status(proposal) == "validated"

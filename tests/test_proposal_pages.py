@@ -365,3 +365,13 @@ def test_the_proposer_cannot_approve_their_own_proposal_and_is_told_at_the_form(
     assert list(Approval.objects.values_list("approver", "decision")) == [
         (ops.username, "rejected")
     ]
+
+
+def test_an_expired_approval_is_shown_expired_with_its_age(reviewer_client, store, validated):
+    Proposal.objects.filter(pk=validated.pk).update(risk_level="critical")
+    decide(store, validated, "rita", "human", decided_at="2020-01-01T00:00:00Z")
+    html = body(reviewer_client.get(page_url(validated)))
+    assert '<span class="badge expired">expired</span>' in html
+    assert "expired: given " in html
+    assert " days ago; approvals at critical risk count for 14 days" in html
+    assert "✗ human: missing" in html

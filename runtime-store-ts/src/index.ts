@@ -48,7 +48,10 @@ const TERMINAL_STATUSES = ["rejected", "promoted"];
 const GENESIS = "0".repeat(64);
 
 /** The governance rule's defaults, the same file the Python side reads. */
-export interface Rule { required: Record<string, string[]>; distinct_people: string[] }
+export interface Rule {
+  required: Record<string, string[]>; distinct_people: string[];
+  expire_after_days?: Record<string, number | null>;
+}
 export function contractRule(): Rule {
   return JSON.parse(readFileSync(join(CONTRACT_DIR, "governance.json"), "utf8")) as Rule;
 }
@@ -188,7 +191,7 @@ interface Verdict {
 /** The governance rule, as memory_app/governance.py applies it to a proposal's rows. */
 function evaluate(
   proposal: Row, validations: Row[], approvals: Row[], deploys: Row[],
-  evidence: Map<unknown, Row>, rule: Rule,
+  evidence: Map<unknown, Row>, rule: Rule, now: Date,
 ): Verdict {
   const scale = LEVELS as readonly string[];
   const rank = (level: unknown) => (scale.includes(String(level)) ? scale.indexOf(String(level)) : scale.length - 1);
@@ -200,6 +203,9 @@ function evaluate(
   const currentDigest = digest(proposal.proposal_json);
   const latestPerKey = new Map<string, unknown>();
   for (const a of approvals) latestPerKey.set(`${a.approver}\u0000${a.approval_type}`, a.id);
+  const expiry = rule.expire_after_days ?? {};
+  const days = risk in expiry ? expiry[risk] : expiry.critical;
+  const agedAt = agedAtMillis(deploys, now.getTime());
   const counted = approvals.filter((a) => {
     const ev = evidence.get(a.id);
     let stale = false;
@@ -212,7 +218,9 @@ function evaluate(
     const superseded = latestPerKey.get(`${a.approver}\u0000${a.approval_type}`) !== a.id;
     // Another writer may have recorded the proposer's own approval: it never counts.
     const own = a.decision === "approved" && ownProposalRefusal(proposal, textOf(a.approver)) !== "";
-    return !stale && !superseded && !own;
+    const expired = days !== null && days !== undefined && a.decision === "approved"
+      && isOlderThan(a.decided_at, agedAt, days);
+    return !stale && !superseded && !own && !expired;
   });
   const rejected = counted.some((a) => a.decision === "rejected");
   const approvers = new Map<string, string[]>();
@@ -242,6 +250,20 @@ function evaluate(
       : "The proposal has no validation yet: only a rejection can be recorded.";
   }
   return { status, refusal, approvalRefusal, latestValidation: latest };
+}
+
+/** The moment approvals are aged at: a promoted proposal's deploy, else ``now``. */
+function agedAtMillis(deploys: Row[], now: number): number {
+  const latest = deploys.at(-1);
+  if (latest?.status !== "succeeded") return now;
+  const deployed = Date.parse(instantKey(latest.deployed_at));
+  return Number.isNaN(deployed) || deployed >= now ? now : deployed;
+}
+
+/** Whether a decision is older than ``days`` at ``moment``; an unreadable time is. */
+function isOlderThan(decidedAt: unknown, moment: number, days: number): boolean {
+  const decided = Date.parse(instantKey(decidedAt));
+  return Number.isNaN(decided) || moment - decided > days * 86_400_000;
 }
 
 /** Required types each covered by an approver; with distinct people a maximum matching. */
@@ -926,7 +948,7 @@ export class RuntimeMemoryStore {
 
   private async verdict(tx: Tx, proposal: Row): Promise<Verdict> {
     const rows = await this.lineageRows(tx, String(proposal.id));
-    return evaluate(proposal, rows.validations, rows.approvals, rows.deploys, rows.evidence, contractRule());
+    return evaluate(proposal, rows.validations, rows.approvals, rows.deploys, rows.evidence, contractRule(), this.clock());
   }
 
   /** Store the status the governance rule derives from the proposal's rows. */

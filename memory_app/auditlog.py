@@ -23,7 +23,13 @@ from django.conf import settings
 from django.db import connection, models, transaction
 
 from tommemory_verify import leaves, merkle
-from tommemory_verify.note import Checkpoint, open_note, parse_checkpoint
+from tommemory_verify.note import (
+    Checkpoint,
+    NoteError,
+    open_note,
+    parse_checkpoint,
+    parse_verifier_key,
+)
 
 from .models import (
     Approval,
@@ -188,6 +194,28 @@ def latest_checkpoint(place: Path) -> tuple[Path, Path]:
     return place, place.with_suffix(".leaves")
 
 
+def _signed(note_path: Path, name: str, public_key) -> tuple[Checkpoint, list[bytes], str]:
+    """The newest signed checkpoint, its signed leaf list, and what is wrong with the pair
+    ("" when the list is the one signed). Raises NoteError when the signature fails."""
+    note, leaves_path = latest_checkpoint(note_path)
+    checkpoint = parse_checkpoint(open_note(note.read_text(), name, public_key))
+    signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
+    if len(signed) != checkpoint.size or merkle.root(signed) != checkpoint.root:
+        return checkpoint, signed, f"{leaves_path.name} does not match the signed checkpoint"
+    return checkpoint, signed, ""
+
+
+def _extends(checkpoint: Checkpoint, current: list[bytes]) -> bool:
+    """Whether the current leaves extend the checkpoint's tree (an RFC 6962 consistency
+    proof from its size to the current size, checked against both roots)."""
+    if checkpoint.size > len(current):
+        return False
+    proof = merkle.consistency_proof(checkpoint.size, current)
+    return merkle.verify_consistency(
+        checkpoint.size, len(current), proof, checkpoint.root, merkle.root(current)
+    )
+
+
 def verify(note_path: Path, name: str, public_key) -> LogReport:
     """Check the log against a signed checkpoint and every leaf against its row.
 
@@ -195,12 +223,10 @@ def verify(note_path: Path, name: str, public_key) -> LogReport:
     edited, deleted or reordered row or leaf even with every hash recomputed and the
     triggers dropped, as long as the checkpoint was taken before the change.
     """
-    note, leaves_path = latest_checkpoint(note_path)
-    checkpoint = parse_checkpoint(open_note(note.read_text(), name, public_key))
-    signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
+    checkpoint, signed, problem = _signed(note_path, name, public_key)
     report = LogReport(checkpoint_size=checkpoint.size)
-    if len(signed) != checkpoint.size or merkle.root(signed) != checkpoint.root:
-        report.problems.append((-1, f"{leaves_path.name} does not match the signed checkpoint"))
+    if problem:
+        report.problems.append((-1, problem))
         return report
     entries = list(AuditLeaf.objects.order_by("index"))
     report.entries = len(entries)
@@ -209,10 +235,7 @@ def verify(note_path: Path, name: str, public_key) -> LogReport:
         if entry.index != position:
             report.problems.append((position, f"entry #{position} is missing from the log"))
             break
-    proof = merkle.consistency_proof(min(checkpoint.size, len(current)), current)
-    if checkpoint.size > len(current) or not merkle.verify_consistency(
-        checkpoint.size, len(current), proof, checkpoint.root, merkle.root(current)
-    ):
+    if not _extends(checkpoint, current):
         report.problems.append(
             (-1, f"the log is not an extension of the checkpoint of {checkpoint.size} entries")
         )
@@ -237,23 +260,10 @@ def verify(note_path: Path, name: str, public_key) -> LogReport:
 
 def _rows_against_leaves(entries: list[AuditLeaf]) -> list[tuple[int, str]]:
     problems = []
-    by_kind: dict[str, list[AuditLeaf]] = {}
-    for entry in entries:
-        by_kind.setdefault(entry.kind, []).append(entry)
-    found: dict[tuple[str, str], str] = {}
-    for kind, kind_entries in by_kind.items():
-        if kind not in KINDS:
-            problems.append(
-                (kind_entries[0].index, f"entry #{kind_entries[0].index}: unknown kind {kind!r}")
-            )
-            continue
-        ids = [e.row_id for e in kind_entries]
-        rows = stored_rows(kind, ids)
-        evidence = stored_evidence(ids) if kind == "approval" else {}
-        for row_id, row in rows.items():
-            found[kind, row_id] = leaf_hash_of(
-                kind, row, evidence.get(row_id) if kind == "approval" else None
-            )
+    for kind in sorted({e.kind for e in entries} - KINDS.keys()):
+        first = next(e for e in entries if e.kind == kind)
+        problems.append((first.index, f"entry #{first.index}: unknown kind {kind!r}"))
+    found = _current_hashes(entries)
     for entry in entries:
         now = found.get((entry.kind, entry.row_id))
         if entry.kind not in KINDS:
@@ -271,3 +281,79 @@ def _rows_against_leaves(entries: list[AuditLeaf]) -> list[tuple[int, str]]:
                 )
             )
     return problems
+
+
+# --- one proposal's badge -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalLogStatus:
+    """What the proposal page says about the proposal's rows in the decision log."""
+
+    state: str  # "verified", "pending" (newer than the checkpoint), "unchecked" or "broken"
+    text: str
+
+
+def proposal_status(ids: dict[str, list[str]]) -> ProposalLogStatus:
+    """Check a proposal's logged rows (``ids``: kind -> row ids) against the newest signed
+    checkpoint in ``TOM_AUDIT_CHECKPOINTS``, verified with ``TOM_AUDIT_PUBLIC_KEY``: the log
+    extends the checkpoint, each of its entries is the one signed, and each row still
+    hashes to its entry."""
+    try:
+        name, public_key = parse_verifier_key(settings.TOM_AUDIT_PUBLIC_KEY.read_text())
+        checkpoint, signed, problem = _signed(settings.TOM_AUDIT_CHECKPOINTS, name, public_key)
+    except FileNotFoundError:
+        return ProposalLogStatus(
+            "unchecked",
+            "Decision log not checked: no signed checkpoint yet (python manage.py "
+            "audit_checkpoint signs one; audit_keygen makes its key).",
+        )
+    except (OSError, ValueError, NoteError) as error:
+        return ProposalLogStatus("broken", f"Decision log cannot be checked: {error}")
+    if problem:
+        return ProposalLogStatus("broken", f"Decision log BROKEN: {problem}.")
+    current = leaf_hashes()
+    if not _extends(checkpoint, current):
+        return ProposalLogStatus(
+            "broken",
+            f"Decision log BROKEN: the log is not an extension of the checkpoint of "
+            f"{checkpoint.size} entries signed {checkpoint.time}.",
+        )
+    wanted = {(kind, row_id) for kind, row_ids in ids.items() for row_id in row_ids}
+    entries = [
+        e
+        for e in AuditLeaf.objects.filter(row_id__in={r for _, r in wanted}).order_by("index")
+        if (e.kind, e.row_id) in wanted
+    ]
+    now = _current_hashes(entries)
+    for entry in entries:
+        if entry.index < checkpoint.size and signed[entry.index].hex() != entry.leaf_hash:
+            why = f"entry #{entry.index} ({entry.kind}) is not the one signed"
+            return ProposalLogStatus("broken", f"Decision log BROKEN: {why}.")
+        if now.get((entry.kind, entry.row_id)) != entry.leaf_hash:
+            why = f"{entry.kind} {entry.row_id!r} was changed or removed after it was logged"
+            return ProposalLogStatus("broken", f"Decision log BROKEN: {why}.")
+    covered = sum(1 for e in entries if e.index < checkpoint.size)
+    waiting = len(wanted) - covered
+    signed_text = f"the checkpoint of {checkpoint.size} entries signed {checkpoint.time}"
+    if waiting:
+        return ProposalLogStatus(
+            "pending",
+            f"Decision log: {covered} of this proposal's {len(wanted)} rows verified against "
+            f"{signed_text}; {waiting} not covered by a checkpoint yet (the next one covers them).",
+        )
+    return ProposalLogStatus(
+        "verified",
+        f"Decision log verified: this proposal's {covered} rows are in {signed_text}.",
+    )
+
+
+def _current_hashes(entries: list[AuditLeaf]) -> dict[tuple[str, str], str]:
+    """The leaf hash each entry's row has now, by (kind, row id); a gone row has none."""
+    found: dict[tuple[str, str], str] = {}
+    for kind in {e.kind for e in entries} & KINDS.keys():
+        ids = [e.row_id for e in entries if e.kind == kind]
+        evidence = stored_evidence(ids) if kind == "approval" else {}
+        for row_id, row in stored_rows(kind, ids).items():
+            found[kind, row_id] = leaf_hash_of(kind, row, evidence.get(row_id))
+    return found

@@ -133,6 +133,17 @@ class ProposalLineage:
         return governance.evaluate(*self.rows)
 
     @cached_property
+    def log(self) -> auditlog.ProposalLogStatus:
+        """The proposal's rows in the decision log, checked against the latest checkpoint."""
+        return auditlog.proposal_status(
+            {
+                "validation": [v.pk for v in self.validations],
+                "approval": [a.pk for a in self.approvals],
+                "deploy": [d.pk for d in self.deploy_outcomes],
+            }
+        )
+
+    @cached_property
     def audit(self) -> audit.AuditReport:
         """The proposal's decision chain, checked from these rows (no further query)."""
         chained = sorted(self.evidence.values(), key=lambda e: e.seq)

@@ -1,5 +1,6 @@
 """The decision log: a writer of the database who rewrites everything is still caught."""
 
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
+from django.urls import reverse
 
 from memory_app import audit, auditlog
 from memory_app.models import Approval, ApprovalEvidence, AuditLeaf
@@ -201,3 +203,72 @@ def test_the_log_and_the_standalone_verifier_know_the_same_kinds():
     from tommemory_verify import leaves
 
     assert tuple(auditlog.KINDS) == leaves.KINDS
+
+
+# --- the proposal page's badge ------------------------------------------------------------
+
+
+def log_badge(client, proposal, tmp_path, keys) -> str:
+    with override_settings(
+        TOM_AUDIT_PUBLIC_KEY=keys[1], TOM_AUDIT_CHECKPOINTS=tmp_path / "checkpoints"
+    ):
+        html = client.get(reverse("memory_app:proposal", args=[proposal.pk])).content.decode()
+    return re.search(r'<p class="audit-badge log-(\w+)">([^<]*)</p>', html).groups()
+
+
+def test_the_badge_says_how_to_checkpoint_before_any_exists(
+    reviewer_client, tmp_path, keys, decided
+):
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "unchecked"
+    assert "no signed checkpoint yet (python manage.py audit_checkpoint signs one" in text
+
+
+def test_the_badge_verifies_the_proposal_s_rows_against_the_checkpoint(
+    reviewer_client, tmp_path, keys, decided, store
+):
+    checkpoint(tmp_path, keys)
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "verified"
+    assert "this proposal&#x27;s 4 rows are in the checkpoint of 4 entries signed" in text
+    store.record_deploy_outcome(decided.pk, deployment_target="prod", status="succeeded")
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "pending"
+    assert "3 of this proposal" not in text
+    assert "4 of this proposal&#x27;s 5 rows verified" in text
+    assert "1 not covered by a checkpoint yet" in text
+
+
+def test_the_badge_finds_a_rewrite_with_every_hash_recomputed(
+    reviewer_client, tmp_path, keys, decided
+):
+    checkpoint(tmp_path, keys)
+    middle = Approval.objects.get(approver="bob")
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE approvals SET approver = 'mallory' WHERE id = %s", [middle.pk])
+        rewrite_everything(decided)
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "broken"
+    assert "the log is not an extension of the checkpoint of 4 entries" in text
+
+
+def test_the_badge_finds_a_row_edited_behind_the_log(reviewer_client, tmp_path, keys, decided):
+    checkpoint(tmp_path, keys)
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE validation_results SET validator = 'human'")
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "broken"
+    assert "validation" in text
+    assert "was changed or removed after it was logged" in text
+
+
+def test_the_badge_refuses_a_checkpoint_another_key_signed(
+    reviewer_client, tmp_path, keys, decided
+):
+    checkpoint(tmp_path, keys)
+    other = tmp_path / "other" / "audit.key"
+    with override_settings(TOM_AUDIT_KEY=other, TOM_AUDIT_PUBLIC_KEY=Path(f"{other}.pub")):
+        call_command("audit_keygen", stdout=StringIO())
+    state, text = log_badge(reviewer_client, decided, tmp_path, (other, Path(f"{other}.pub")))
+    assert state == "broken"
+    assert text.startswith("Decision log cannot be checked:")

@@ -141,6 +141,7 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
         "at_error": at_error,
         "status_at": status_then,
         "audit": lineage.audit,
+        "log": lineage.log,
         "can_decide": access.can_decide(request.user),
         "form": form
         or DecisionForm(

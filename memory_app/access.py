@@ -24,6 +24,11 @@ def can_decide(user) -> bool:
     return user.has_perm(DECIDE_PERMISSION)
 
 
+def can_break_glass(user) -> bool:
+    """Superusers record break-glass decisions, and only while ``TOM_BREAK_GLASS`` is on."""
+    return bool(user.is_superuser and settings.TOM_BREAK_GLASS)
+
+
 def can_publish(user, model: type[models.Model]) -> bool:
     """Profile admins (and superusers) publish new versions of a profile kind."""
     return user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")

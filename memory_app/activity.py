@@ -17,6 +17,7 @@ from .models import (
     Approval,
     BehaviorProfile,
     DeployOutcome,
+    Override,
     PersonalityProfile,
     TaskEvent,
 )
@@ -32,6 +33,12 @@ SOURCES = [
         "approvals",
         "approval",
         lambda: Approval.objects.prefetch_related("proposal__skill"),
+        "decided_at",
+    ),
+    (
+        "approvals",
+        "override",
+        lambda: Override.objects.prefetch_related("proposal__skill"),
         "decided_at",
     ),
     (

@@ -26,6 +26,7 @@ from .models import (
     Approval,
     BehaviorProfile,
     DeployOutcome,
+    Override,
     PersonalityProfile,
     Proposal,
     Session,
@@ -386,6 +387,13 @@ class DeployInline(ReadOnlyInline):
     fields = ["deployed_at", "deployment_target", "status", "summary"]
 
 
+class OverrideInline(ReadOnlyInline):
+    model = Override
+    verbose_name = "break-glass decision (bypassed)"
+    fields = ["decided_at", "actor", "reason"]
+    show_change_link = False
+
+
 @admin.register(Proposal)
 class ProposalAdmin(V1Admin):
     list_display = ["id", "skill_link", "proposal_type", "risk_level", "status", "created_at"]
@@ -394,7 +402,7 @@ class ProposalAdmin(V1Admin):
     raw_id_fields = ["skill"]
     list_prefetch = ("skill",)
     readonly_fields = ["governance_status"]
-    inlines = [ValidationInline, ApprovalInline, DeployInline]
+    inlines = [ValidationInline, ApprovalInline, OverrideInline, DeployInline]
 
     @admin.display(description="governance (derived from the rows)")
     def governance_status(self, proposal):
@@ -402,6 +410,9 @@ class ProposalAdmin(V1Admin):
             return "—"
         verdict = governance.verdict_for(proposal)
         missing = f"; still missing: {', '.join(verdict.missing)}" if verdict.missing else ""
+        if verdict.bypassed:
+            bypassed = ", ".join(verdict.bypassed)
+            missing = f"; bypassed by {verdict.bypassed_by} (break-glass): {bypassed}"
         return f"{verdict.status}{missing}"
 
     @admin.display(description="skill")

@@ -1,10 +1,11 @@
 """The decision log: every governed row, in the order it was recorded, as one Merkle tree.
 
-Each decision (its approvals row and its evidence), validation, deploy outcome and
-published profile version is a leaf of an append-only RFC 6962 log (``AuditLeaf``,
-hashing in ``tommemory_verify.merkle``). The store logs its own rows in the transaction
-that writes them; rows other writers add are taken in the next time the log is brought up
-to date (``take_in``: every store write, ``audit_checkpoint``), in the order of their time.
+Each decision (its approvals row and its evidence), break-glass decision, validation,
+deploy outcome and published profile version is a leaf of an append-only RFC 6962 log
+(``AuditLeaf``, hashing in ``tommemory_verify.merkle``). The store logs its own rows in
+the transaction that writes them; rows other writers add are taken in the next time the
+log is brought up to date (``take_in``: every store write, ``audit_checkpoint``), in the
+order of their time.
 
 A leaf is the row's canonical text (``tommemory_verify.leaves``).
 
@@ -15,6 +16,7 @@ one, ``verify`` finds the first entry that differs from what was signed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ from .models import (
     AuditLeaf,
     BehaviorProfile,
     DeployOutcome,
+    Override,
     PersonalityProfile,
     Proposal,
     ValidationResult,
@@ -44,16 +47,18 @@ from .models import (
 from .timeutil import instant_key, now_iso
 from .vendor_sql import serialize_on
 
-# kind -> (model, the column giving the time it was recorded); what a leaf covers is
+# Which rows are leaves (in this kind order), the columns a leaf covers and the time each
+# row was recorded: the contract every store logs by. What a leaf's text is, is
 # tommemory_verify.leaves (auditors check bundles with it, without this project).
+CONTRACT = json.loads((settings.BASE_DIR / "contract" / "decision_log.json").read_text())
+_LOGGED = (ValidationResult, Approval, DeployOutcome, BehaviorProfile, PersonalityProfile, Override)
+_BY_TABLE = {model._meta.db_table: model for model in _LOGGED}
+# kind -> (model, the column giving the time it was recorded)
 KINDS: dict[str, tuple[type[models.Model], str]] = {
-    "validation": (ValidationResult, "validated_at"),
-    "approval": (Approval, "decided_at"),
-    "deploy": (DeployOutcome, "deployed_at"),
-    "behavior_profile": (BehaviorProfile, "created_at"),
-    "personality_profile": (PersonalityProfile, "created_at"),
+    kind: (_BY_TABLE[spec["table"]], spec["time"]) for kind, spec in CONTRACT["kinds"].items()
 }
-EVIDENCE_COLUMNS = [f.column for f in ApprovalEvidence._meta.local_fields]
+COLUMNS: dict[str, list[str]] = {kind: spec["columns"] for kind, spec in CONTRACT["kinds"].items()}
+EVIDENCE_COLUMNS: list[str] = CONTRACT["evidence"]["columns"]
 
 
 def _select(table: str, columns: list[str], where: str, params: list) -> list[dict]:
@@ -71,8 +76,7 @@ def _marks(values: Sequence) -> str:
 def stored_rows(kind: str, ids: Sequence[str] | None = None) -> dict[str, dict]:
     """Rows of a kind as stored (no conversion), by id: those with the given ids, or
     (``ids`` None) those the log has not taken in yet."""
-    model = KINDS[kind][0]
-    columns = [f.column for f in model._meta.local_fields]
+    model, columns = KINDS[kind][0], COLUMNS[kind]
     if ids is None:
         where = (
             "t.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tommemory_audit_log l "

@@ -23,6 +23,7 @@ from .models import (
     AuditLeaf,
     BehaviorProfile,
     DeployOutcome,
+    Override,
     PersonalityProfile,
     Proposal,
     Session,
@@ -117,12 +118,14 @@ class Scenario:
 PASS, FAIL = ("validate", "pass"), ("validate", "fail")
 ROLLED_BACK = ("deploy", "rolled_back")
 HUMAN, POLICY, SECURITY = ("approve", "human"), ("approve", "policy"), ("approve", "security")
+BREAK_GLASS = ("override", "Outage: the retry storm needs this fix before the review is done.")
 SCENARIOS = [
     Scenario("low", (), waits_minutes=12),  # drafted, no validation yet
     Scenario("high", (FAIL,), waits_minutes=95),  # failed checks
     Scenario("low", (PASS,), waits_minutes=30),  # waiting for human
     Scenario("medium", (PASS, HUMAN), waits_minutes=6 * 60),  # waiting for policy
     Scenario("high", (PASS, HUMAN, POLICY), waits_minutes=26 * 60),  # waiting for security
+    Scenario("high", (PASS, HUMAN, BREAK_GLASS)),  # a superuser bypassed policy and security
     Scenario("critical", (PASS, HUMAN, POLICY, SECURITY), waits_minutes=4 * 24 * 60),  # ops
     Scenario("medium", (PASS, HUMAN, PASS), waits_minutes=50),  # a stale decision
     Scenario("high", (PASS, HUMAN, ("reject", "policy"))),  # rejected
@@ -362,6 +365,7 @@ class DemoBuilder:
         """
         rng = self.rng
         skills, proposals, validations, approvals, deploys, evidence = [], [], [], [], [], []
+        overrides = []
         rule = current_rule()
         for n in range(self.size.skills):
             scenario = SCENARIOS[n % len(SCENARIOS)]
@@ -398,7 +402,9 @@ class DemoBuilder:
                 format_iso(drafted),
                 format_iso(drafted),
             )
-            rows = {"validations": [], "approvals": [], "deploys": [], "evidence": {}}
+            rows = {
+                "validations": [], "approvals": [], "deploys": [], "evidence": {}, "overrides": [],
+            }  # fmt: skip
             step = timedelta(minutes=1 if waiting else 45)
             moment, link = drafted, None
             for kind, value in scenario.steps:
@@ -414,6 +420,14 @@ class DemoBuilder:
                     )  # fmt: skip
                 elif kind == "deploy":
                     rows["deploys"].append(DeployOutcome(*self._deploy(proposal_id, moment, value)))
+                elif kind == "override":  # by the demo superuser, as the dashboard records it
+                    rows["overrides"].append(
+                        Override(
+                            self._id(moment), proposal_id, DEMO_USERS[0][0], value,
+                            format_iso(moment), rows["validations"][-1].pk,
+                            proposal_digest(document), scenario.risk,
+                        )
+                    )  # fmt: skip
                 else:  # a decision: "approve" or "reject" of a type
                     rejects = kind == "reject"
                     approval = Approval(
@@ -433,7 +447,7 @@ class DemoBuilder:
                     rows["evidence"][approval.pk] = link
             verdict = evaluate(
                 proposal, rows["validations"], rows["approvals"], rows["deploys"],
-                rows["evidence"], now=self.anchor, rule=rule,
+                rows["evidence"], rows["overrides"], now=self.anchor, rule=rule,
             )  # fmt: skip
             proposal.status, proposal.updated_at = verdict.status, format_iso(moment)
             skills.append(RuntimeMemoryStore.row_values(skill))
@@ -442,11 +456,13 @@ class DemoBuilder:
             approvals += [RuntimeMemoryStore.row_values(a) for a in rows["approvals"]]
             evidence += [RuntimeMemoryStore.row_values(e) for e in rows["evidence"].values()]
             deploys += [RuntimeMemoryStore.row_values(d) for d in rows["deploys"]]
+            overrides += [RuntimeMemoryStore.row_values(o) for o in rows["overrides"]]
         yield Skill, skills, None, None
         yield Proposal, proposals, None, None
         yield ValidationResult, validations, None, None
         yield Approval, approvals, None, None
         yield ApprovalEvidence, evidence, None, None
+        yield Override, overrides, None, None
         yield DeployOutcome, deploys, self.size.skills, self.size.skills
 
     def _deploy(self, proposal_id: str, moment: datetime, status: str) -> tuple:

@@ -350,6 +350,17 @@ class DecisionForm(forms.Form):
         return data
 
 
+class BreakGlassForm(forms.Form):
+    """A break-glass decision: only its reason is asked; who records it is the request's
+    user, and what it stands in for is the verdict's missing types. The store decides."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        error_messages={"required": "Say why the rule is bypassed: a reason is required."},
+    )
+
+
 class PublishForm(forms.Form):
     """A new profile version: the document, why, and from when."""
 

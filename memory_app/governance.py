@@ -39,6 +39,7 @@ from .models import (
     DeployOutcome,
     DeployStatus,
     Level,
+    Override,
     Proposal,
     ProposalStatus,
     ValidationResult,
@@ -110,6 +111,18 @@ class DecisionView:
 
 
 @dataclass(frozen=True)
+class OverrideView:
+    """One break-glass decision and whether it counts (as a decision would: not stale, not
+    expired)."""
+
+    override: Override
+    counted: bool
+    reason: str = ""
+    expired: bool = False
+    age: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Verdict:
     status: str
     risk: str  # the level whose rule applies: the highest of now and of any decision's
@@ -124,11 +137,15 @@ class Verdict:
     disagreement: str = ""  # why the stored status is not the derived one ("" when it is)
     refusal: str = ""  # why no decision can be recorded now ("" when one can)
     approval_refusal: str = ""  # why an approval (not a rejection) cannot be recorded now
+    overrides: tuple[OverrideView, ...] = ()
+    bypassed: tuple[str, ...] = ()  # required types a counted break-glass decision stood in for
+    bypassed_by: str = ""  # who recorded that break-glass decision
 
     @property
-    def requirements(self) -> list[tuple[str, str | None]]:
-        """Each required type with the approver counted for it, or None while missing."""
-        return [(kind, self.satisfied.get(kind)) for kind in self.required]
+    def requirements(self) -> list[tuple[str, str | None, bool]]:
+        """Each required type with the approver counted for it (None while missing) and
+        whether a break-glass decision stands in for it."""
+        return [(kind, self.satisfied.get(kind), kind in self.bypassed) for kind in self.required]
 
     def types_open_to(self, person: str) -> list[str]:
         """The missing types an approval by ``person`` would satisfy now.
@@ -183,6 +200,7 @@ def evaluate(
     approvals: Iterable[Approval],
     deploys: Iterable[DeployOutcome],
     evidence: dict[str, ApprovalEvidence],
+    overrides: Iterable[Override] = (),
     *,
     at: datetime | None = None,
     now: datetime | None = None,
@@ -194,9 +212,11 @@ def evaluate(
     validations = _upto(validations, "validated_at", at)
     approvals = _upto(approvals, "decided_at", at)
     deploys = _upto(deploys, "deployed_at", at)
+    overrides = _upto(overrides, "decided_at", at)
     risk = rule.strictest(
         [proposal.risk_level]
         + [ev.risk_level for a in approvals if (ev := evidence.get(a.pk)) and ev.risk_level]
+        + [o.risk_level for o in overrides if o.risk_level]
     )
     required = rule.required_for(risk)
     distinct = rule.needs_distinct_people(risk)
@@ -221,7 +241,8 @@ def evaluate(
         )
         if own and not (stale or superseded):
             reason = f"not counted: {a.approver} proposed this and cannot approve it"
-        age, expired = _age(a, aged_at, lifetime)
+        age, expired = _age(a.decided_at, aged_at, lifetime)
+        expired = expired and a.decision == Decision.APPROVED
         if expired and not (stale or superseded or own):
             reason = _expiry_reason(age, lifetime, risk)
         counted = not (stale or superseded or own or expired)
@@ -236,6 +257,17 @@ def evaluate(
     satisfied = _assign(required, approvers, distinct)
     missing = [t for t in required if t not in satisfied]
     views = [_why_not_counted(v, required, satisfied, distinct, risk) for v in views]
+    override_views = []
+    for o in overrides:
+        stale, reason = _staleness(o, o, latest, digest, proposal.risk_level)
+        age, expired = _age(o.decided_at, aged_at, lifetime)
+        if expired and not stale:
+            reason = _expiry_reason(age, lifetime, risk)
+        override_views.append(OverrideView(o, not (stale or expired), reason, expired, age))
+    bypassing = [v.override for v in override_views if v.counted]
+    bypassed, bypassed_by = (), ""
+    if bypassing and missing:
+        bypassed, bypassed_by, missing = tuple(missing), text_of(bypassing[-1].actor), []
 
     passed = latest is not None and latest.all_passed
     if rejected_by:
@@ -285,6 +317,9 @@ def evaluate(
         disagreement=disagreement,
         refusal=refusal,
         approval_refusal=approval_refusal,
+        overrides=tuple(override_views),
+        bypassed=bypassed,
+        bypassed_by=bypassed_by,
     )
 
 
@@ -298,12 +333,12 @@ def _aged_at(deploys: list[DeployOutcome], moment: datetime) -> datetime:
     return moment
 
 
-def _age(approval: Approval, moment: datetime, lifetime: timedelta | None):
-    """A decision's age at ``moment`` and whether it has expired: an approval older than
-    its lifetime, or one whose time is unreadable while approvals expire at all."""
-    decided = parse_iso(approval.decided_at)
+def _age(decided_at: object, moment: datetime, lifetime: timedelta | None):
+    """A decision's age at ``moment`` and whether it is past its lifetime (one whose time
+    is unreadable is, while decisions expire at all)."""
+    decided = parse_iso(decided_at)
     age = None if decided is None else moment - decided
-    if lifetime is None or approval.decision != Decision.APPROVED:
+    if lifetime is None:
         return age, False
     return age, age is None or age > lifetime
 
@@ -361,7 +396,8 @@ def _disagreement(stored: str, derived: str, expired: bool) -> str:
 
 
 def _staleness(approval, evidence, latest, digest, risk) -> tuple[bool, str]:
-    """Whether a decision was given against other evidence than the proposal has now."""
+    """Whether a decision was given against other evidence than the proposal has now
+    (``evidence``: its evidence row, or a break-glass decision, which carries its own)."""
     if evidence is not None:
         if latest is not None and evidence.validation_id != latest.pk:
             return True, "stale: a newer validation came after this decision"
@@ -411,7 +447,7 @@ def evidence_of(approval: Approval) -> ApprovalEvidence | None:
 def verdict_for(
     proposal: Proposal, at: datetime | None = None, now: datetime | None = None
 ) -> Verdict:
-    """Evaluate a proposal from its rows: prefetched ones (``with_lineage``) or three queries."""
+    """Evaluate a proposal from its rows: prefetched ones (``with_lineage``) or four queries."""
     if proposal.pk is None:  # stored without an id by another writer: no row can name it
         return evaluate(proposal, [], [], [], {}, at=at, now=now)
     if "approvals" in getattr(proposal, "_prefetched_objects_cache", {}):
@@ -425,6 +461,7 @@ def verdict_for(
         approvals,
         proposal.deploy_outcomes.all(),
         evidence,
+        proposal.overrides.all(),
         at=at,
         now=now,
     )

@@ -26,6 +26,7 @@ from .fields import (
     TextIdField,
     TimestampField,
 )
+from .ids import new_id
 from .jsontext import ParsedJSON, parse_json_text
 from .timeutil import instant_key, parse_iso
 
@@ -846,7 +847,8 @@ class ProposalQuerySet(models.QuerySet):
         return self.alias(risk_rank=rank).order_by("risk_rank", "created_at", "id")
 
     def with_lineage(self, chunk_size: int = 500) -> Iterator[Proposal]:
-        """The proposals with their skill, validations, approvals (with evidence) and deploys.
+        """The proposals with their skill, validations, approvals (with evidence), deploys
+        and break-glass decisions.
 
         Read in chunks, each with one query per relation. The skill is prefetched, not
         joined, since a join would hide a proposal whose skill another writer removed; a
@@ -856,6 +858,7 @@ class ProposalQuerySet(models.QuerySet):
             "skill",
             "validations",
             "deploy_outcomes",
+            "overrides",
             models.Prefetch("approvals", queryset=Approval.objects.select_related("evidence")),
         ]
         for chunk in itertools.batched(self.iterator(chunk_size), chunk_size):
@@ -1045,6 +1048,32 @@ class ApprovalEvidence(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"evidence #{self.seq} of {self.proposal_id}"
+
+
+class Override(AppendOnlyModel):
+    """A break-glass decision: a superuser let a proposal through the governance rule.
+
+    Kept in its own table, not ``approvals``, so no v1 reader takes it for an ordinary
+    approval; ``governance`` counts it (shown as "bypassed") when it was given against the
+    latest validation, the current ``proposal_json`` and risk level, and has not expired.
+    """
+
+    id = models.TextField(primary_key=True, default=new_id, editable=False)
+    proposal = models.ForeignKey(Proposal, on_delete=models.DB_CASCADE, related_name="overrides")
+    actor = models.TextField()
+    reason = models.TextField()
+    decided_at = models.TextField()
+    validation_id = models.TextField(null=True, blank=True)  # noqa: DJ001
+    proposal_sha256 = models.TextField()
+    risk_level = models.TextField(null=True, blank=True)  # noqa: DJ001
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "tommemory_overrides"
+
+    def __str__(self) -> str:
+        return f"bypassed by {self.actor}"
 
 
 class AuditLeaf(AppendOnlyModel):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Max, Q
 
@@ -30,6 +31,7 @@ from .models import (
     DeployStatus,
     EventType,
     Level,
+    Override,
     PersonalityProfile,
     ProfileVersion,
     Proposal,
@@ -87,6 +89,12 @@ class RecordedDecision:
 
 
 @dataclass(frozen=True)
+class RecordedOverride:
+    override: Override
+    verdict: governance.Verdict
+
+
+@dataclass(frozen=True)
 class SessionReplay:
     session: Session
     turns: list[Turn]
@@ -115,6 +123,7 @@ class ProposalLineage:
     approvals: list[Approval]
     deploy_outcomes: list[DeployOutcome]
     evidence: dict[str, ApprovalEvidence]  # by approval id; other writers' decisions have none
+    overrides: list[Override]  # break-glass decisions
     changes: list[ProposalChange]  # risk_level / proposal_json changes the database noticed
 
     @property
@@ -126,6 +135,7 @@ class ProposalLineage:
             self.approvals,
             self.deploy_outcomes,
             self.evidence,
+            self.overrides,
         )
 
     @cached_property
@@ -140,6 +150,7 @@ class ProposalLineage:
                 "validation": [v.pk for v in self.validations],
                 "approval": [a.pk for a in self.approvals],
                 "deploy": [d.pk for d in self.deploy_outcomes],
+                "override": [o.pk for o in self.overrides],
             }
         )
 
@@ -598,6 +609,40 @@ class RuntimeMemoryStore:
             auditlog.take_in()
             return RecordedDecision(approval, verdict, duplicate=False)
 
+    def record_override(self, proposal_id: str, *, actor: str, reason: str) -> RecordedOverride:
+        """Append a break-glass decision: it stands in for every missing approval type.
+
+        Refused (nothing written) unless ``TOM_BREAK_GLASS`` is on, without a reason, when
+        an approval could not be recorded now (no passing latest validation, a proposal no
+        longer open, so nothing is missing), and by the proposal's proposer. Who may ask for one
+        (a superuser) is ``access.can_break_glass``.
+        """
+        if not settings.TOM_BREAK_GLASS:
+            raise InvalidInput(
+                "Break-glass is off: an administrator enables it with TOM_BREAK_GLASS=1."
+            )
+        actor = _text(actor, "actor")
+        reason = _text(reason, "a break-glass reason")
+        with transaction.atomic():
+            proposal = _get(Proposal, proposal_id, lock=True)
+            verdict = governance.verdict_for(proposal, now=_clock())
+            refusal = verdict.approval_refusal or governance.own_proposal_refusal(proposal, actor)
+            if refusal:
+                raise InvalidInput(refusal)
+            latest = verdict.latest_validation
+            override = Override.objects.create(
+                proposal=proposal,
+                actor=actor,
+                reason=reason,
+                decided_at=now_iso(),
+                validation_id=latest.pk if latest else None,
+                proposal_sha256=governance.proposal_digest(proposal.proposal_json),
+                risk_level=governance.text_of(proposal.risk_level),
+            )
+            verdict = self._sync_status(proposal, override.decided_at)
+            auditlog.take_in()
+            return RecordedOverride(override, verdict)
+
     def record_deploy_outcome(
         self,
         proposal_id: str,
@@ -762,7 +807,8 @@ class RuntimeMemoryStore:
         )
 
     def proposal_lineage(self, proposal_id: str) -> ProposalLineage:
-        """skill → proposal → validations → approvals (with evidence) → deploys (six queries).
+        """skill → proposal → validations → approvals (with evidence) → deploys, and
+        break-glass decisions (seven queries).
 
         Rows are in time order (unreadable times first, then by id: ``timeutil``).
         """
@@ -775,6 +821,7 @@ class RuntimeMemoryStore:
             approvals=(approvals := chronological(list(approvals), "decided_at")),
             deploy_outcomes=chronological(list(proposal.deploy_outcomes.all()), "deployed_at"),
             evidence={a.pk: ev for a in approvals if (ev := governance.evidence_of(a))},
+            overrides=chronological(list(proposal.overrides.all()), "decided_at"),
             changes=list(ProposalChange.objects.of(proposal)),
         )
 

@@ -15,11 +15,17 @@ urlpatterns = [
     path("workflows/", workflows.workflow_list, name="workflows"),
     path("workflows/<textid:run_id>/", workflows.workflow_detail, name="workflow"),
     path("proposals/", proposals.proposal_list, name="proposals"),
-    # The decision form posts here; listed first so an id ending in /approvals is no issue.
+    # The decision forms post here; listed first so an id ending in /approvals or
+    # /break-glass is no issue.
     path(
         "proposals/<textid:proposal_id>/approvals/",
         proposals.record_decision,
         name="record_decision",
+    ),
+    path(
+        "proposals/<textid:proposal_id>/break-glass/",
+        proposals.record_override,
+        name="record_override",
     ),
     path("proposals/<textid:proposal_id>/", proposals.proposal_detail, name="proposal"),
     path("profiles/", profiles.profile_list, name="profiles"),

@@ -128,3 +128,28 @@ def test_no_checkpoint_at_all_says_what_to_run(tmp_path, decided):
         pytest.raises(CommandError, match=r"run `python manage.py audit_checkpoint` first"),
     ):
         call_command("audit_bundle", decided.pk, stdout=StringIO())
+
+
+def test_a_break_glass_decision_travels_in_the_bundle_as_its_own_kind(
+    tmp_path, keys, store, settings
+):
+    settings.TOM_BREAK_GLASS = True
+    skill = store.learn_skill("glass", "d", source_type="doc", confidence=0.5)
+    proposal = store.draft_proposal(
+        skill.id, proposed_by="oxide", proposal_type="code_patch", proposal={}, risk_level="low"
+    )
+    store.record_validation(
+        proposal.id, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1
+    )
+    store.record_override(proposal.id, actor="sam", reason="outage")
+    made = bundle_of(proposal, checkpoint(tmp_path, keys), tmp_path)
+    kinds = [e["kind"] for e in json.loads(made.read_text())["entries"]]
+    assert kinds == ["validation", "override"]
+
+    def edit(data):
+        data["entries"][1]["row"]["reason"] = "routine"
+
+    assert audit(made, keys[1]).returncode == 0
+    checked = audit(forge(made, edit), keys[1])
+    assert checked.returncode == 1
+    assert "FAIL: entry #1 (override" in checked.stdout

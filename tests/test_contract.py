@@ -163,10 +163,12 @@ def test_the_governance_defaults_are_the_contract_s():
 
 # contract/tommemory_schema.sql is SQLite DDL (the TypeScript store's bootstrap).
 @pytest.mark.engine("sqlite")
-def test_the_contract_s_evidence_table_is_the_one_the_migrations_make(tmp_path):
+@pytest.mark.parametrize(
+    "table", ["tommemory_approval_evidence", "tommemory_overrides", "tommemory_audit_log"]
+)
+def test_the_contract_s_own_tables_are_the_ones_the_migrations_make(tmp_path, table):
 
     def shape(cursor) -> list:
-        table = "tommemory_approval_evidence"
         return [
             cursor.execute(f"PRAGMA table_xinfo({table})").fetchall(),
             cursor.execute(f"PRAGMA foreign_key_list({table})").fetchall(),
@@ -220,6 +222,19 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
         "print(Turn.objects.search('TypeScript').count())",
     )  # fmt: skip
     assert check.stdout.split() == ["approved", "approved", "True", "True", "1"], check.stderr
+    # The TypeScript store logged its own rows as it wrote them, each leaf as Python hashes it.
+    logged = manage(
+        db, "shell", "--no-imports", "-c",
+        "from memory_app import auditlog; from memory_app.models import AuditLeaf;"
+        "e = list(AuditLeaf.objects.order_by('index'));"
+        "print(' '.join(x.kind for x in e)); print(auditlog._rows_against_leaves(e));"
+        "print(auditlog.take_in())",
+    )  # fmt: skip
+    assert logged.stdout.splitlines()[-3:] == [
+        "validation approval approval approval deploy behavior_profile",
+        "[]",
+        "0",
+    ], logged.stderr
 
 
 def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(shared_db):
@@ -325,3 +340,28 @@ def test_the_typescript_store_passes_the_contract_on_postgresql(migrated_postgre
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
     assert "on postgresql" in ran.stdout
     assert "# fail 0" in ran.stdout
+
+
+# The TypeScript store writes SQLite files only so far: run in the SQLite half.
+@pytest.mark.engine("sqlite")
+def test_the_typescript_store_counts_a_break_glass_decision(migrated_file_db, tmp_path):
+    """A break-glass decision the dashboard records stands in for the missing approvals in
+    the TypeScript store's rule too: its deploy promotes the proposal."""
+    db = tmp_path / "tom_runtime.sqlite"
+    shutil.copy(migrated_file_db, db)
+
+    def typescript(*args: str) -> str:
+        return subprocess.run(
+            [typescript_node(), str(REPO / "tests" / "ts_break_glass.mjs"), str(db), *args],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+
+    proposal_id = typescript("draft")
+    override = (
+        "from memory_app.store import RuntimeMemoryStore\n"
+        f"r = RuntimeMemoryStore().record_override({proposal_id!r}, actor='sam', reason='outage')\n"
+        "print(r.verdict.status, ' '.join(r.verdict.bypassed))\n"
+    )
+    recorded = manage(db, "shell", "--no-imports", "-c", override, TOM_BREAK_GLASS="1")
+    assert recorded.stdout.splitlines()[-1] == "approved policy security", recorded.stderr
+    assert typescript("deploy", proposal_id) == "promoted"

@@ -203,6 +203,17 @@ def test_the_log_and_the_standalone_verifier_know_the_same_kinds():
     from tommemory_verify import leaves
 
     assert tuple(auditlog.KINDS) == leaves.KINDS
+    left_out = {k: set(v) for k, v in auditlog.CONTRACT["left_out"].items()}
+    assert left_out == leaves.LEFT_OUT
+
+
+def test_the_contract_s_leaf_columns_are_every_column_of_each_logged_table():
+    """contract/decision_log.json is what every store logs by: a column it missed would be
+    a change no leaf covers."""
+    for kind, (model, time) in auditlog.KINDS.items():
+        assert auditlog.COLUMNS[kind] == [f.column for f in model._meta.local_fields], kind
+        assert time in auditlog.COLUMNS[kind]
+    assert [f.column for f in ApprovalEvidence._meta.local_fields] == auditlog.EVIDENCE_COLUMNS
 
 
 # --- the proposal page's badge ------------------------------------------------------------

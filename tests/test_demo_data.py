@@ -152,6 +152,8 @@ def test_demo_shows_every_state_a_reviewer_should_see():
     assert any(d.stale for v in verdicts for d in v.decisions)
     assert any(not v.latest_validation.all_passed for v in verdicts if v.latest_validation)
     assert DeployOutcome.objects.filter(status="rolled_back").exists()
+    assert any(v.bypassed for v in verdicts)  # break-glass
+    assert any(d.expired for v in verdicts for d in v.decisions)
     # Every stored status is the one the rule derives.
     assert all(v.status == p.status for v, p in zip(verdicts, Proposal.objects.all(), strict=True))
 

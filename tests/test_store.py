@@ -226,7 +226,7 @@ def test_bad_promotion_flow_input_is_refused(store, proposal):
     assert proposal.approvals.count() == 0
 
 
-def test_proposal_lineage_in_six_queries(store, proposal, django_assert_num_queries):
+def test_proposal_lineage_in_seven_queries(store, proposal, django_assert_num_queries):
     _validate(store, proposal)
     store.record_approval(
         proposal.id, approver="a", approval_type="human", decision="approved",
@@ -237,8 +237,8 @@ def test_proposal_lineage_in_six_queries(store, proposal, django_assert_num_quer
         decided_at="2026-11-24 11:00:00",
     )  # fmt: skip
     store.record_deploy_outcome(proposal.id, deployment_target="prod", status="failed")
-    # proposal, skill, validations, approvals with evidence, deploys, noticed changes
-    with django_assert_num_queries(6):
+    # proposal, skill, validations, approvals with evidence, deploys, overrides, changes
+    with django_assert_num_queries(7):
         lineage = store.proposal_lineage(proposal.id)
         assert lineage.skill.skill_key == "summarise-logs"
     assert lineage.proposal == proposal

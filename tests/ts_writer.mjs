@@ -13,6 +13,8 @@ for (const [who, type] of [["ann", "human"], ["bob", "policy"], ["cy", "security
     approver: who, approvalType: type, decision: "approved", notes: "ok «ünï» \u2028 \t", idempotencyToken: `tok-${who}`,
   });
 }
+await store.recordDeployOutcome(proposal.id, { deploymentTarget: "tom-runtime", status: "failed", metrics: { "größe": 1 } });
+await store.publishBehaviorProfile("tom", { tone: "ruhig «x»" }, { createdBy: "ts-admin", rationale: "from TypeScript" });
 const session = await store.startSession("tom");
 await store.appendTurn(session.id, "user", "hello from TypeScript");
 await store.close();

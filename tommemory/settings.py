@@ -14,6 +14,8 @@ TOM_AUDIT_KEY         the Ed25519 key file that signs decision-log checkpoints (
                       key (default the key file + ".pub"), TOM_AUDIT_CHECKPOINTS where
                       checkpoints go (default memory/checkpoints), TOM_AUDIT_ORIGIN the log's
                       name in them (default tommemory/decisions)
+TOM_BREAK_GLASS       1 lets superusers record break-glass decisions that stand in for missing
+                      approvals, with a reason (default off)
 DJANGO_BEHIND_PROXY   1 when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto
 DJANGO_PROXY_COUNT    how many proxies append to X-Forwarded-For (default 1)
 DJANGO_EMAIL_HOST     SMTP host; password reset pages exist only when it is set
@@ -198,6 +200,8 @@ TOM_AUDIT_CHECKPOINTS = Path(
     os.environ.get("TOM_AUDIT_CHECKPOINTS") or BASE_DIR / "memory" / "checkpoints"
 )
 TOM_AUDIT_ORIGIN = os.environ.get("TOM_AUDIT_ORIGIN", "tommemory/decisions")
+# Break-glass (memory_app.store.record_override): off unless an administrator turns it on.
+TOM_BREAK_GLASS = env_bool("TOM_BREAK_GLASS")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

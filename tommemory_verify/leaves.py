@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import json
 
-KINDS = ("validation", "approval", "deploy", "behavior_profile", "personality_profile")
+KINDS = (
+    "validation",
+    "approval",
+    "deploy",
+    "behavior_profile",
+    "personality_profile",
+    "override",
+)
 LEFT_OUT = {"behavior_profile": {"effective_to"}, "personality_profile": {"effective_to"}}
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import access, governance
 from ..access import reader_required
 from ..exports import export_response, wants_export
-from ..forms import DecisionForm, IsoDateTimeField, ProposalFilterForm
+from ..forms import BreakGlassForm, DecisionForm, IsoDateTimeField, ProposalFilterForm
 from ..models import Proposal
 from ..store import ProposalLineage, RuntimeMemoryStore, StoreError
 from ..timeutil import instant_key, parse_iso
@@ -28,6 +28,14 @@ def _get_lineage_for_user(request: HtmxHttpRequest, proposal_id: str) -> Proposa
     lineage = _lineage_or_404(proposal_id)
     if not access.can_decide(request.user):
         raise PermissionDenied("Recording decisions needs the ops role.")
+    return lineage
+
+
+def _get_lineage_for_override(request: HtmxHttpRequest, proposal_id: str) -> ProposalLineage:
+    """The proposal's lineage, if the user may break glass on it: 404 or 403 otherwise."""
+    lineage = _lineage_or_404(proposal_id)
+    if not access.can_break_glass(request.user):
+        raise PermissionDenied("Break-glass is for superusers, and only while it is enabled.")
     return lineage
 
 
@@ -57,6 +65,8 @@ QUEUE_COLUMNS = [
     ("risk_level", lambda r: r.proposal.risk_level),
     ("status", lambda r: r.proposal.status),
     ("derived_status", lambda r: r.verdict.status),
+    ("bypassed_by", lambda r: r.verdict.bypassed_by),
+    ("bypassed", lambda r: " ".join(r.verdict.bypassed)),
     ("missing", lambda r: " ".join(r.verdict.missing)),
     ("created_at", lambda r: r.proposal.created_at),
 ]
@@ -92,6 +102,7 @@ def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:
         *[("validated", v.validated_at, v) for v in lineage.validations],
         *[("decided", a.decided_at, a) for a in lineage.approvals],
         *[("deployed", d.deployed_at, d) for d in lineage.deploy_outcomes],
+        *[("bypassed", o.decided_at, o) for o in lineage.overrides],
     ]
     return sorted(entries, key=lambda e: instant_key(e[1]))
 
@@ -107,7 +118,9 @@ def _lineage_or_404(proposal_id: str) -> ProposalLineage:
         raise Http404(str(exc)) from None
 
 
-def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=None, note="") -> dict:
+def _detail_context(
+    request: HtmxHttpRequest, lineage: ProposalLineage, form=None, note="", override_form=None
+) -> dict:
     """Everything the proposal page shows, from the lineage (a constant number of queries)."""
     drafted = instant_key(lineage.proposal.created_at)
 
@@ -143,6 +156,8 @@ def _detail_context(request: HtmxHttpRequest, lineage: ProposalLineage, form=Non
         "audit": lineage.audit,
         "log": lineage.log,
         "can_decide": access.can_decide(request.user),
+        "can_break_glass": access.can_break_glass(request.user),
+        "override_form": override_form or BreakGlassForm(),
         "form": form
         or DecisionForm(
             initial={"token": uuid.uuid4().hex},
@@ -205,4 +220,40 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
     # The whole proposal view: status, rule line, decisions, chain badge and replay.
     template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")
     # htmx swaps only 2xx answers: a refused decision is shown in place with 200.
+    return render(request, template_name, context, status=200 if request.htmx else status)
+
+
+@require_POST
+@reader_required
+def record_override(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
+    lineage = _get_lineage_for_override(request, proposal_id)
+    form = BreakGlassForm(request.POST)
+    note, status = "", 200
+    if form.is_valid():
+        try:
+            RuntimeMemoryStore().record_override(
+                lineage.proposal.pk,
+                actor=request.user.get_username(),
+                reason=form.cleaned_data["reason"],
+            )
+        except StoreError as exc:
+            # The form already states the verdict's refusals; any other is the form's error.
+            shown = (
+                lineage.verdict.approval_refusal,
+                governance.own_proposal_refusal(lineage.proposal, request.user.get_username()),
+            )
+            if str(exc) not in shown:
+                form.add_error(None, str(exc))
+            status = 422
+        else:
+            if not request.htmx:
+                return redirect(reverse("memory_app:proposal", args=[lineage.proposal.pk]))
+            note, form = "Recorded: the rule is bypassed (break-glass).", None
+    else:
+        status = 422
+    context = _detail_context(
+        request, _lineage_or_404(lineage.proposal.pk), note=note, override_form=form
+    )
+    template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")
+    # htmx swaps only 2xx answers: a refused override is shown in place with 200.
     return render(request, template_name, context, status=200 if request.htmx else status)

@@ -55,6 +55,37 @@ export interface Rule {
 export function contractRule(): Rule {
   return JSON.parse(readFileSync(join(CONTRACT_DIR, "governance.json"), "utf8")) as Rule;
 }
+/** Which rows are decision-log leaves and what a leaf covers (contract/decision_log.json). */
+interface DecisionLog {
+  kinds: Record<string, { table: string; time: string; columns: string[] }>;
+  evidence: { kind: string; table: string; key: string; columns: string[] };
+  left_out: Record<string, string[]>;
+}
+const DECISION_LOG = JSON.parse(readFileSync(join(CONTRACT_DIR, "decision_log.json"), "utf8")) as DecisionLog;
+
+/** JSON as Python's json.dumps(separators=(",", ":"), ensure_ascii=False) writes stored
+ * values: big integers exactly, bytes as {"bytes": hex}. (An integral REAL another writer
+ * stored reads as "1" here and "1.0" there: contract/README.md.) */
+function storedJson(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return `{"bytes":${JSON.stringify(Buffer.from(value).toString("hex"))}}`;
+  if (Array.isArray(value)) return `[${value.map(storedJson).join(",")}]`;
+  if (typeof value === "object") {
+    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${storedJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The RFC 6962 leaf hash of a logged row, as tommemory_verify/leaves.py and merkle.py make it. */
+export function leafHash(kind: string, row: Row, evidence: Row | null): string {
+  const leftOut = DECISION_LOG.left_out[kind] ?? [];
+  const covered = Object.fromEntries(DECISION_LOG.kinds[kind]!.columns
+    .filter((c) => !leftOut.includes(c)).map((c) => [c, row[c] ?? null]));
+  const text = storedJson({ kind, row: covered, evidence });
+  return createHash("sha256").update(Buffer.from([0])).update(text, "utf8").digest("hex");
+}
+
 /** How every connection to the file is set up (contract/connection.json). */
 export function contractConnection(): Connection {
   return JSON.parse(readFileSync(join(CONTRACT_DIR, "connection.json"), "utf8")) as Connection;
@@ -191,11 +222,15 @@ interface Verdict {
 /** The governance rule, as memory_app/governance.py applies it to a proposal's rows. */
 function evaluate(
   proposal: Row, validations: Row[], approvals: Row[], deploys: Row[],
-  evidence: Map<unknown, Row>, rule: Rule, now: Date,
+  evidence: Map<unknown, Row>, overrides: Row[], rule: Rule, now: Date,
 ): Verdict {
   const scale = LEVELS as readonly string[];
   const rank = (level: unknown) => (scale.includes(String(level)) ? scale.indexOf(String(level)) : scale.length - 1);
-  const levels = [proposal.risk_level, ...approvals.map((a) => evidence.get(a.id)?.risk_level).filter((l) => l)];
+  const levels = [
+    proposal.risk_level,
+    ...approvals.map((a) => evidence.get(a.id)?.risk_level).filter((l) => l),
+    ...overrides.map((o) => o.risk_level).filter((l) => l),
+  ];
   const risk = scale[Math.max(...levels.map(rank))] as string;
   const required = rule.required[risk] ?? rule.required.critical ?? [];
   const distinct = rule.distinct_people.includes(risk) || !(risk in rule.required);
@@ -206,20 +241,23 @@ function evaluate(
   const expiry = rule.expire_after_days ?? {};
   const days = risk in expiry ? expiry[risk] : expiry.critical;
   const agedAt = agedAtMillis(deploys, now.getTime());
+  // Evidence (an evidence row, or a break-glass decision's own columns) against now.
+  const staleEvidence = (ev: Row) => (latest !== null && ev.validation_id !== latest.id)
+    || ev.proposal_sha256 !== currentDigest
+    || (ev.risk_level !== null && ev.risk_level !== textOf(proposal.risk_level));
+  const expires = days !== null && days !== undefined;
   const counted = approvals.filter((a) => {
     const ev = evidence.get(a.id);
     let stale = false;
     if (ev) {
-      stale = (latest !== null && ev.validation_id !== latest.id) || ev.proposal_sha256 !== currentDigest
-        || (ev.risk_level !== null && ev.risk_level !== textOf(proposal.risk_level));
+      stale = staleEvidence(ev);
     } else if (latest !== null && instantKey(latest.validated_at) > instantKey(a.decided_at)) {
       stale = true;
     }
     const superseded = latestPerKey.get(`${a.approver}\u0000${a.approval_type}`) !== a.id;
     // Another writer may have recorded the proposer's own approval: it never counts.
     const own = a.decision === "approved" && ownProposalRefusal(proposal, textOf(a.approver)) !== "";
-    const expired = days !== null && days !== undefined && a.decision === "approved"
-      && isOlderThan(a.decided_at, agedAt, days);
+    const expired = expires && a.decision === "approved" && isOlderThan(a.decided_at, agedAt, days);
     return !stale && !superseded && !own && !expired;
   });
   const rejected = counted.some((a) => a.decision === "rejected");
@@ -230,7 +268,9 @@ function evaluate(
     }
   }
   const satisfied = assign(required, approvers, distinct);
-  const missing = required.filter((t) => !satisfied.has(t));
+  // A counted break-glass decision stands in for every missing type.
+  const bypassed = overrides.some((o) => !staleEvidence(o) && !(expires && isOlderThan(o.decided_at, agedAt, days)));
+  const missing = bypassed ? [] : required.filter((t) => !satisfied.has(t));
   const passed = latest !== null && [latest.build_pass, latest.lint_pass, latest.test_pass, latest.policy_pass].every((c) => c === 1);
   let status: string;
   if (rejected) status = "rejected";
@@ -744,9 +784,11 @@ export class RuntimeMemoryStore {
       const numbers = versions.map((v) => v.version).filter((n): n is number => Number.isInteger(n));
       const version = Math.max(0, ...numbers) + 1;
       if (BigInt(version) > MAX_INTEGER) throw new InvalidInput("the version numbers of this profile are used up");
-      return this.insert(tx, table, {
+      const published = await this.insert(tx, table, {
         id: uuid7(), ...values, version, effective_to: null, created_at: this.now(),
       });
+      await this.takeIn(tx);
+      return published;
     });
   }
 
@@ -836,6 +878,7 @@ export class RuntimeMemoryStore {
       const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId, true);
       const result = await this.insert(tx, "validation_results", { ...row, proposal_id: proposalId });
       await this.syncStatus(tx, proposal, row.validated_at);
+      await this.takeIn(tx);
       return result;
     });
   }
@@ -892,6 +935,7 @@ export class RuntimeMemoryStore {
         ...(Object.values(evidence) as (string | number | null)[]),
       );
       const status = await this.syncStatus(tx, proposal, String(approval.decided_at));
+      await this.takeIn(tx);
       return { approval, status, duplicate: false };
     });
   }
@@ -911,6 +955,7 @@ export class RuntimeMemoryStore {
       const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId, true);
       const outcome = await this.insert(tx, "deploy_outcomes", { ...row, proposal_id: proposalId });
       await this.syncStatus(tx, proposal, row.deployed_at);
+      await this.takeIn(tx);
       return outcome;
     });
   }
@@ -942,13 +987,57 @@ export class RuntimeMemoryStore {
       validations: await read("validation_results", "validated_at"),
       approvals: await read("approvals", "decided_at"),
       deploys: await read("deploy_outcomes", "deployed_at"),
+      overrides: await read("tommemory_overrides", "decided_at"),
       evidence,
     };
   }
 
   private async verdict(tx: Tx, proposal: Row): Promise<Verdict> {
     const rows = await this.lineageRows(tx, String(proposal.id));
-    return evaluate(proposal, rows.validations, rows.approvals, rows.deploys, rows.evidence, contractRule(), this.clock());
+    return evaluate(proposal, rows.validations, rows.approvals, rows.deploys, rows.evidence, rows.overrides, contractRule(), this.clock());
+  }
+
+  /** Append every governed row the decision log has not seen yet, oldest first, in the
+   * caller's transaction (memory_app/auditlog.py take_in does the same). */
+  private async takeIn(tx: Tx): Promise<number> {
+    // Writers append one at a time, so indexes run 0, 1, 2, ... without gaps.
+    await tx.serializeOn("tommemory_audit_log");
+    const fresh: { key: string; id: string; order: number; kind: string; row: Row }[] = [];
+    for (const [order, [kind, spec]] of Object.entries(DECISION_LOG.kinds).entries()) {
+      const rows = await tx.all(
+        `SELECT ${spec.columns.map((c) => `"${c}"`).join(", ")} FROM "${spec.table}" t WHERE t.id IS NOT NULL `
+        + "AND NOT EXISTS (SELECT 1 FROM tommemory_audit_log l WHERE l.kind = ? AND l.row_id = t.id)",
+        kind,
+      );
+      for (const row of rows) {
+        if (typeof row.id === "string") fresh.push({ key: instantKey(row[spec.time]), id: row.id, order, kind, row });
+      }
+    }
+    if (!fresh.length) return 0;
+    fresh.sort((a, b) => (a.key !== b.key ? (a.key < b.key ? -1 : 1)
+      : a.id !== b.id ? (a.id < b.id ? -1 : 1) : a.order - b.order));
+    const spec = DECISION_LOG.evidence;
+    const decisions = fresh.filter((e) => e.kind === spec.kind).map((e) => e.id);
+    const evidence = new Map<unknown, Row>();
+    if (decisions.length) {
+      const found = await tx.all(
+        `SELECT ${spec.columns.map((c) => `"${c}"`).join(", ")} FROM "${spec.table}" `
+        + `WHERE "${spec.key}" IN (${decisions.map(() => "?").join(", ")})`,
+        ...decisions,
+      );
+      for (const row of found) evidence.set(row[spec.key], row);
+    }
+    const last = await tx.get('SELECT MAX("index") AS last FROM tommemory_audit_log');
+    const start = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+    const loggedAt = this.now();
+    for (const [n, entry] of fresh.entries()) {
+      const ev = entry.kind === spec.kind ? evidence.get(entry.id) ?? null : null;
+      await tx.run(
+        'INSERT INTO tommemory_audit_log ("index", kind, row_id, leaf_hash, logged_at) VALUES (?, ?, ?, ?, ?)',
+        start + n, entry.kind, entry.id, leafHash(entry.kind, entry.row, ev), loggedAt,
+      );
+    }
+    return fresh.length;
   }
 
   /** Store the status the governance rule derives from the proposal's rows. */

@@ -15,6 +15,7 @@ AUDIT_TABLES = [
     "behavior_profiles",
     "personality_profiles",
     "tommemory_approval_evidence",
+    "tommemory_overrides",
     "approvals",
     "validation_results",
     "deploy_outcomes",

@@ -3,8 +3,8 @@
     python manage.py audit_bundle <proposal id> [--checkpoint DIR] [--out bundle.json]
 
 The bundle holds the proposal's logged rows (validations, decisions with their evidence,
-deploy outcomes) as stored, each with its place in the decision log and an inclusion
-proof against the newest signed checkpoint, and that checkpoint. ``python -m
+break-glass decisions, deploy outcomes) as stored, each with its place in the decision log
+and an inclusion proof against the newest signed checkpoint, and that checkpoint. ``python -m
 tommemory_verify bundle.json --key audit.key.pub`` checks it with the public key alone.
 """
 
@@ -19,7 +19,7 @@ from memory_app.models import AuditLeaf, Proposal
 from tommemory_verify import merkle
 from tommemory_verify.bundle import FORMAT
 
-LINEAGE_KINDS = ("validation", "approval", "deploy")
+LINEAGE_KINDS = ("validation", "approval", "deploy", "override")
 
 
 class Command(BaseCommand):

@@ -23,12 +23,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 
-from memory_app.models import V1_MODELS, ApprovalEvidence, AuditLeaf, ProposalChange, Turn
+from memory_app.models import (
+    V1_MODELS,
+    ApprovalEvidence,
+    AuditLeaf,
+    Override,
+    ProposalChange,
+    Turn,
+)
 from memory_app.store import RuntimeMemoryStore
 
 SOURCE, TARGET = "copy_source", "copy_target"
 # Copied in this order: every row's parents come before it.
-COPIED = [*V1_MODELS, ApprovalEvidence, ProposalChange, AuditLeaf, User]
+COPIED = [*V1_MODELS, ApprovalEvidence, Override, ProposalChange, AuditLeaf, User]
 
 
 def database_settings(spec: str) -> dict:

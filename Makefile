@@ -23,6 +23,9 @@ run: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo --if-empty
 	DJANGO_DEBUG=1 $(PY) manage.py demo_users
+	@# The notifications worker (webhooks, digests) runs beside the server and stops with it.
+	DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)

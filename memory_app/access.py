@@ -24,6 +24,21 @@ def can_decide(user) -> bool:
     return user.has_perm(DECIDE_PERMISSION)
 
 
+def deciders() -> models.QuerySet:
+    """The active users ``can_decide`` lets record decisions, as one query (digests)."""
+    from django.contrib.auth.models import User
+
+    app_label, codename = DECIDE_PERMISSION.split(".")
+    granted = {"codename": codename, "content_type__app_label": app_label}
+    by_group = models.Q(**{f"groups__permissions__{k}": v for k, v in granted.items()})
+    by_user = models.Q(**{f"user_permissions__{k}": v for k, v in granted.items()})
+    return (
+        User.objects.filter(is_active=True)
+        .filter(models.Q(is_superuser=True) | by_group | by_user)
+        .distinct()
+    )
+
+
 def can_break_glass(user) -> bool:
     """Superusers record break-glass decisions, and only while ``TOM_BREAK_GLASS`` is on."""
     return bool(user.is_superuser and settings.TOM_BREAK_GLASS)
@@ -69,7 +84,7 @@ def email_required[V: Callable[..., HttpResponse]](view: V) -> V:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not settings.EMAIL_HOST:
+        if not settings.MAIL_HOST:
             raise Http404("Password reset is off: no email server is configured.")
         return view(request, *args, **kwargs)
 

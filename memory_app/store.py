@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Max, Q
 
-from . import audit, auditlog, governance
+from . import audit, auditlog, governance, notify
 from .fields import MAX_INTEGER
 from .jsontext import json_object_text
 from .models import (
@@ -210,6 +210,13 @@ def _text(value: object, what: str, *, required: bool = True) -> str | None:
     if not isinstance(value, str) or (required and not value.strip()):
         raise InvalidInput(f"{what} must be a non-empty text; got {value!r}")
     return value
+
+
+def _logged() -> None:
+    """After a governed write, in its transaction: log the rows, and once it commits let
+    the notifications worker tell ops (``notify``)."""
+    auditlog.take_in()
+    transaction.on_commit(notify.dispatch_soon)
 
 
 def _clock() -> datetime:
@@ -545,7 +552,7 @@ class RuntimeMemoryStore:
             proposal = _get(Proposal, proposal_id, lock=True)
             result = ValidationResult.objects.create(proposal=proposal, **values)
             self._sync_status(proposal, result.validated_at)
-            auditlog.take_in()
+            _logged()
         return result
 
     def record_approval(
@@ -606,7 +613,7 @@ class RuntimeMemoryStore:
                 idempotency_token=token,
             ).save()
             verdict = self._sync_status(proposal, approval.decided_at)
-            auditlog.take_in()
+            _logged()
             return RecordedDecision(approval, verdict, duplicate=False)
 
     def record_override(self, proposal_id: str, *, actor: str, reason: str) -> RecordedOverride:
@@ -640,7 +647,7 @@ class RuntimeMemoryStore:
                 risk_level=governance.text_of(proposal.risk_level),
             )
             verdict = self._sync_status(proposal, override.decided_at)
-            auditlog.take_in()
+            _logged()
             return RecordedOverride(override, verdict)
 
     def record_deploy_outcome(
@@ -667,7 +674,7 @@ class RuntimeMemoryStore:
             proposal = _get(Proposal, proposal_id, lock=True)
             outcome = DeployOutcome.objects.create(proposal=proposal, **values)
             self._sync_status(proposal, outcome.deployed_at)
-            auditlog.take_in()
+            _logged()
         return outcome
 
     @staticmethod
@@ -767,7 +774,7 @@ class RuntimeMemoryStore:
             published = model.objects.create(
                 version=_next_version(versions), effective_to=None, created_at=now_iso(), **values
             )
-            auditlog.take_in()
+            _logged()
             return published
 
     # --- the minimum v1 query set -------------------------------------------------------

@@ -28,6 +28,23 @@ def demo_file(tmp_path_factory) -> Path:
         assert result.returncode == 0, result.stderr
     with sqlite3.connect(path) as conn:  # another writer edits a proposal: the log notices
         conn.execute("UPDATE skill_to_logic_proposals SET risk_level = 'critical' WHERE rowid = 1")
+        # Notifications set up and sent: they move with the database.
+        conn.execute(
+            "INSERT INTO tommemory_webhook_endpoints (id, name, url, secret, events, format, "
+            "active, log_index, created_at) VALUES (1, 'ops chat', 'https://hooks.example.org/x',"
+            " 's3cret', '[\"decision.needed\", \"proposal.approved\"]', 'slack', 1, 5, "
+            "'2026-11-01 10:00:00')"
+        )
+        conn.execute(
+            "INSERT INTO tommemory_webhook_deliveries (endpoint_id, event, event_id, body, "
+            "status, attempts, created_at, response_status, response_body, error) VALUES "
+            "(1, 'decision.needed', 'e1', '{\"text\": \"x\"}', 'delivered', 1, "
+            "'2026-11-01 10:00:01.250000', 200, 'ok', '')"
+        )
+        conn.execute(
+            "INSERT INTO tommemory_digests (user_id, sent_at, proposals) "
+            "SELECT id, '2026-11-01 11:00:00', '[\"p1\", \"p2\"]' FROM auth_user LIMIT 1"
+        )
     return path
 
 

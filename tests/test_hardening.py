@@ -513,7 +513,7 @@ def test_password_reset_is_off_without_email(client):
     assert client.get(reverse("password_reset_done")).status_code == 404
 
 
-@override_settings(EMAIL_HOST="smtp.example.org")
+@override_settings(MAIL_HOST="smtp.example.org")
 def test_password_reset_is_on_with_email(client):
     assert client.get(reverse("password_reset")).status_code == 200
 

@@ -14,6 +14,11 @@ TOM_AUDIT_KEY         the Ed25519 key file that signs decision-log checkpoints (
                       key (default the key file + ".pub"), TOM_AUDIT_CHECKPOINTS where
                       checkpoints go (default memory/checkpoints), TOM_AUDIT_ORIGIN the log's
                       name in them (default tommemory/decisions)
+TOM_BASE_URL          where links in webhooks and digests point (default http://127.0.0.1:8000)
+TOM_WEBHOOK_TIMEOUT   seconds a webhook endpoint has to answer (default 5); TOM_WEBHOOK_ATTEMPTS
+                      tries per delivery (default 6), TOM_WEBHOOK_BACKOFF seconds before the
+                      first retry, doubling after each (default 30)
+TOM_DIGEST_MINUTES    at most one decision digest per person per this many minutes (default 60)
 TOM_BREAK_GLASS       1 lets superusers record break-glass decisions that stand in for missing
                       approvals, with a reason (default off)
 DJANGO_BEHIND_PROXY   1 when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto
@@ -87,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_tasks_db",
     "memory_app",
 ]
 
@@ -123,12 +129,26 @@ BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
 PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "1"))
 AXES_CLIENT_IP_CALLABLE = "memory_app.access.client_address"
 
-# Email: password reset needs it, so its pages exist only when a mail host is configured.
-EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "587"))
-EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+# Email (Django's MAILERS): SMTP when a mail host is configured; in debug without one, the
+# console. Password reset pages exist only with a mail host (a reset link must reach the
+# person); decision digests (memory_app.notify) go out with a mail host, or in debug.
+MAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+if DEBUG and not MAIL_HOST:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:  # without a host nothing of ours sends (SENDS_EMAIL), but the mailer stays a real one
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": MAIL_HOST or "localhost",
+                "port": int(os.environ.get("DJANGO_EMAIL_PORT", "587")),
+                "username": os.environ.get("DJANGO_EMAIL_USER", ""),
+                "password": os.environ.get("DJANGO_EMAIL_PASSWORD", ""),
+                "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", True),
+            },
+        }
+    }
+SENDS_EMAIL = bool(MAIL_HOST) or DEBUG
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tommemory@localhost")
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -202,6 +222,16 @@ TOM_AUDIT_CHECKPOINTS = Path(
 TOM_AUDIT_ORIGIN = os.environ.get("TOM_AUDIT_ORIGIN", "tommemory/decisions")
 # Break-glass (memory_app.store.record_override): off unless an administrator turns it on.
 TOM_BREAK_GLASS = env_bool("TOM_BREAK_GLASS")
+
+# Notifications (memory_app.notify): webhooks and email digests, sent by a background
+# worker (python manage.py db_worker) from tasks kept in this database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Links in webhook payloads and emails point here.
+TOM_BASE_URL = os.environ.get("TOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+TOM_WEBHOOK_TIMEOUT = float(os.environ.get("TOM_WEBHOOK_TIMEOUT", "5"))  # seconds per attempt
+TOM_WEBHOOK_ATTEMPTS = int(os.environ.get("TOM_WEBHOOK_ATTEMPTS", "6"))
+TOM_WEBHOOK_BACKOFF = float(os.environ.get("TOM_WEBHOOK_BACKOFF", "30"))  # first retry, doubling
+TOM_DIGEST_INTERVAL = timedelta(minutes=float(os.environ.get("TOM_DIGEST_MINUTES", "60")))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

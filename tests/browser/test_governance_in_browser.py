@@ -52,3 +52,29 @@ def test_reviewer_sees_no_decision_form(sign_in, reviewer, live_app, validated):
     page.goto(live_app.url + f"/proposals/{validated.id}/")
     expect(page.locator("#decisions h2")).to_be_visible()
     expect(page.locator("form.decide")).to_have_count(0)
+
+
+def test_a_decision_made_in_the_browser_arrives_at_a_webhook(sign_in, ops, live_app, validated):
+    from django.core.management import call_command
+
+    from memory_app.models import WebhookDelivery, WebhookEndpoint
+    from tests.test_notify import Receiver
+
+    receiver = Receiver()
+    try:
+        WebhookEndpoint.objects.create(
+            name="ops chat", url=receiver.url("/hook"), events=["decision.recorded"]
+        )
+        page = sign_in(ops)
+        page.goto(live_app.url + f"/proposals/{validated.id}/")
+        page.check("input[name=decision][value=approved]")
+        page.click("form.decide button[type=submit]")
+        expect(page.locator("#decisions")).to_contain_text("Recorded: human approved.")
+        # The worker (python manage.py db_worker) runs what the decision enqueued.
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+        (arrived,) = receiver.bodies("/hook")
+        assert arrived["event"] == "decision.recorded"
+        assert arrived["decision"] == {"type": "human", "decision": "approved", "by": ops.username}
+        assert WebhookDelivery.objects.get().status == "delivered"
+    finally:
+        receiver.server.shutdown()

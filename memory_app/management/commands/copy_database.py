@@ -12,6 +12,7 @@ unless ``--into-non-empty``. The copy ends by comparing the row counts of every 
 and running ``verify_audit`` on the target.
 """
 
+import json
 import time
 from pathlib import Path
 
@@ -22,20 +23,37 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
+from django.test.utils import override_settings
 
 from memory_app.models import (
     V1_MODELS,
     ApprovalEvidence,
     AuditLeaf,
+    Digest,
     Override,
     ProposalChange,
     Turn,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from memory_app.store import RuntimeMemoryStore
 
 SOURCE, TARGET = "copy_source", "copy_target"
 # Copied in this order: every row's parents come before it.
-COPIED = [*V1_MODELS, ApprovalEvidence, Override, ProposalChange, AuditLeaf, User]
+COPIED = [
+    *V1_MODELS, ApprovalEvidence, Override, ProposalChange, AuditLeaf, User,
+    WebhookEndpoint, WebhookDelivery, Digest,
+]  # fmt: skip
+
+
+class ToTarget:
+    """A database router sending every query without a database to the copy's target."""
+
+    def db_for_read(self, model, **hints):
+        return TARGET
+
+    def db_for_write(self, model, **hints):
+        return TARGET
 
 
 def database_settings(spec: str) -> dict:
@@ -88,7 +106,10 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"{source} has no table {missing[0]}: not a tommemory database")
         self.stderr.write(f"Migrating {target} ...")
-        call_command("migrate", database=TARGET, verbosity=0, interactive=False)
+        # django-tasks-db's migration 0016 updates rows without naming the database it
+        # migrates: route it to the target, not to this process's default database.
+        with override_settings(DATABASE_ROUTERS=[ToTarget()]):
+            call_command("migrate", database=TARGET, verbosity=0, interactive=False)
         if not into_non_empty:
             for model in COPIED:
                 if model.objects.using(TARGET).exists():
@@ -133,24 +154,40 @@ class Command(BaseCommand):
         # The raw values, as stored: no field conversion on the way.
         query = self._source_rows(model).values_list(*columns).query
         sql, params = query.get_compiler(using=SOURCE).as_sql()
-        # Every value goes over as stored, but for the accounts' date-times, which each
-        # engine keeps in its own form (SQLite: naive UTC text; PostgreSQL: timestamptz).
-        adapt = connections[TARGET].ops.adapt_datetimefield_value
-        moments = [
-            n for n, f in enumerate(model._meta.local_fields) if isinstance(f, models.DateTimeField)
-        ]
+        # Every value goes over as stored, but for Django's own date-time and JSON columns
+        # (accounts, notifications), which each engine keeps in its own form (SQLite: text;
+        # PostgreSQL: timestamptz, jsonb).
+        adapters = {
+            n: adapter for n, f in enumerate(model._meta.local_fields)
+            if (adapter := self._adapter(f))
+        }  # fmt: skip
         with source.cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(batch_size):
-                if moments:
+                if adapters:
                     batch = [
-                        tuple(adapt(v) if n in moments else v for n, v in enumerate(row))
+                        tuple(
+                            adapters[n](v) if n in adapters and v is not None else v
+                            for n, v in enumerate(row)
+                        )
                         for row in batch
                     ]
                 RuntimeMemoryStore.bulk_insert(model, batch, using=TARGET)
                 copied += len(batch)
                 self._progress(table, copied, total)
         self.stderr.write("")
+
+    @staticmethod
+    def _adapter(field: models.Field):
+        """How a value of a Django date-time or JSON column is written on the target."""
+        target = connections[TARGET]
+        if isinstance(field, models.DateTimeField):
+            return target.ops.adapt_datetimefield_value
+        if isinstance(field, models.JSONField):
+            return lambda value: field.get_db_prep_value(
+                json.loads(value) if isinstance(value, str) else value, connection=target
+            )
+        return None
 
     def _copy_roles(self) -> None:
         """Each account's role groups, matched by group name (their ids differ)."""

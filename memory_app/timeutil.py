@@ -26,6 +26,7 @@ canonical text. An unreadable time is unknown: it sorts before every readable ti
 effective window and no "up to" of a replay. Rows sharing an instant are ordered by id.
 """
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -71,6 +72,13 @@ def parse_iso(value: object) -> datetime | None:
             return None
     if not isinstance(value, str) or len(value) > _MAX_LENGTH:
         return None
+    return _parse_text(value)
+
+
+# A page reads the same few texts again and again (each turn against every profile
+# window): a bounded cache of the pure parse spares most of the work.
+@functools.lru_cache(maxsize=16_384)
+def _parse_text(value: str) -> datetime | None:
     found = _ISO_8601.fullmatch(value.strip(WHITESPACE))
     if found is None:
         return None
@@ -123,7 +131,15 @@ def normalize_iso(value: object) -> str:
 
 def instant_key(value: object) -> str:
     """The sort key of a stored time: canonical text, or "" (first) when unreadable."""
+    if isinstance(value, str) and len(value) <= _MAX_LENGTH:
+        return _key_of_text(value)
     moment = parse_iso(value)
+    return UNREADABLE if moment is None else format_iso(moment)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _key_of_text(value: str) -> str:
+    moment = _parse_text(value)
     return UNREADABLE if moment is None else format_iso(moment)
 
 

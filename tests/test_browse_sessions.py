@@ -470,3 +470,37 @@ def test_the_sqlite_search_indexes_store_no_copy_of_the_text_and_stay_exact(stor
             "('turn_search_content', 'turn_words_content', 'turn_search_docsize')"
         )
         assert cursor.fetchone()[0] == 0
+
+
+# --- cached fragments: invalidated by the rows themselves -----------------------------------
+
+
+def test_a_cached_transcript_shows_another_writer_s_new_and_edited_turns(reviewer_client, store):
+    session = store.start_session("tom")
+    store.append_turn(session.id, "user", "first words")
+    url = reverse("memory_app:session", args=[session.id])
+    assert "first words" in body(reviewer_client.get(url))
+    assert "first words" in body(reviewer_client.get(url))  # from the cache
+    with connection.cursor() as cursor:  # another writer, behind the store
+        cursor.execute(
+            "INSERT INTO conversation_turns (id, session_id, turn_index, role, content, "
+            "created_at) VALUES ('raw', %s, 1, 'assistant', 'second words', '2026-11-24')",
+            [session.id],
+        )
+        cursor.execute("UPDATE conversation_turns SET content = 'edited words' WHERE id != 'raw'")
+    html = body(reviewer_client.get(url))
+    assert "second words" in html
+    assert "edited words" in html
+    assert "first words" not in html
+
+
+def test_a_cached_session_list_shows_another_writer_s_change(reviewer_client):
+    make_sessions(1, turns=0)
+    url = reverse("memory_app:sessions")
+    assert "active (1)" in body(reviewer_client.get(url))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE sessions SET status = 'ended', ended_at = '2026-11-30'")
+    html = body(reviewer_client.get(url))
+    assert "active (1)" not in html
+    assert "ended (1)" in html
+    assert '<span class="badge status-ended">ended</span>' in html

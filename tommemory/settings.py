@@ -153,6 +153,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "tommemory@loca
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# Rendered fragments of rows (transcripts, lists), keyed by the rows' own values
+# (memory_app.views.common.rows_key), so no writer's change is ever served stale. Per
+# process and bounded: a few hundred fragments of at most ~100 KB each.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    }
+}
+
 ROOT_URLCONF = "tommemory.urls"
 WSGI_APPLICATION = "tommemory.wsgi.application"
 ASGI_APPLICATION = "tommemory.asgi.application"

@@ -1,7 +1,9 @@
-"""Helpers shared by the views: typed HTMX requests, fragments, keyset pages."""
+"""Helpers shared by the views: typed HTMX requests, fragments, keyset pages, fragment keys."""
 
+import hashlib
 from dataclasses import dataclass
 
+from django.db import models
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
@@ -35,3 +37,24 @@ class Page:
 def take_page(rows: list, size: int) -> Page:
     """Split a ``size + 1`` fetch into the page and whether more rows follow."""
     return Page(rows=rows[:size], has_more=len(rows) > size)
+
+
+def rows_key(rows: list, *context: object) -> str:
+    """The key of a fragment showing ``rows``: a digest of every value they carry (columns,
+    annotations, the rows attached to them) and of ``context``. A cached fragment is thus
+    invalidated by the rows themselves: a row another writer adds or edits changes the key
+    at once."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr(context).encode("utf-8", "surrogatepass"))
+    for row in rows:
+        values = [(k, _plain(v)) for k, v in vars(row).items() if not k.startswith("_")]
+        digest.update(repr(values).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _plain(value: object) -> object:
+    """A value as it keys a fragment; an attached row (a profile version) by its type and
+    id, since what a fragment shows of it (its number) is append-only."""
+    if isinstance(value, models.Model):
+        return (type(value).__name__, value.pk)
+    return value

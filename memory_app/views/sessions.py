@@ -24,7 +24,7 @@ from ..models import (
     active_version,
 )
 from ..timeutil import parse_iso
-from .common import HtmxHttpRequest, fragment, take_page, whole_number
+from .common import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
 
 PAGE_SIZE = 50
 TURN_PAGE_SIZE = 100
@@ -91,7 +91,7 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
             return export_response(fmt, sessions.iterator(), SESSION_COLUMNS, "sessions")
         rows = sessions.before(filters.get("after"), order)[: PAGE_SIZE + 1]
         page = take_page(list(rows), PAGE_SIZE)
-        context |= {"sessions": page.rows, "order": order}
+        context |= {"sessions": page.rows, "order": order, "rows_key": rows_key(page.rows)}
         if page.has_more:
             last = page.rows[-1]
             context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))
@@ -163,6 +163,8 @@ def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
         "tailing": more and session.status == SessionStatus.ACTIVE and not page.has_more,
         "conversation_only": conversation_only,
         "preview_chars": PREVIEW_CHARS,
+        # Every value the turns show is in the key: a new or edited turn renders afresh.
+        "turns_key": rows_key(page.rows, session.actor, PREVIEW_CHARS),
         "behavior_url": reverse("memory_app:profile", args=["behavior", session.actor]),
         "personality_url": reverse("memory_app:profile", args=["personality", session.actor]),
     }

@@ -2,10 +2,12 @@
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -15,6 +17,7 @@ from .models import (
     NEWEST_FIRST,
     OLDEST_FIRST,
     ApprovalType,
+    ChangeToken,
     Channel,
     Decision,
     Level,
@@ -126,11 +129,12 @@ class ListFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.rows = rows
         self._counts: dict[str, dict[str, int]] = {}
+        token = ChangeToken.of(rows.model._meta.db_table) if rows is not None else ""
         for name in self.FACETS if rows is not None else ():
             field = self.fields[name]
             # The contract's vocabulary first, then whatever else other writers stored.
             vocabulary = [str(v) for v, _ in field.choices if v]
-            self._counts[name] = {str(v): n for v, n in _counts(rows, name)}
+            self._counts[name] = _counted(rows, name, token)
             stored = [v for v in self._counts[name] if v not in vocabulary]
             field.choices = [("", "any"), *[(v, v) for v in vocabulary + stored]]
 
@@ -156,6 +160,18 @@ class ListFilterForm(forms.Form):
             field.choices = [("", "any")] + [
                 (value, f"{value} ({counts.get(value, 0)})") for value, _ in field.choices[1:]
             ]
+
+
+def _counted(rows: models.QuerySet, column: str, token: str) -> dict[str, int]:
+    """``_counts`` of a whole list, cached until any writer changes the table's rows (its
+    ``ChangeToken``), so the counts of a large list are not recounted on every request."""
+    described = (rows.model._meta.db_table, token, str(rows.query), column)
+    key = "facet:" + hashlib.blake2b(repr(described).encode()).hexdigest()
+    counts = cache.get(key)
+    if counts is None:
+        counts = {str(v): n for v, n in _counts(rows, column)}
+        cache.set(key, counts, 3600)
+    return counts
 
 
 def _counts(rows: models.QuerySet, column: str) -> list[tuple[object, int]]:

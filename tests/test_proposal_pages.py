@@ -100,7 +100,7 @@ def test_htmx_decision_swaps_in_the_whole_proposal_view(ops_client, ops, validat
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="proposal">')
     assert "Decision chain intact (1 chained decision)" in html  # the chain badge
-    assert '<ol class="replay">' in html  # the replay
+    assert 'hx-get="?replay=steps" hx-trigger="revealed"' in html  # the replay, when seen
     assert "✓ human: approved by" in html  # the rule line
     assert f"human by <strong>{ops.username}</strong>" in html
     assert "Recorded: human approved." in html
@@ -294,7 +294,7 @@ def test_lineage_page_shows_everything_in_order(reviewer_client, store):
     )  # fmt: skip
     validate(store, validated, at="2026-01-03")
     decide(store, validated, "alice", "human", decided_at="2999-01-01T00:00:00Z")
-    response = reviewer_client.get(page_url(validated))
+    response = reviewer_client.get(page_url(validated) + "?replay=steps")
     html = body(response)
     assert "summarise-logs" in html  # the skill
     assert '<span class="diff-file">--- a</span>' in html
@@ -378,3 +378,19 @@ def test_an_expired_approval_is_shown_expired_with_its_age(reviewer_client, stor
     assert "expired: given " in html
     assert " days ago; approvals at critical risk count for 14 days" in html
     assert "✗ human: missing" in html
+
+
+def test_the_replay_is_computed_when_asked_for(reviewer_client, store, validated):
+    decide(store, validated, "alice", "human")
+    page = reviewer_client.get(page_url(validated))
+    assert page.context["replay"] is None  # a lazy placeholder, with a link beside it
+    assert '<a href="?replay=steps#replay">Show the status after each step</a>' in body(page)
+    steps = reviewer_client.get(page_url(validated) + "?replay=steps", HTTP_HX_REQUEST="true")
+    html = body(steps)
+    assert html.lstrip().startswith('<div id="replay">')
+    assert [kind for kind, *_ in steps.context["replay"]] == [
+        "learned",
+        "drafted",
+        "validated",
+        "decided",
+    ]

@@ -146,10 +146,14 @@ def _detail_context(
         "proposal": lineage.proposal,
         "verdict": lineage.verdict,
         "own_refusal": own_refusal,
+        # The status after each step replays the rule once per step: asked for, not up front
+        # (a proposal with 50 decisions would evaluate it 50 times on every page load).
         "replay": [
             (kind, when, row, status_at(instant_key(when)))
             for kind, when, row in _timeline(lineage)
-        ],
+        ]
+        if {"replay", "at"} & request.GET.keys()
+        else None,
         "at": at_text,
         "at_error": at_error,
         "status_at": status_then,
@@ -173,7 +177,7 @@ def _detail_context(
 @reader_required
 def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
     context = _detail_context(request, _lineage_or_404(proposal_id))
-    partial = "replay" if "at" in request.GET else "proposal"
+    partial = "replay" if {"at", "replay"} & request.GET.keys() else "proposal"
     template_name = fragment(request, "memory_app/proposal_detail.html", partial)
     return render(request, template_name, context)
 

@@ -1,4 +1,4 @@
-"""Side by side: tommemory's transcript and sessions pages vs Datasette's table pages.
+"""Side by side: tommemory's transcript, sessions and search pages vs Datasette's.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/seed_million.py --keep benchmarks/out/million.sqlite
@@ -7,10 +7,12 @@
 Both servers run on loopback against the same file: tommemory under gunicorn (the
 production command in the README, 2 workers), Datasette from PyPI. Each page is
 requested --requests times, alternating servers, after a warm-up; the medians and the
-ratio (tommemory / Datasette, lower is better) are printed.
+ratio (tommemory / Datasette, lower is better) are printed. For search, Datasette is told
+the table's word index (``turn_words``) in a metadata file beside the database.
 """
 
 import argparse
+import json
 import sqlite3
 import statistics
 import subprocess
@@ -28,6 +30,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--word", default="deploy", help="a common word to search for")
     args = parser.parse_args()
     db = args.db.resolve()
     with sqlite3.connect(db) as conn:
@@ -37,10 +40,28 @@ def main() -> None:
         ).fetchone()[0]
     env = prepare(db)
     ours, theirs = args.port, args.port + 1
+    # Datasette's full-text search on the same index the dashboard searches words with.
+    metadata = db.with_name("datasette-metadata.json")
+    metadata.write_text(
+        json.dumps(
+            {
+                "databases": {
+                    db.stem: {
+                        "tables": {
+                            "conversation_turns": {"fts_table": "turn_words", "fts_pk": "rowid"}
+                        }
+                    }
+                }
+            }
+        )
+    )
     servers = [
         start_gunicorn(env, ours),
         subprocess.Popen(
-            [str(BIN / "datasette"), "serve", str(db), "-p", str(theirs), "-h", "127.0.0.1"],
+            [
+                *(str(BIN / "datasette"), "serve", str(db), "-p", str(theirs)),
+                *("-h", "127.0.0.1", "--metadata", str(metadata)),
+            ],
             stderr=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
         ),
@@ -62,6 +83,10 @@ def main() -> None:
             "sessions list, 50 rows": (
                 f"{base_ours}/sessions/",
                 f"{base_theirs}/{name}/sessions?_sort_desc=started_at&_size=50",
+            ),
+            f"search '{args.word}', 50": (
+                f"{base_ours}/sessions/?q={args.word}",
+                f"{base_theirs}/{name}/conversation_turns?_search={args.word}&_size=50",
             ),
         }
         print(f"database: {db} ({db.stat().st_size / 1e6:,.0f} MB); {args.requests} requests each")

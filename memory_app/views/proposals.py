@@ -204,10 +204,8 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
                 idempotency_token=data["token"],
             )
         except StoreError as exc:
-            # The page already states the verdict's refusals; any other is the form's error.
             shown = (lineage.verdict.refusal, lineage.verdict.approval_refusal, own_refusal)
-            if str(exc) not in shown:
-                form.add_error(None, str(exc))
+            _refused(form, exc, shown)
             status = 422
         else:
             if not request.htmx:
@@ -220,11 +218,7 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             form = None
     else:
         status = 422
-    context = _detail_context(request, _lineage_or_404(lineage.proposal.pk), form=form, note=note)
-    # The whole proposal view: status, rule line, decisions, chain badge and replay.
-    template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")
-    # htmx swaps only 2xx answers: a refused decision is shown in place with 200.
-    return render(request, template_name, context, status=200 if request.htmx else status)
+    return _answer(request, lineage, status, form=form, note=note)
 
 
 @require_POST
@@ -241,13 +235,11 @@ def record_override(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except StoreError as exc:
-            # The form already states the verdict's refusals; any other is the form's error.
             shown = (
                 lineage.verdict.approval_refusal,
                 governance.own_proposal_refusal(lineage.proposal, request.user.get_username()),
             )
-            if str(exc) not in shown:
-                form.add_error(None, str(exc))
+            _refused(form, exc, shown)
             status = 422
         else:
             if not request.htmx:
@@ -255,9 +247,20 @@ def record_override(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
             note, form = "Recorded: the rule is bypassed (break-glass).", None
     else:
         status = 422
-    context = _detail_context(
-        request, _lineage_or_404(lineage.proposal.pk), note=note, override_form=form
-    )
+    return _answer(request, lineage, status, note=note, override_form=form)
+
+
+def _refused(form, error: StoreError, shown: tuple[str, ...]) -> None:
+    """A refusal is the form's error, unless the page already states it beside the form."""
+    if str(error) not in shown:
+        form.add_error(None, str(error))
+
+
+def _answer(
+    request: HtmxHttpRequest, lineage: ProposalLineage, status: int, **shown
+) -> HttpResponse:
+    """The whole proposal view after a decision: status, rule line, decisions, badges."""
+    context = _detail_context(request, _lineage_or_404(lineage.proposal.pk), **shown)
     template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")
-    # htmx swaps only 2xx answers: a refused override is shown in place with 200.
+    # htmx swaps only 2xx answers: a refused decision is shown in place with 200.
     return render(request, template_name, context, status=200 if request.htmx else status)

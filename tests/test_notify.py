@@ -98,6 +98,16 @@ def deliver_all() -> None:
         notify.send.call(ids)
 
 
+def another_writer_approves(proposal) -> None:
+    """The agent runtime's approval, written behind the store."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)"
+            " VALUES ('raw', %s, 'runtime-bot', 'policy', 'approved', %s)",
+            [proposal.pk, "2999-01-01T00:00:00Z"],
+        )
+
+
 @pytest.fixture
 def waiting(store, proposal):
     """The high-risk proposal validated and approved by a human: it waits for policy."""
@@ -157,12 +167,7 @@ def test_a_rejection_is_an_event(receiver, store, waiting):
 
 def test_rows_another_writer_adds_are_events_too(receiver, store, waiting):
     endpoint(receiver, events=["decision.recorded"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)"
-            " VALUES ('raw', %s, 'runtime-bot', 'policy', 'approved', %s)",
-            [waiting.pk, "2999-01-01T00:00:00Z"],
-        )
+    another_writer_approves(waiting)
     deliver_all()  # the dispatcher takes the row into the log first
     (recorded,) = receiver.bodies("/ok")
     assert recorded["decision"]["by"] == "runtime-bot"
@@ -369,12 +374,7 @@ def test_the_notify_command_picks_up_other_writers_rows_and_sends_due_digests(
 ):
     settings.SENDS_EMAIL = True
     endpoint(receiver, events=["decision.recorded"])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)"
-            " VALUES ('raw', %s, 'runtime-bot', 'policy', 'approved', %s)",
-            [waiting.pk, "2999-01-01T00:00:00Z"],
-        )
+    another_writer_approves(waiting)
     out = StringIO()
     call_command("notify", stdout=out)
     assert out.getvalue().strip() == "1 webhook delivery queued for the worker, 1 digest sent"

@@ -1,4 +1,5 @@
-"""Readers and a live writer on one file: throughput, latency, errors, then a crash.
+"""Readers and a live writer on one file, tommemory then Datasette: throughput, latency,
+errors, then a crash.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/seed_million.py --keep benchmarks/out/million.sqlite
@@ -9,7 +10,9 @@ benchmarks/live_writer.py appends turns and task events through RuntimeMemorySto
 --rate writes per second, and --clients reader threads request transcript, workflow
 timeline and proposal pages for --seconds. Reported: reader throughput, p50/p95/p99
 latency, HTTP errors, the writer's errors and "database is locked" count, and whether
-every turn and event written is in the database afterwards. Then the fault case: a
+every turn and event written is in the database afterwards. Then the same for Datasette
+serving the same rows (its table pages: the session's turns, the run's events, the
+proposal's approvals) under the same writer and clients. Then the fault case: a
 writer is killed mid-transaction; the file must pass PRAGMA integrity_check, hold none
 of that transaction's turns, and the dashboard must keep serving.
 """
@@ -26,10 +29,11 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import prepare, signed_in_opener, start_gunicorn, timed, wait_for
+from common import BIN, prepare, signed_in_opener, start_gunicorn, timed, wait_for
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,20 +62,33 @@ def pick_targets(db: Path) -> dict:
     return {"live": live, "old": old, "runs": [*runs, "load-run"], "proposals": proposals}
 
 
-def reader(base: str, targets: dict, deadline: float, results: list, seed: int) -> None:
+def tommemory_url(kind: str, row: str) -> str:
+    q = urllib.parse.quote(row, safe="")
+    return {
+        "live": f"/sessions/{q}/",
+        "old": f"/sessions/{q}/",
+        "run": f"/workflows/{q}/",
+        "proposal": f"/proposals/{q}/",
+    }[kind]
+
+
+def datasette_url(kind: str, row: str) -> str:
+    """Datasette's table pages for the same rows (the database is named after its file)."""
+    q = urllib.parse.quote(row, safe="")
+    return {
+        "live": f"/load/conversation_turns?session_id={q}&_sort=turn_index&_size=100",
+        "old": f"/load/conversation_turns?session_id={q}&_sort=turn_index&_size=100",
+        "run": f"/load/task_events?workflow_run_id={q}&_size=100",
+        "proposal": f"/load/approvals?proposal_id={q}",
+    }[kind]
+
+
+def reader(base, url_for, opener, targets, deadline, results, seed) -> None:
     rng = random.Random(seed)
-    opener = signed_in_opener(base)
-    q = urllib.parse.quote
+    pools = {"live": "live", "old": "old", "run": "runs", "proposal": "proposals"}
     while time.monotonic() < deadline:
-        kind = rng.choice(["live", "old", "run", "proposal"])
-        if kind == "live":
-            url = f"/sessions/{q(rng.choice(targets['live']), safe='')}/"
-        elif kind == "old":
-            url = f"/sessions/{q(rng.choice(targets['old']), safe='')}/"
-        elif kind == "run":
-            url = f"/workflows/{q(rng.choice(targets['runs']), safe='')}/"
-        else:
-            url = f"/proposals/{q(rng.choice(targets['proposals']), safe='')}/"
+        kind = rng.choice(list(pools))
+        url = url_for(kind, rng.choice(targets[pools[kind]]))
         try:
             results.append((kind, timed(opener, base + url), None))
         except Exception as exc:  # counted as an error
@@ -96,90 +113,98 @@ def main() -> None:
         shutil.copy(args.db, db)
         env = prepare(db)
         targets = pick_targets(db)
-        server = start_gunicorn(env, args.port)
-        base = f"http://127.0.0.1:{args.port}"
+        print(
+            f"load: {args.clients} reader threads, writer at {args.rate:.0f} writes/s, "
+            f"{args.seconds:.0f} s each, database {args.db.stat().st_size / 1e6:,.0f} MB"
+        )
+        ours, theirs = args.port, args.port + 1
+        servers = [
+            start_gunicorn(env, ours),
+            subprocess.Popen(
+                [str(BIN / "datasette"), "serve", str(db), "-p", str(theirs), "-h", "127.0.0.1"],
+                stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            ),
+        ]
+        base = f"http://127.0.0.1:{ours}"
         try:
             wait_for(base + "/accounts/login/")
-            report_file = Path(tmp) / "writer.json"
-            writer = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(HERE / "live_writer.py"),
-                    "load",
-                    "--sessions",
-                    ",".join(targets["live"]),
-                    "--run",
-                    "load-run",
-                    "--rate",
-                    str(args.rate),
-                    "--seconds",
-                    str(args.seconds),
-                    "--out",
-                    str(report_file),
-                ],
-                env=env,
-            )
-            deadline = time.monotonic() + args.seconds
-            results: list = []
-            threads = [
-                threading.Thread(target=reader, args=(base, targets, deadline, results, n))
-                for n in range(args.clients)
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            writer.wait(timeout=args.seconds + 120)
-            written = json.loads(report_file.read_text())
-            latencies = [r[1] for r in results if r[1] is not None]
-            errors = [r[2] for r in results if r[2] is not None]
-            with sqlite3.connect(db) as conn:
-                turns = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT id FROM conversation_turns WHERE session_id LIKE 'load-session-%'"
-                    )
-                }
-                events = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT id FROM task_events WHERE workflow_run_id = 'load-run'"
-                    )
-                }
-            print(
-                f"load: {args.clients} reader threads, writer at {args.rate:.0f} writes/s, "
-                f"{args.seconds:.0f} s, database {args.db.stat().st_size / 1e6:,.0f} MB"
-            )
-            print(
-                f"  reads: {len(latencies)} ok ({len(latencies) / args.seconds:.1f}/s), "
-                f"errors {len(errors)}"
-            )
-            if latencies:
-                print(
-                    f"  latency ms: p50 {percentile(latencies, 50) * 1000:.1f}, "
-                    f"p95 {percentile(latencies, 95) * 1000:.1f}, "
-                    f"p99 {percentile(latencies, 99) * 1000:.1f}, "
-                    f"mean {statistics.mean(latencies) * 1000:.1f}"
-                )
-            n_written = len(written["turn_ids"]) + len(written["event_ids"])
-            print(
-                f"  writes: {n_written} ({n_written / written['elapsed_s']:.1f}/s), "
-                f"errors {written['errors']}, 'database is locked' {written['locked']}, "
-                f"slowest {written['slowest_write_s'] * 1000:.1f} ms"
-            )
-            missing_turns = set(written["turn_ids"]) - turns
-            missing_events = set(written["event_ids"]) - events
-            print(
-                f"  every write present afterwards: "
-                f"{not missing_turns and not missing_events} "
-                f"({len(missing_turns)} turns, {len(missing_events)} events missing)"
-            )
-            if errors:
-                print("  first read error:", errors[0])
+            wait_for(f"http://127.0.0.1:{theirs}/")
+            # The same writer and clients, one server after the other, on the same file.
+            phase("tommemory", base, tommemory_url, lambda: signed_in_opener(base), env,
+                  targets, args, Path(tmp), db)  # fmt: skip
+            phase("datasette", f"http://127.0.0.1:{theirs}", datasette_url,
+                  urllib.request.build_opener, env, targets, args, Path(tmp), db)  # fmt: skip
             crash_case(env, db, base, targets["live"][0])
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+
+
+def phase(label, base, url_for, make_opener, env, targets, args, tmp: Path, db: Path) -> None:
+    """Readers on one server while the writer appends; what they and the writer saw."""
+    report_file = tmp / f"writer-{label}.json"
+    openers = [make_opener() for _ in range(args.clients)]  # signed in before the clock
+    writer = subprocess.Popen(
+        [
+            sys.executable, str(HERE / "live_writer.py"), "load",
+            "--sessions", ",".join(targets["live"]), "--run", "load-run",
+            "--rate", str(args.rate), "--seconds", str(args.seconds), "--out", str(report_file),
+        ],
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + args.seconds
+    results: list = []
+    threads = [
+        threading.Thread(target=reader, args=(base, url_for, opener, targets, deadline, results, n))
+        for n, opener in enumerate(openers)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.wait(timeout=args.seconds + 120)
+    written = json.loads(report_file.read_text())
+    latencies = [r[1] for r in results if r[1] is not None]
+    errors = [r[2] for r in results if r[2] is not None]
+    with sqlite3.connect(db) as conn:
+        turns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM conversation_turns WHERE session_id LIKE 'load-session-%'"
+            )
+        }
+        events = {
+            r[0]
+            for r in conn.execute("SELECT id FROM task_events WHERE workflow_run_id = 'load-run'")
+        }
+    print(f"{label}:")
+    print(
+        f"  reads: {len(latencies)} ok ({len(latencies) / args.seconds:.1f}/s), "
+        f"errors {len(errors)}"
+    )
+    if latencies:
+        print(
+            f"  latency ms: p50 {percentile(latencies, 50) * 1000:.1f}, "
+            f"p95 {percentile(latencies, 95) * 1000:.1f}, "
+            f"p99 {percentile(latencies, 99) * 1000:.1f}, "
+            f"mean {statistics.mean(latencies) * 1000:.1f}"
+        )
+    n_written = len(written["turn_ids"]) + len(written["event_ids"])
+    print(
+        f"  writes: {n_written} ({n_written / written['elapsed_s']:.1f}/s), "
+        f"errors {written['errors']}, 'database is locked' {written['locked']}, "
+        f"slowest {written['slowest_write_s'] * 1000:.1f} ms"
+    )
+    missing_turns = set(written["turn_ids"]) - turns
+    missing_events = set(written["event_ids"]) - events
+    print(
+        f"  every write present afterwards: {not missing_turns and not missing_events} "
+        f"({len(missing_turns)} turns, {len(missing_events)} events missing)"
+    )
+    if errors:
+        print("  first read error:", errors[0])
 
 
 def crash_case(env: dict, db: Path, base: str, session: str) -> None:

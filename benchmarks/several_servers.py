@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, prepare, start_gunicorn, wait_for
-from load_live_writer import percentile, reader
+from common import REPO, prepare, signed_in_opener, start_gunicorn, wait_for
+from load_live_writer import percentile, reader, tommemory_url
 
 HERE = Path(__file__).resolve().parent
 # A Node with node:sqlite: the system's, or the one scripts/test-store-ts installed.
@@ -105,14 +105,17 @@ def run(label: str, database: Database, env: dict, servers: int, args) -> dict:
                            "--sessions", ",".join(found["live"]), "--run", "load-run",
                            "--rate", str(args.rate), "--seconds", str(args.seconds),
                            "--out", str(report_file)]  # fmt: skip
+            homes = [bases[n % servers] for n in range(args.clients)]
+            openers = [signed_in_opener(base) for base in homes]  # signed in before the clock
             writer = subprocess.Popen(command, env=env)
             deadline = time.monotonic() + args.seconds
             results: list = []
             threads = [
                 threading.Thread(
-                    target=reader, args=(bases[n % servers], found, deadline, results, n)
+                    target=reader,
+                    args=(base, tommemory_url, opener, found, deadline, results, n),
                 )
-                for n in range(args.clients)
+                for n, (base, opener) in enumerate(zip(homes, openers, strict=True))
             ]
             for t in threads:
                 t.start()

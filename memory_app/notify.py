@@ -269,7 +269,9 @@ def dispatch_now() -> int:
             transaction.on_commit(lambda ids=ids: send.enqueue(ids))
         if len(entries) == BATCH:
             transaction.on_commit(dispatch_soon)
-    if needed:
+    # Without an endpoint no entry is read for events, so whether a decision became needed
+    # is unknown: the digests check (each person's interval keeps that cheap for them).
+    if needed or not endpoints:
         send_digests.enqueue()
     return sum(len(b) for b in batches)
 

@@ -379,3 +379,9 @@ def test_the_notify_command_picks_up_other_writers_rows_and_sends_due_digests(
     call_command("notify", stdout=out)
     assert out.getvalue().strip() == "1 webhook delivery queued for the worker, 1 digest sent"
     assert WebhookDelivery.objects.get().event == "decision.recorded"
+
+
+def test_a_write_checks_the_digests_even_without_any_webhook_endpoint(store, waiting):
+    decide(store, waiting, "bob", "policy")  # security still missing: a decision is needed
+    notify.dispatch.call()
+    assert DBTaskResult.objects.filter(task_path="memory_app.notify.send_digests").exists()

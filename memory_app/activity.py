@@ -10,9 +10,10 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 
-from .expressions import canonical_time, instant_or_empty
+from .expressions import canonical_time, instant_or_empty, other_times
 from .models import (
     Approval,
     BehaviorProfile,
@@ -25,31 +26,27 @@ from .timeutil import instant_key
 
 KINDS = ("events", "approvals", "deploys", "profiles")
 
-# (kind filter, label, rows, time column); the labels order entries sharing an instant.
-# Links are prefetched, not joined: a join would hide a row whose parent is missing.
+# (kind filter, label, model, time column, its links); the labels order entries sharing an
+# instant. Links are prefetched, not joined: an inner join would hide a row whose parent is
+# missing.
 SOURCES = [
-    ("events", "event", lambda: TaskEvent.objects.select_related("workflow_run"), "created_at"),
-    (
-        "approvals",
-        "approval",
-        lambda: Approval.objects.prefetch_related("proposal__skill"),
-        "decided_at",
-    ),
-    (
-        "approvals",
-        "override",
-        lambda: Override.objects.prefetch_related("proposal__skill"),
-        "decided_at",
-    ),
-    (
-        "deploys",
-        "deploy",
-        lambda: DeployOutcome.objects.prefetch_related("proposal__skill"),
-        "deployed_at",
-    ),
-    ("profiles", "behavior", lambda: BehaviorProfile.objects.all(), "created_at"),
-    ("profiles", "personality", lambda: PersonalityProfile.objects.all(), "created_at"),
+    ("events", "event", TaskEvent, "created_at", ("workflow_run",)),
+    ("approvals", "approval", Approval, "decided_at", ("proposal__skill",)),
+    ("approvals", "override", Override, "decided_at", ("proposal__skill",)),
+    ("deploys", "deploy", DeployOutcome, "deployed_at", ("proposal__skill",)),
+    ("profiles", "behavior", BehaviorProfile, "created_at", ()),
+    ("profiles", "personality", PersonalityProfile, "created_at", ()),
 ]
+MODELS = {label: model for _, label, model, _, _ in SOURCES}
+FIELDS = {label: field for _, label, _, field, _ in SOURCES}
+LINKS = {label: links for _, label, _, _, links in SOURCES}
+
+
+def _with_links(label: str, qs):
+    if label == "event":  # a nullable link: the outer join keeps an event of a missing run
+        return qs.select_related(*LINKS[label])
+    return qs.prefetch_related(*LINKS[label])
+
 
 Cursor = tuple[str, str, str]  # (instant key, kind label, id) of the last entry shown
 
@@ -63,6 +60,20 @@ class Entry:
     @property
     def key(self) -> Cursor:
         return (instant_key(self.when), self.kind, str(self.row.pk))
+
+    def linked(self) -> list:
+        """The rows the entry's links point at (None where another writer left one
+        dangling): what the entry shows besides its own row."""
+        found = []
+        for path in LINKS[self.kind]:
+            row = self.row
+            for name in path.split("__"):
+                try:
+                    row = getattr(row, name) if row is not None else None
+                except ObjectDoesNotExist:
+                    row = None
+                found.append(row)
+        return found
 
 
 def _after(label: str, cursor: Cursor | None, instant: str) -> Q:
@@ -89,37 +100,35 @@ DEFAULT_EVENT_LEVELS = ["high", "critical"]
 def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
     """Each chosen source as (label, [newest-first querysets], time column).
 
-    Two queries per source, each already in (instant, id) order. Times in the canonical
-    form (what every store writes) are their own instant, so those rows come in the order
-    of the time column's index. The rest (other ISO forms, unreadable times: rare) are
-    read through ``tom_instant``, which is a Python call per row.
+    Each query is already in (instant, id) order. Times in the canonical form (what every
+    store writes) are their own instant, so those rows come in the order of the time
+    column's index: one query per source, and per chosen event level (each walks the
+    level's index in time order). The rest (other ISO forms, unreadable times: rare) come
+    from a partial index of those rows only (``other_times_index``), ordered through
+    ``tom_instant``, a Python call per row: one more query per source.
     """
     if not kinds and not levels:
         levels = DEFAULT_EVENT_LEVELS
     kinds = [k for k in kinds if k in KINDS] or list(KINDS)
-    for kind, label, rows, field in SOURCES:
+    for kind, label, model, field, _ in SOURCES:
         if kind not in kinds:
             continue
-        qs = rows()
+        rows = model.objects.all()
         if label == "event" and levels:
-            qs = qs.filter(event_level__in=levels)
-        qs = qs.alias(canonical=canonical_time(field))
-        written = qs.filter(canonical=True).filter(_after(label, after, field))
+            rows = rows.filter(event_level__in=levels)
+            by_level = [model.objects.filter(event_level=level) for level in levels]
+        else:
+            by_level = [rows]
+        written = [
+            qs.filter(canonical_time(field)).filter(_after(label, after, field)) for qs in by_level
+        ]
         others = (
-            qs.filter(canonical=False)
+            rows.filter(other_times(field))
             .alias(instant=instant_or_empty(field))
             .filter(_after(label, after, "instant"))
         )
-        yield (
-            label,
-            [written.order_by(f"-{field}", "-id"), others.order_by("-instant", "-id")],
-            field,
-        )
-
-
-def _entries(label: str, rows, field: str) -> Iterator[Entry]:
-    for row in rows:
-        yield Entry(label, getattr(row, field), row)
+        querysets = [qs.order_by(f"-{field}", "-id") for qs in written]
+        yield label, [*querysets, others.order_by("-instant", "-id")], field
 
 
 def timeline(
@@ -127,25 +136,45 @@ def timeline(
 ) -> tuple[list[Entry], Cursor | None]:
     """The newest ``limit`` entries after ``after``, newest first, and the next cursor.
 
-    Two queries per source, each newest first and bounded by ``limit``, merged here.
+    Each source's newest ``limit + 1`` (time, id) pairs are merged here; then only the rows
+    the page shows are read, one query per source (and its links). Rows are never built
+    for the entries a page leaves out.
     """
-    entries = [
-        entry
+    keyed = [
+        ((instant_key(when), label, str(pk)), pk)
         for label, querysets, field in _sources(kinds, levels, after)
         for qs in querysets
-        for entry in _entries(label, qs[: limit + 1], field)
+        for when, pk in qs.values_list(field, "pk")[: limit + 1]
     ]
-    entries.sort(key=lambda e: e.key, reverse=True)
-    page = entries[:limit]
-    more = len(entries) > limit
+    keyed.sort(key=lambda k: k[0], reverse=True)
+    chosen = keyed[:limit]
+    wanted: dict[str, list] = {}
+    for (_, label, _), pk in chosen:
+        wanted.setdefault(label, []).append(pk)
+    rows = {
+        (label, str(row.pk)): row
+        for label, pks in wanted.items()
+        for row in _with_links(label, MODELS[label].objects.filter(pk__in=pks))
+    }
+    page = [
+        Entry(label, getattr(row, FIELDS[label]), row)
+        for (_, label, pk), _ in chosen
+        if (row := rows.get((label, pk))) is not None
+    ]
+    more = len(keyed) > limit
     return page, (page[-1].key if more and page else None)
 
 
 def stream(kinds: list[str], levels: list[str], after: Cursor | None) -> Iterator[Entry]:
     """Every entry, newest first, read in chunks from each source (for exports)."""
     sources = [
-        _entries(label, qs.iterator(chunk_size=1000), field)
+        _entries(label, _with_links(label, qs).iterator(chunk_size=1000), field)
         for label, querysets, field in _sources(kinds, levels, after)
         for qs in querysets
     ]
     yield from heapq.merge(*sources, key=lambda e: e.key, reverse=True)
+
+
+def _entries(label: str, rows, field: str) -> Iterator[Entry]:
+    for row in rows:
+        yield Entry(label, getattr(row, field), row)

@@ -1,6 +1,17 @@
 """SQL expressions for columns other writers fill: JSON that may be broken, times in any form."""
 
-from django.db.models import BooleanField, Case, F, Func, IntegerField, TextField, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    Func,
+    Index,
+    IntegerField,
+    Q,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
 
@@ -32,44 +43,53 @@ CANONICAL_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0
 
 class CanonicalTime(Func):
     """Whether the column holds a real time in the canonical form (then text order is time
-    order, and the column's index serves it); cheap per row on both engines."""
+    order, and the column's index serves it); cheap per row on both engines.
+
+    The patterns are SQL literals, not parameters: the partial indexes of the rows whose
+    time is not canonical (``NOT`` this, see ``other_times_index``) serve a query only
+    when its condition reads exactly like theirs.
+    """
 
     output_field = BooleanField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        value = self.source_expressions[0]
-        day = Func(value, Value(1), Value(10), function="substr")
-        hour = Func(value, Value(12), Value(2), function="substr")
-        year = Func(value, Value(1), Value(4), function="substr")
-        checks = [
-            Func(value, Value(CANONICAL_GLOB), template="(%(expressions)s)", arg_joiner=" GLOB "),
+        sql, params = compiler.compile(self.source_expressions[0])
+        checks = (
+            f"({sql}) GLOB '{CANONICAL_GLOB}'",
             # date() echoes "2026-02-30"; through julianday it gives the real day, or NULL.
-            Func(
-                Func(Func(day, function="julianday"), function="date"),
-                day,
-                template="(%(expressions)s)",
-                arg_joiner=" = ",
-            ),
-            Func(hour, Value("24"), template="(%(expressions)s)", arg_joiner=" < "),
-            Func(year, Value("0000"), template="(%(expressions)s)", arg_joiner=" > "),
-        ]
+            f"date(julianday(substr({sql}, 1, 10))) = substr({sql}, 1, 10)",
+            f"substr({sql}, 12, 2) < '24'",
+            f"substr({sql}, 1, 4) > '0000'",
+        )
         # COALESCE: a check on a day SQLite cannot read is NULL, and a NULL flag would
         # leave the row out of both the canonical and the other query.
-        flag = Func(*checks, template="COALESCE((%(expressions)s), 0)", arg_joiner=" AND ")
-        return compiler.compile(flag)
+        flag = "COALESCE((" + ") AND (".join(checks) + "), 0)"
+        return flag, (*params, *params, *params, *params, *params)
 
     def as_postgresql(self, compiler, connection, **extra_context):
         # A text of the canonical shape is canonical when tom_instant gives it back (a real
         # day, an hour below 24).
         sql, params = compiler.compile(self.source_expressions[0])
         return (
-            f"COALESCE(({sql}) ~ %s AND tom_instant({sql}) = ({sql}), false)",
-            (*params, CANONICAL_PATTERN, *params, *params),
+            f"COALESCE(({sql}) ~ '{CANONICAL_PATTERN}' AND tom_instant({sql}) = ({sql}), false)",
+            (*params, *params, *params),
         )
 
 
 def canonical_time(column: str) -> CanonicalTime:
     return CanonicalTime(F(column))
+
+
+def other_times(column: str) -> Q:
+    """Rows whose ``column`` is not a canonical time: other ISO forms, unreadable texts."""
+    return ~Q(canonical_time(column))
+
+
+def other_times_index(column: str, name: str, *, after: tuple[str, ...] = ()) -> Index:
+    """A partial index of the rows ``other_times`` finds: few, so a query for them reads
+    those rows only, not every row of the table. ``after`` are columns the query also
+    filters on by equality, leading the index so it wins over a full index on them."""
+    return Index(fields=[*after, column], condition=other_times(column), name=name)
 
 
 class JSONTextAt(Func):

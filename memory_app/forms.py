@@ -69,8 +69,9 @@ def encode_cursor(*values: object) -> str:
 class CursorField(forms.CharField):
     """A keyset cursor made by ``encode_cursor``; a damaged one is a clear form error."""
 
-    def __init__(self, length: int, **kwargs):
+    def __init__(self, length: int, *, integers: bool = False, **kwargs):
         self.length = length
+        self.integers = integers
         kwargs.setdefault("required", False)
         kwargs.setdefault("widget", forms.HiddenInput)
         super().__init__(**kwargs)
@@ -86,7 +87,7 @@ class CursorField(forms.CharField):
         if not (
             isinstance(decoded, list)
             and len(decoded) == self.length
-            and all(isinstance(v, str) or _sql_integer(v) for v in decoded)
+            and all(_sql_integer(v) or (isinstance(v, str) and not self.integers) for v in decoded)
         ):
             raise ValidationError("This page link is damaged; showing the first page.")
         return tuple(decoded)
@@ -215,7 +216,7 @@ class SessionFilterForm(StartedRangeForm):
     meta_key = _text("Metadata key")
     meta_value = _text("Metadata value")
     # Search results page by the rowid of the last match shown.
-    match_after = CursorField(length=1)
+    match_after = CursorField(length=1, integers=True)  # a search_rowid
 
     field_order = ["q", "actor", "channel", "status", "started_from", "started_to"]
     EXACT = ("actor", "channel", "status")

@@ -11,15 +11,17 @@ import itertools
 import re
 import secrets
 from collections.abc import Iterator
+from typing import Literal
 
 from django.core.validators import URLValidator
 from django.db import connections, models
-from django.db.models import Func, IntegerField, Value
+from django.db.models import Case, Func, IntegerField, TextField, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest, Length, Lower, Substr
+from django.db.models.functions import Greatest, Length, Lower, RowNumber, Substr
+from django.db.models.lookups import Exact
 from django.urls import reverse
 
-from .expressions import instant, json_text_at
+from .expressions import instant, instant_or_empty, json_text_at, other_times_index
 from .fields import (
     IntegerColumn,
     JSONTextField,
@@ -354,33 +356,59 @@ class TurnQuerySet(models.QuerySet):
             return self.annotate(search_rowid=models.F("position__position"))
         return self.annotate(search_rowid=RawSQL("conversation_turns.rowid", ()))
 
-    def search(self, text: str):
+    def search(self, text: str, *, below: int | None = None, first: int | None = None):
         """Turns whose content contains ``text``, newest first, through the search indexes.
 
         Two FTS5 indexes answer together: the trigram one (0006) finds any substring of
         three or more characters, case-insensitively (Cyrillic, CJK); the word one (0011)
         folds accents and case, so "resume" finds "Résumé" and "cafe" finds "Café" (the
-        words of ``text`` in a row, the last one as a word prefix). A text shorter than a trigram (a
-        two-letter CJK word, say) is matched as a substring in the newest
+        words of ``text`` in a row, the last one as a word prefix). A text shorter than a
+        trigram (a two-letter CJK word, say) is matched as a substring in the newest
         ``SHORT_SEARCH_WINDOW`` turns only, so the page stays fast on a large table.
+
+        ``below`` keeps the matches older than that ``search_rowid`` (the next page);
+        ``first`` promises the caller reads at most that many, so on SQLite each index
+        hands over only its newest ``first``: a page of a word in every thirtieth turn
+        reads the rows it shows, not every match.
         """
         qs = self.with_rowid()
+        if below is not None:
+            qs = qs.filter(search_rowid__lt=below)
         if self._on_postgresql():
             return qs.filter(self._folded_match(text)).order_by("-search_rowid")
         found = models.Q()
         if len(text) >= 3:
             phrase = '"' + text.replace('"', '""') + '"'
-            matches = RawSQL("SELECT rowid FROM turn_search WHERE turn_search MATCH %s", (phrase,))
-            found |= models.Q(search_rowid__in=matches)
+            found |= models.Q(
+                search_rowid__in=self._index_rowids("turn_search", phrase, below, first)
+            )
         else:
             window = RawSQL(
                 "(SELECT MAX(rowid) FROM conversation_turns) - %s", (SHORT_SEARCH_WINDOW,)
             )
             found |= models.Q(search_rowid__gt=window, content__contains=text)
         if words := word_query(text):
-            matches = RawSQL("SELECT rowid FROM turn_words WHERE turn_words MATCH %s", (words,))
-            found |= models.Q(search_rowid__in=matches)
+            found |= models.Q(
+                search_rowid__in=self._index_rowids("turn_words", words, below, first)
+            )
         return qs.filter(found).order_by("-search_rowid")
+
+    @staticmethod
+    def _index_rowids(
+        index: Literal["turn_search", "turn_words"],
+        query: str,
+        below: int | None,
+        first: int | None,
+    ) -> RawSQL:
+        """The rowids an FTS5 index matches, newest first, older than ``below`` and at
+        most ``first`` of them when given; FTS5 answers both from its own index."""
+        # The table name is one of the two above, never a value from a request.
+        sql = (
+            f"SELECT rowid FROM {index} WHERE {index} MATCH %s"  # noqa: S608
+            " AND rowid <= coalesce(%s - 1, 9223372036854775807)"
+            " ORDER BY rowid DESC LIMIT coalesce(%s, -1)"
+        )
+        return RawSQL(sql, (query, below, first))  # noqa: S611
 
     @staticmethod
     def _folded_match(text: str) -> models.Q:
@@ -402,18 +430,6 @@ class TurnQuerySet(models.QuerySet):
         )
         return matches & models.Q(search_rowid__gt=window)
 
-    def by_session(self):
-        """Matches grouped by session: the number of hits and the newest hit's rowid.
-
-        Newest session first (by its newest hit), so pages continue below ``newest``.
-        """
-        return (
-            self.order_by()
-            .values("session_id")
-            .annotate(hits=models.Count("*"), newest=models.Max("search_rowid"))
-            .order_by("-newest")
-        )
-
     def with_snippet(self, text: str):
         """Each turn's excerpt around the first match, cut in SQL: a huge turn is never loaded.
 
@@ -421,7 +437,8 @@ class TurnQuerySet(models.QuerySet):
         ASCII only, so a match it cannot see gives the start of the turn), and
         ``content_length`` tells the page whether text follows it. A turn the word index
         matched (an accent- or case-folded word) also gets ``word_snippet``: FTS5's own
-        excerpt around that word, the match between the marks ``SNIPPET_MARKS``.
+        excerpt around that word, the match between the marks ``SNIPPET_MARKS``; only when
+        the plain match missed, since FTS5 reads a common word's whole index for each one.
         """
         if self._on_postgresql():
             # The folded match search found; folding keeps most texts' length, so the
@@ -444,14 +461,15 @@ class TurnQuerySet(models.QuerySet):
         )
         if (words := word_query(text)) and not self._on_postgresql():
             opening, closing = SNIPPET_MARKS
+            excerpt = RawSQL(
+                # snippet() counts words, and one word may be a megabyte long.
+                "(SELECT substr(snippet(turn_words, 0, %s, %s, '…', 24), 1, %s) "
+                "FROM turn_words WHERE turn_words MATCH %s "
+                "AND rowid = conversation_turns.rowid)",
+                (opening, closing, SNIPPET_LENGTH, words),
+            )
             qs = qs.annotate(
-                word_snippet=RawSQL(
-                    # snippet() counts words, and one word may be a megabyte long.
-                    "(SELECT substr(snippet(turn_words, 0, %s, %s, '…', 24), 1, %s) "
-                    "FROM turn_words WHERE turn_words MATCH %s "
-                    "AND rowid = conversation_turns.rowid)",
-                    (opening, closing, SNIPPET_LENGTH, words),
-                )
+                word_snippet=Case(When(Exact(found, 0), then=excerpt), output_field=TextField())
             )
         return qs
 
@@ -537,6 +555,18 @@ class WorkflowStepQuerySet(models.QuerySet):
         """The run's steps in ``step_index`` order."""
         return self.filter(workflow_run=run).order_by("step_index")
 
+    def page_of(self, run: WorkflowRun, start: int, size: int) -> list[WorkflowStep]:
+        """Up to ``size`` of the run's steps from ``step_index`` ``start`` on."""
+        return list(self.for_replay(run).filter(step_index__gte=start)[:size])
+
+    def latest_instant(self, run: WorkflowRun) -> str | None:
+        """The latest time any of the run's steps started or finished, as canonical UTC
+        text (``instant``), over every step whatever page is shown; None when none reads."""
+        ends = self.filter(workflow_run=run).aggregate(
+            finished=models.Max(instant("finished_at")), started=models.Max(instant("started_at"))
+        )
+        return max(filter(None, ends.values()), default=None)
+
 
 class WorkflowStep(JSONColumnsMixin, models.Model):
     id = TextIdField()
@@ -564,6 +594,54 @@ class WorkflowStep(JSONColumnsMixin, models.Model):
         return f"step {self.step_index} {self.step_name}"
 
 
+class TaskEventQuerySet(AppendOnlyQuerySet):
+    def of_run(self, run: WorkflowRun):
+        """The run's events: its own, and those of its steps (another writer may link an
+        event to a step only)."""
+        steps = WorkflowStep.objects.filter(workflow_run=run).values("pk")
+        return self.filter(models.Q(workflow_run=run) | models.Q(step__in=steps))
+
+    def chosen(self, types: list[str], levels: list[str]):
+        """Of these types and levels; an empty list chooses every one."""
+        qs = self.filter(event_type__in=types) if types else self
+        return qs.filter(event_level__in=levels) if levels else qs
+
+    def in_time_order(self):
+        """By the instant each was created (``timeutil.chronological``'s order, in SQL)."""
+        return self.order_by(instant_or_empty("created_at"), "id")
+
+    def counts_by_kind(self) -> dict[tuple[str, str], int]:
+        """How many of each (type, level), in one GROUP BY."""
+        rows = (
+            self.order_by().values_list("event_type", "event_level").annotate(n=models.Count("*"))
+        )
+        return {(kind, level): n for kind, level, n in rows}
+
+    def counts_by_step(self, steps: list[WorkflowStep]) -> dict[str, int]:
+        """How many each of these steps has, in one GROUP BY."""
+        rows = (
+            self.filter(step__in=[s.pk for s in steps])
+            .order_by()
+            .values_list("step_id")
+            .annotate(n=models.Count("*"))
+        )
+        return dict(rows)
+
+    def first_of_each_step(self, steps: list[WorkflowStep], size: int) -> dict[str, list]:
+        """The first ``size`` events of each of these steps in time order, in one query."""
+        ranked = self.filter(step__in=[s.pk for s in steps]).annotate(
+            place=models.Window(
+                RowNumber(),
+                partition_by=[models.F("step_id")],
+                order_by=[instant_or_empty("created_at"), models.F("id")],
+            )
+        )
+        by_step: dict[str, list] = {}
+        for event in ranked.filter(place__lte=size).order_by("step_id", "place"):
+            by_step.setdefault(event.step_id, []).append(event)
+        return by_step
+
+
 class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
     id = TextIdField()
     workflow_run = models.ForeignKey(
@@ -588,7 +666,7 @@ class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
     payload_json = JSONTextField(db_default="{}")
     created_at = TimestampField()
 
-    objects = AppendOnlyQuerySet.as_manager()
+    objects = TaskEventQuerySet.as_manager()
 
     class Meta:
         db_table = "task_events"
@@ -600,6 +678,8 @@ class TaskEvent(JSONColumnsMixin, AppendOnlyModel):
             # Not in v1: the activity timeline, newest first, optionally by level.
             models.Index(fields=["created_at"], name="idx_task_events_created"),
             models.Index(fields=["event_level", "created_at"], name="idx_task_events_level"),
+            # Not in v1: the activity timeline's events whose time is not canonical.
+            other_times_index("created_at", "idx_task_events_other_times", after=("event_level",)),
         ]
 
     def __str__(self) -> str:
@@ -801,6 +881,9 @@ class BehaviorProfile(ProfileVersion):
         ]
         indexes = [
             models.Index(fields=["profile_name", "effective_from"], name="idx_behavior_effective"),
+            # Not in v1: the activity timeline, newest first.
+            models.Index(fields=["created_at"], name="idx_behavior_created"),
+            other_times_index("created_at", "idx_behavior_other_times"),
         ]
 
 
@@ -829,6 +912,9 @@ class PersonalityProfile(ProfileVersion):
             models.Index(
                 fields=["profile_name", "effective_from"], name="idx_personality_effective"
             ),
+            # Not in v1: the activity timeline, newest first.
+            models.Index(fields=["created_at"], name="idx_personality_created"),
+            other_times_index("created_at", "idx_personality_other_times"),
         ]
 
 
@@ -963,7 +1049,12 @@ class Approval(AppendOnlyModel):
     class Meta:
         db_table = "approvals"
         # Not in v1: proposal_lineage reads these by proposal in time order.
-        indexes = [models.Index(fields=["proposal", "decided_at"], name="idx_approvals_proposal")]
+        indexes = [
+            models.Index(fields=["proposal", "decided_at"], name="idx_approvals_proposal"),
+            # Not in v1: the activity timeline, newest first.
+            models.Index(fields=["decided_at"], name="idx_approvals_decided"),
+            other_times_index("decided_at", "idx_approvals_other_times"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.approval_type} {self.decision} by {self.approver}"
@@ -986,7 +1077,12 @@ class DeployOutcome(JSONColumnsMixin, AppendOnlyModel):
     class Meta:
         db_table = "deploy_outcomes"
         # Not in v1: proposal_lineage reads these by proposal in time order.
-        indexes = [models.Index(fields=["proposal", "deployed_at"], name="idx_deploys_proposal")]
+        indexes = [
+            models.Index(fields=["proposal", "deployed_at"], name="idx_deploys_proposal"),
+            # Not in v1: the activity timeline, newest first.
+            models.Index(fields=["deployed_at"], name="idx_deploys_deployed"),
+            other_times_index("deployed_at", "idx_deploys_other_times"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.status} to {self.deployment_target}"

@@ -3,10 +3,15 @@
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from memory_app.models import Approval, DeployOutcome
+from memory_app.models import Approval, DeployOutcome, TaskEvent
 from memory_app.timeutil import parse_iso
+
+from .conftest import query_plan
+from .test_browse_sessions import body
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +183,55 @@ def test_activity_levels_show_their_counts(reviewer_client, history):
     assert "Critical (1)" in html
     assert "Low (1)" in html
     assert "Medium (0)" in html
+
+
+def test_activity_query_count_does_not_grow_with_rows(reviewer_client, history, store):
+    with CaptureQueriesContext(connection) as few:
+        reviewer_client.get("/activity/" + EVERY_KIND)
+    for n in range(80):  # more than a page of each kind, and rows in other time forms
+        store.add_event("error", "high", f"e{n}", run_id=history.id)
+        TaskEvent.objects.create(
+            event_type="info", event_level="high", message=f"raw {n}",
+            created_at=f"2026-11-24 08:{n % 60:02d}",
+        )  # fmt: skip
+    with CaptureQueriesContext(connection) as many:
+        reviewer_client.get("/activity/" + EVERY_KIND)
+    # Bounded by the sources, whatever the rows: at most two queries for each source's
+    # newest keys (and one per chosen level), then its page rows and their links.
+    assert len(many) <= len(few) <= 28
+
+
+@pytest.mark.engine("sqlite")
+def test_activity_reads_rows_in_other_time_forms_through_a_partial_index(history):
+    from memory_app.activity import _sources
+
+    kinds = ["events", "approvals", "deploys", "profiles"]
+    for levels in ([], ["high", "critical"]):
+        for label, querysets, _ in _sources(kinds, levels, None):
+            # The last query of each source reads the rows whose time is not canonical.
+            with CaptureQueriesContext(connection) as captured:
+                list(querysets[-1][:51])
+            plan = " ".join(query_plan(captured.captured_queries[0]["sql"]))
+            if label != "override":
+                assert "_other_times" in plan, (label, plan)
+
+
+def test_a_cached_activity_page_shows_another_writer_s_changes(reviewer_client, history):
+    url = "/activity/" + EVERY_KIND
+    assert "run <a" in body(reviewer_client.get(url))
+    assert "nightly" in body(reviewer_client.get(url))  # from the cache
+    with connection.cursor() as cursor:  # another writer renames the run behind the store
+        cursor.execute(
+            "UPDATE workflow_runs SET workflow_name = 'renamed' WHERE id = %s", [history.id]
+        )
+    html = body(reviewer_client.get(url))
+    assert "renamed" in html
+    assert "nightly" not in html
+    TaskEvent.objects.create(
+        event_type="error", event_level="critical", message="fresh trouble",
+        created_at="2026-11-24T12:00:00+00:00",
+    )  # fmt: skip
+    assert "fresh trouble" in body(reviewer_client.get(url))
 
 
 def test_the_sign_in_page_names_the_demo_logins_only_in_debug(client, settings):

@@ -118,21 +118,64 @@ def test_list_query_count_does_not_grow_with_rows(reviewer_client):
     few = count_queries(reviewer_client, SESSIONS)
     make_sessions(60, turns=5)
     assert count_queries(reviewer_client, SESSIONS) == few
-    # A search page: the session groups, then their newest hits, in one query each.
+    # A search page: its matching turns, then their count, in one query each.
     assert count_queries(reviewer_client, SESSIONS + "?q=m1") <= few + 1
 
 
-def test_search_hits_are_grouped_by_session_with_their_number(reviewer_client, store):
+def test_search_lists_matching_turns_newest_first_under_their_session(reviewer_client, store):
     chatty, quiet = store.start_session("tom"), store.start_session("oxide")
     for n in range(3):
         store.append_turn(chatty.id, "user", f"deploy question {n}")
     store.append_turn(quiet.id, "user", "one deploy here")
     response = reviewer_client.get(SESSIONS, {"q": "deploy"})
-    hits = {h.newest.session_id: h.hits for h in response.context["hits"]}
-    assert hits == {chatty.id: 3, quiet.id: 1}
+    matches = response.context["matches"]
+    assert [(t.session_id, t.turn_index) for t in matches] == [
+        (quiet.id, 0), (chatty.id, 2), (chatty.id, 1), (chatty.id, 0)
+    ]  # fmt: skip
     html = body(response)
-    assert "3 hits in this session" in html
-    assert f'href="/sessions/{chatty.id}/?from=2#turn-2"' in html  # the newest hit
+    assert "4 turns match, the newest first." in html
+    assert html.count(f'href="/sessions/{chatty.id}/"') == 1  # one heading, three turns
+    assert f'href="/sessions/{chatty.id}/?from=2#turn-2"' in html
+
+
+def test_search_pages_matches_by_a_cursor_without_repeats(reviewer_client, store, monkeypatch):
+    monkeypatch.setattr("memory_app.views.sessions.PAGE_SIZE", 4)
+    session = store.start_session("tom")
+    made = [store.append_turn(session.id, "user", f"needle {n}").turn_index for n in range(10)]
+    seen, url = [], SESSIONS + "?q=needle"
+    while url:
+        response = reviewer_client.get(url)
+        seen.extend(t.turn_index for t in response.context["matches"])
+        cursor = response.context.get("next_cursor")
+        url = SESSIONS + f"?q=needle&match_after={cursor[1]}" if cursor else None
+    assert seen == made[::-1]
+
+
+def test_search_counts_matches_up_to_a_ceiling(reviewer_client, store, monkeypatch):
+    monkeypatch.setattr("memory_app.views.sessions.MATCH_COUNT_CEILING", 5)
+    session = store.start_session("tom")
+    for n in range(6):
+        store.append_turn(session.id, "user", f"needle {n} haystack" if n < 5 else "needle")
+    assert "5 turns match" in body(reviewer_client.get(SESSIONS, {"q": "haystack"}))
+    assert "More than 5 turns match" in body(reviewer_client.get(SESSIONS, {"q": "needle"}))
+    # Under a filter too: the filter sees every match, the count still stops at the ceiling.
+    response = reviewer_client.get(SESSIONS, {"q": "needle", "actor": "tom"})
+    assert "More than 5 turns match" in body(response)
+    assert len(response.context["matches"]) == 6
+
+
+def test_a_search_page_reads_only_its_rows_from_the_indexes(reviewer_client, store):
+    session = store.start_session("tom")
+    for n in range(5):
+        store.append_turn(session.id, "user", f"needle {n}")
+    with CaptureQueriesContext(connection) as captured:
+        reviewer_client.get(SESSIONS, {"q": "needle"})
+    searches = [q["sql"] for q in captured.captured_queries if "conversation_turns" in q["sql"]]
+    assert len(searches) == 2  # the page's rows, and the count
+    if connection.vendor == "sqlite":
+        # Each index hands over its newest rows only: 51 for the page, 1,001 for the count.
+        assert "ORDER BY rowid DESC LIMIT coalesce(51, -1)" in searches[0], searches[0]
+        assert "LIMIT coalesce(1001, -1)" in searches[1], searches[1]
 
 
 def test_list_query_count_has_a_ceiling(reviewer_client, django_assert_max_num_queries):
@@ -219,7 +262,7 @@ def test_search_finds_non_english_text_and_highlights_it(
 ):
     response = reviewer_client.get(SESSIONS, {"q": query})
     html = body(response)
-    assert [h.newest.turn_index for h in response.context["hits"]] == [turn_index]
+    assert [t.turn_index for t in response.context["matches"]] == [turn_index]
     assert f"<mark>{marked}</mark>" in html
     assert f'href="/sessions/multi/?from={turn_index}#turn-{turn_index}"' in html
 
@@ -239,7 +282,7 @@ def test_search_combines_with_session_filters(reviewer_client, multilingual, sto
     other = store.start_session("oxide")
     store.append_turn(other.id, "user", "Résumé from oxide")
     response = reviewer_client.get(SESSIONS, {"q": "Résumé", "actor": "oxide"})
-    assert [h.newest.session_id for h in response.context["hits"]] == [other.id]
+    assert [t.session_id for t in response.context["matches"]] == [other.id]
 
 
 def test_search_uses_the_fts_index(multilingual):
@@ -455,7 +498,7 @@ def test_search_follows_edits_and_deletes_any_writer_makes(reviewer_client, stor
     edit_and_delete_turns_as_another_writer(store)
 
     def found(query):
-        return sum(h.hits for h in reviewer_client.get(SESSIONS, {"q": query}).context["hits"])
+        return len(reviewer_client.get(SESSIONS, {"q": query}).context["matches"])
 
     assert [found("resume"), found("Kyoto"), found("Zanzibar"), found("Lebensl")] == [0, 0, 0, 1]
 

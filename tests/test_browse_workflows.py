@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from memory_app.models import TaskEvent, WorkflowRun
@@ -156,3 +157,129 @@ def test_event_filters_show_their_counts_in_the_run(reviewer_client, store):
     assert "> info (2)</label>" in html
     assert "> error (1)</label>" in html
     assert '<span class="badge level-low">low</span> (2)' in html
+
+
+# --- long runs: steps a page at a time, each with its first events -----------------------
+
+
+@pytest.fixture
+def long_run(store):
+    """25 steps of one minute each; step 0 has 13 events, the others one."""
+    run = store.start_workflow_run(
+        "long", trigger_source="cron", initiated_by="s", started_at="2026-11-24T10:00:00Z"
+    )
+    for n in range(25):
+        step = store.add_step(run.id, f"step-{n}", started_at=f"2026-11-24T10:{n:02d}:00Z")
+        store.finish_step(step.id, status="succeeded", finished_at=f"2026-11-24T10:{n + 1:02d}:00Z")
+        for e in range(13 if n == 0 else 1):
+            store.add_event(
+                "info", "low", f"s{n} e{e}", step_id=step.id,
+                created_at=f"2026-11-24T10:{n:02d}:{e:02d}Z",
+            )  # fmt: skip
+    store.finish_workflow_run(run.id, status="succeeded", finished_at="2026-11-24T10:25:00Z")
+    return run
+
+
+def step_names(response) -> list[str]:
+    return [item["step"].step_name for item in response.context["steps"]]
+
+
+def test_a_long_timeline_shows_its_steps_a_page_at_a_time(reviewer_client, long_run):
+    first = reviewer_client.get(run_url(long_run.id))
+    assert step_names(first) == [f"step-{n}" for n in range(10)]
+    html = body(first)
+    assert 'hx-get="?from=10" hx-trigger="revealed"><a href="?from=10">Steps from #10' in html
+    more = reviewer_client.get(run_url(long_run.id, "?from=10"), HTTP_HX_REQUEST="true")
+    assert step_names(more) == [f"step-{n}" for n in range(10, 20)]
+    assert body(more).lstrip().startswith('<li class="step')  # only the steps, to append
+    last = reviewer_client.get(run_url(long_run.id, "?from=20"))  # a plain page load too
+    assert step_names(last) == [f"step-{n}" for n in range(20, 25)]
+    assert "« From the first step" in body(last)
+    assert "Steps from #" not in body(last)
+    # Bars are drawn against the whole run: step 20 starts at 20/25 of it.
+    assert 'x="800" y="0" width="40"' in body(last)
+
+
+def test_a_step_shows_its_first_events_and_the_rest_on_request(reviewer_client, long_run):
+    response = reviewer_client.get(run_url(long_run.id))
+    first = response.context["steps"][0]
+    assert [e.message for e in first["events"]] == [f"s0 e{e}" for e in range(10)]
+    step_id = first["step"].pk
+    html = body(response)
+    assert f"?step={step_id}&amp;events_from=10" in html
+    assert "3 more events of this step »" in html
+    rest = reviewer_client.get(
+        run_url(long_run.id, f"?step={step_id}&events_from=10"), HTTP_HX_REQUEST="true"
+    )
+    assert [e.message for e in rest.context["events"]] == ["s0 e10", "s0 e11", "s0 e12"]
+    assert body(rest).lstrip().startswith('<li class="event')
+    page = body(reviewer_client.get(run_url(long_run.id, f"?step={step_id}&events_from=10")))
+    assert "Events of step #0 step-0" in page
+    assert reviewer_client.get(run_url(long_run.id, "?step=missing")).status_code == 404
+
+
+def test_run_level_events_beyond_the_first_are_a_click_away(reviewer_client, store):
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    for n in range(12):
+        store.add_event("info", "low", f"run event {n:02d}", run_id=run.id)
+    response = reviewer_client.get(run_url(run.id))
+    assert len(response.context["run_events"]) == 10
+    assert "2 more run-level events »" in body(response)
+    rest = reviewer_client.get(run_url(run.id, "?run_events=1&events_from=10"))
+    assert [e.message for e in rest.context["events"]] == ["run event 10", "run event 11"]
+
+
+def test_events_are_in_time_order_whatever_form_their_times_take(reviewer_client, store):
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    step = store.add_step(run.id, "one")
+    for message, at in [
+        ("third", "2026-11-24T10:30:00Z"),
+        ("first", "2026-11-24T11:00:00+02:00"),  # 09:00 UTC
+        ("second", "2026-11-24 09:30"),
+        ("unreadable", "sometime"),
+    ]:  # written as another writer would, as they are
+        TaskEvent.objects.create(
+            step_id=step.id, event_type="info", event_level="low", message=message, created_at=at
+        )
+    events = reviewer_client.get(run_url(run.id)).context["steps"][0]["events"]
+    assert [e.message for e in events] == ["unreadable", "first", "second", "third"]
+
+
+def test_a_live_refresh_keeps_the_steps_the_reader_scrolled_to(reviewer_client, store):
+    run = store.start_workflow_run("live", trigger_source="agent", initiated_by="oxide")
+    for n in range(25):
+        store.add_step(run.id, f"step-{n}")
+    html = body(reviewer_client.get(run_url(run.id)))
+    assert 'id="timeline-poll" hx-get="?through=9"' in html
+    more = body(reviewer_client.get(run_url(run.id, "?from=10"), HTTP_HX_REQUEST="true"))
+    # The page loaded below brings the refresh up to its last step.
+    assert 'id="timeline-poll" hx-get="?through=19" hx-trigger="every 5s"' in more
+    assert 'hx-swap-oob="true"' in more
+    refreshed = reviewer_client.get(run_url(run.id, "?through=19"), HTTP_HX_REQUEST="true")
+    assert step_names(refreshed) == [f"step-{n}" for n in range(20)]
+    assert body(refreshed).lstrip().startswith('<section id="timeline"')
+
+
+def test_a_cached_timeline_shows_another_writer_s_new_event(reviewer_client, finished_run):
+    url = run_url(finished_run.id)
+    assert "collected 40 items" in body(reviewer_client.get(url))
+    assert "collected 40 items" in body(reviewer_client.get(url))  # from the cache
+    step_id = reviewer_client.get(url).context["steps"][0]["step"].pk
+    with connection.cursor() as cursor:  # another writer, behind the store
+        cursor.execute(
+            "INSERT INTO task_events (id, step_id, event_type, event_level, message, "
+            "payload_json, created_at) VALUES ('raw', %s, 'warn', 'high', 'late news', '{}', "
+            "'2026-11-24T10:00:30Z')",
+            [step_id],
+        )
+    assert "late news" in body(reviewer_client.get(url))
+
+
+def test_a_long_timeline_s_query_count_does_not_grow(reviewer_client, long_run, store):
+    few = count_queries(reviewer_client, run_url(long_run.id))
+    for n in range(40):
+        step = store.add_step(long_run.id, f"more-{n}")
+        for _ in range(12):
+            store.add_event("warn", "medium", "x", step_id=step.id)
+    assert count_queries(reviewer_client, run_url(long_run.id)) == few
+    assert count_queries(reviewer_client, run_url(long_run.id, "?from=30")) == few

@@ -18,11 +18,14 @@ OUR_INDEXES = {
         "idx_task_events_step",
         "idx_task_events_created",
         "idx_task_events_level",
+        "idx_task_events_other_times",
     },
     "skill_to_logic_proposals": {"idx_proposals_skill"},
     "validation_results": {"idx_validations_proposal"},
-    "approvals": {"idx_approvals_proposal"},
-    "deploy_outcomes": {"idx_deploys_proposal"},
+    "approvals": {"idx_approvals_proposal", "idx_approvals_decided", "idx_approvals_other_times"},
+    "deploy_outcomes": {"idx_deploys_proposal", "idx_deploys_deployed", "idx_deploys_other_times"},
+    "behavior_profiles": {"idx_behavior_created", "idx_behavior_other_times"},
+    "personality_profiles": {"idx_personality_created", "idx_personality_other_times"},
 }
 
 

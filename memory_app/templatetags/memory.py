@@ -1,5 +1,6 @@
 """Template helpers for data other writers made: every value is escaped, nothing raises."""
 
+import functools
 import re
 import unicodedata
 
@@ -105,14 +106,21 @@ def duration(start: object, end: object) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """A character without its accents, case-folded (one character may give several)."""
+    return "".join(
+        c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
+    ).casefold()
+
+
 def _folded(text: str) -> tuple[str, list[int]]:
     """Text without accents, case-folded, and for each folded character its original index."""
+    if text.isascii():  # most excerpts: folding is lower-casing, one character for one
+        return text.lower(), list(range(len(text)))
     folded, origin = [], []
     for index, char in enumerate(text):
-        base = "".join(
-            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
-        )
-        for piece in base.casefold():
+        for piece in _fold_char(char):
             folded.append(piece)
             origin.append(index)
     return "".join(folded), origin

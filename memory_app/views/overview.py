@@ -10,10 +10,10 @@ from ..activity import stream, timeline
 from ..exports import export_response, wants_export
 from ..forms import ActivityFilterForm, encode_cursor
 from ..models import Level, Proposal, ProposalStatus, RunStatus, Session, WorkflowRun
-from .common import HtmxHttpRequest, fragment
+from .common import HtmxHttpRequest, fragment, rows_key
 
 LATEST = 5
-ACTIVITY_PAGE = 100
+ACTIVITY_PAGE = 50
 WAITING = [ProposalStatus.DRAFTED, ProposalStatus.VALIDATED]
 
 
@@ -63,5 +63,14 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
         entries = stream(kinds, levels, filters.get("after"))
         return export_response(fmt, entries, ACTIVITY_COLUMNS, "activity")
     entries, last = timeline(kinds, levels, filters.get("after"), ACTIVITY_PAGE)
-    context = {"form": form, "entries": entries, "next_cursor": last and encode_cursor(*last)}
+    context = {
+        "form": form,
+        "entries": entries,
+        "next_cursor": last and encode_cursor(*last),
+        # Every value the entries show is in the key: their rows and the rows they link to.
+        "rows_key": rows_key(
+            [e.row for e in entries] + [row for e in entries for row in e.linked() if row],
+            [(e.kind, e.row.pk) for e in entries],
+        ),
+    }
     return render(request, fragment(request, "memory_app/activity.html", "results"), context)

@@ -1,7 +1,6 @@
 """Session list and search, transcripts, and replay exports."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from django.db.models.functions import Length, Substr
 from django.http import Http404, HttpResponse
@@ -29,6 +28,9 @@ from .common import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
 PAGE_SIZE = 50
 TURN_PAGE_SIZE = 100
 PREVIEW_CHARS = 4000
+# A search counts its matches up to this many and says "more than" beyond: counting every
+# match of a common word would cost more than the whole page.
+MATCH_COUNT_CEILING = 1000
 # Replay exports stream whole turns; a few at a time keeps a worker's memory bounded even
 # when each turn is megabytes long.
 REPLAY_CHUNK = 20
@@ -68,22 +70,11 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
     sessions = form.filter(Session.objects.all())
     context = {"form": form, "query": filters.get("q", "")}
     if "q" in filters:
-        matches = Turn.objects.search(filters["q"])
-        if form.narrows():
-            matches = matches.filter(session__in=sessions)
         if fmt := wants_export(request):
+            matches = _matches(filters["q"], form.narrows(), sessions)
             rows = matches.with_snippet(filters["q"]).iterator()
             return export_response(fmt, rows, MATCH_COLUMNS, "turn-matches")
-        groups = matches.by_session()
-        if "match_after" in filters:
-            groups = groups.filter(newest__lt=filters["match_after"][0])
-        page = take_page(list(groups[: PAGE_SIZE + 1]), PAGE_SIZE)
-        context |= {
-            "hits": _newest_hits(page.rows, filters["q"]),
-            "short_window": SHORT_SEARCH_WINDOW,
-        }
-        if page.has_more:
-            context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1]["newest"]))
+        context |= _search_page(filters, form.narrows(), sessions)
     else:
         order = filters.get("sort", NEWEST_FIRST)
         sessions = sessions.with_turn_totals().in_order(order)
@@ -98,27 +89,42 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, fragment(request, "memory_app/session_list.html", "results"), context)
 
 
-@dataclass(frozen=True)
-class SessionHits:
-    """A session's matches: how many, and the newest one with its excerpt."""
+def _matches(text: str, narrowed: bool, sessions, *, below=None, first=None):
+    """The turns matching ``text``, newest first, in the chosen sessions when filtered.
 
-    hits: int
-    newest: Turn
+    ``first`` reaches into the search indexes only when no filter applies: a filter on
+    the sessions has to see every match to keep those in the chosen sessions.
+    """
+    if narrowed:
+        return Turn.objects.search(text, below=below).filter(session__in=sessions)
+    return Turn.objects.search(text, below=below, first=first)
 
 
-def _newest_hits(groups: list[dict], text: str) -> list[SessionHits]:
-    """The newest matching turn of each session group, excerpted (one query)."""
-    rowids = [g["newest"] for g in groups]
-    turns = (
-        Turn.objects.with_rowid()
-        .filter(search_rowid__in=rowids)
-        .with_snippet(text)
-        .select_related("session")
+def _search_page(filters: dict, narrowed: bool, sessions) -> dict:
+    """A page of matching turns, newest first, and how many match, counted to a ceiling.
+
+    Two queries whatever the number of matches: a word in every thirtieth turn of a
+    million reads the page's rows and at most ``MATCH_COUNT_CEILING`` + 1 rowids.
+    """
+    text = filters["q"]
+    below = filters["match_after"][0] if "match_after" in filters else None
+    rows = _matches(text, narrowed, sessions, below=below, first=PAGE_SIZE + 1)
+    page = take_page(
+        list(rows.with_snippet(text).select_related("session")[: PAGE_SIZE + 1]), PAGE_SIZE
     )
-    by_rowid = {t.search_rowid: t for t in turns}
-    return [
-        SessionHits(g["hits"], by_rowid[g["newest"]]) for g in groups if g["newest"] in by_rowid
-    ]
+    counted = _matches(text, narrowed, sessions, first=MATCH_COUNT_CEILING + 1)
+    total = counted[: MATCH_COUNT_CEILING + 1].count()
+    context = {
+        "matches": page.rows,
+        # Every value the matches show is in the key (their sessions' too).
+        "rows_key": rows_key([*page.rows, *(t.session for t in page.rows)], text),
+        "match_total": min(total, MATCH_COUNT_CEILING),
+        "more_matches": total > MATCH_COUNT_CEILING,
+        "short_window": SHORT_SEARCH_WINDOW,
+    }
+    if page.has_more:
+        context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1].search_rowid))
+    return context
 
 
 def _preview_turns(session: Session, start: int, roles) -> list[Turn]:

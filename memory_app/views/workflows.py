@@ -4,20 +4,37 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ..access import reader_required
 from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
+from ..fields import MAX_INTEGER
 from ..forms import WorkflowFilterForm, encode_cursor
-from ..models import NEWEST_FIRST, EventType, Level, RunStatus, TaskEvent, WorkflowRun
+from ..models import (
+    NEWEST_FIRST,
+    EventType,
+    Level,
+    RunStatus,
+    TaskEvent,
+    WorkflowRun,
+    WorkflowStep,
+)
 from ..store import RuntimeMemoryStore, WorkflowReplay
 from ..templatetags.memory import seconds_between
 from ..timeutil import now_iso, parse_iso
-from .common import HtmxHttpRequest, fragment, take_page
+from .common import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
 
 PAGE_SIZE = 50
+# A timeline shows its steps a page at a time, each with its first events; the rest of a
+# step's events are a click away, a page at a time. So a run of thousands of steps and
+# events opens as fast as a transcript.
+STEP_PAGE_SIZE = 10
+EVENTS_PER_STEP = 10
+EVENT_PAGE_SIZE = 100
+# The live refresh re-renders at most this many steps, however far the reader scrolled.
+MAX_STEPS_SHOWN = 200
 LIVE = {RunStatus.QUEUED, RunStatus.RUNNING}
 
 RUN_COLUMNS = [
@@ -60,74 +77,138 @@ class Bar:
     width: int
 
 
-def _scale(replay: WorkflowReplay) -> dict[str, Bar]:
-    """Each step's bar; steps without a parseable start get none."""
-    begin = parse_iso(replay.run.started_at)
-    ends = [parse_iso(replay.run.finished_at)] + [
-        parse_iso(s.step.finished_at or s.step.started_at) for s in replay.steps
-    ]
-    known_ends = [e for e in ends if e is not None]
-    if replay.run.status in LIVE or not known_ends:
-        known_ends.append(parse_iso(now_iso()))
-    end = max(known_ends)
+def _scale(run: WorkflowRun, steps: list[WorkflowStep]) -> dict[str, Bar]:
+    """Each step's bar against the whole run (every step, not only this page's); steps
+    without a parseable start get none."""
+    begin = parse_iso(run.started_at)
+    latest = WorkflowStep.objects.latest_instant(run)
+    ends = [e for e in (parse_iso(run.finished_at), parse_iso(latest)) if e is not None]
+    if run.status in LIVE or not ends:
+        ends.append(parse_iso(now_iso()))
+    end = max(ends)
     if begin is None or end <= begin:
         return {}
     span = (end - begin).total_seconds()
     bars = {}
-    for item in replay.steps:
-        start = parse_iso(item.step.started_at)
-        finish = parse_iso(item.step.finished_at) or end
+    for step in steps:
+        start = parse_iso(step.started_at)
+        finish = parse_iso(step.finished_at) or end
         if start is None:
             continue
         x = round(1000 * max(0.0, (start - begin).total_seconds()) / span)
         width = round(1000 * max(0.0, (finish - start).total_seconds()) / span)
-        bars[item.step.pk] = Bar(x=min(x, 995), width=max(5, min(width, 1000 - min(x, 995))))
+        bars[step.pk] = Bar(x=min(x, 995), width=max(5, min(width, 1000 - min(x, 995))))
     return bars
 
 
-def _event_filter(request: HtmxHttpRequest):
+def _event_filter(request: HtmxHttpRequest) -> tuple[list[str], list[str]]:
     """The chosen event types and levels (all when none chosen)."""
     types = [t for t in request.GET.getlist("type") if t in EventType.values]
     levels = [lv for lv in request.GET.getlist("level") if lv in Level.values]
+    return types, levels
 
-    def keep(event: TaskEvent) -> bool:
-        return (not types or event.event_type in types) and (
-            not levels or event.event_level in levels
-        )
 
-    return types, levels, keep
+def _count(request: HtmxHttpRequest, name: str) -> int:
+    """A ``?from=``-like parameter; anything but a whole number SQL can page by is 0."""
+    number = whole_number(request.GET.get(name, 0)) or 0
+    return number if number <= MAX_INTEGER // 2 else 0
 
 
 @require_GET
 @reader_required
 def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(WorkflowRun, pk=run_id)
-    replay = RuntimeMemoryStore().workflow_replay(run.pk)
     if request.GET.get("format") == "json":
+        replay = RuntimeMemoryStore().workflow_replay(run.pk)
         filename = f"workflow-{safe_filename(run.pk)}.json"
         return stream_json(_replay_json(replay), filename, "application/json")
-    types, levels, keep = _event_filter(request)
-    every_event = [e for s in replay.steps for e in s.events] + replay.run_events
-    type_counts = Counter(e.event_type for e in every_event)
-    level_counts = Counter(e.event_level for e in every_event)
-    bars = _scale(replay)
+    types, levels = _event_filter(request)
+    events = TaskEvent.objects.of_run(run).chosen(types, levels)
+    if "step" in request.GET or "run_events" in request.GET:
+        return _more_events(request, run, events)
+    start = _count(request, "from")
+    # The live refresh shows as many steps as the reader has scrolled through.
+    through = whole_number(request.GET.get("through"))
+    size = STEP_PAGE_SIZE if through is None else max(STEP_PAGE_SIZE, through - start + 1)
+    page = take_page(
+        WorkflowStep.objects.page_of(run, start, min(size, MAX_STEPS_SHOWN) + 1),
+        min(size, MAX_STEPS_SHOWN),
+    )
+    last = page.rows[-1].step_index if page.rows else start - 1
+    # Another writer may store a non-number as step_index: such a page has no continuation.
+    more = isinstance(last, int)
+    type_counts, level_counts = Counter(), Counter()
+    for (kind, level), n in TaskEvent.objects.of_run(run).counts_by_kind().items():
+        type_counts[kind] += n
+        level_counts[level] += n
+    first = events.first_of_each_step(page.rows, EVENTS_PER_STEP)
+    totals = events.counts_by_step(page.rows)
+    bars = _scale(run, page.rows)
     steps = [
-        {"step": s.step, "bar": bars.get(s.step.pk), "events": [e for e in s.events if keep(e)]}
-        for s in replay.steps
+        {
+            "step": step,
+            "bar": bars.get(step.pk),
+            "events": first.get(step.pk, []),
+            "more_events": totals.get(step.pk, 0) - len(first.get(step.pk, [])),
+        }
+        for step in page.rows
     ]
+    shown_events = [event for item in steps for event in item["events"]]
+    run_events = events.filter(workflow_run=run, step=None)
+    shown_run_events = list(run_events.in_time_order()[:EVENTS_PER_STEP])
     context = {
         "run": run,
         "steps": steps,
-        "run_events": [e for e in replay.run_events if keep(e)],
+        # Every value the steps show is in the key: a new or changed step or event, or a
+        # bar that moved, renders afresh.
+        "steps_key": rows_key(
+            [*page.rows, *shown_events],
+            [(item["bar"], item["more_events"]) for item in steps],
+            run.pk,
+            EVENTS_PER_STEP,
+        ),
+        "start": start,
+        "has_more": page.has_more and more,
+        "next_from": last + 1 if more else None,
+        "last_shown": last if more else None,
+        "run_events": shown_run_events,
+        "more_run_events": run_events.count() - len(shown_run_events),
+        "events_per_step": EVENTS_PER_STEP,
         "event_types": [(t, type_counts[t]) for t in EventType.values],
         "levels": [(lv, level_counts[lv]) for lv in Level.values],
         "chosen_types": types,
         "chosen_levels": levels,
         "live": run.status in LIVE,
+        # A page of steps loaded below the others brings the live refresh up to it.
+        "more_page": "from" in request.GET and request.htmx,
     }
-    return render(
-        request, fragment(request, "memory_app/workflow_detail.html", "timeline"), context
+    partial = "steps" if "from" in request.GET else "timeline"
+    return render(request, fragment(request, "memory_app/workflow_detail.html", partial), context)
+
+
+def _more_events(request: HtmxHttpRequest, run: WorkflowRun, events) -> HttpResponse:
+    """A page of one step's events (``?step=<step id>``) or of the run's own
+    (``?run_events``), from ``events_from`` on: what the timeline left out."""
+    step = None
+    if "step" in request.GET:
+        step_id = request.GET["step"]
+        if "\x00" in step_id:  # no row holds one on PostgreSQL, which refuses the query
+            raise Http404("no such step")
+        step = get_object_or_404(WorkflowStep, workflow_run=run, pk=step_id)
+        events = events.filter(step=step)
+    else:
+        events = events.filter(workflow_run=run, step=None)
+    offset = _count(request, "events_from")
+    page = take_page(
+        list(events.in_time_order()[offset : offset + EVENT_PAGE_SIZE + 1]), EVENT_PAGE_SIZE
     )
+    context = {
+        "run": run,
+        "step": step,
+        "events": page.rows,
+        "next_from": offset + EVENT_PAGE_SIZE if page.has_more else None,
+    }
+    return render(request, fragment(request, "memory_app/workflow_events.html", "events"), context)
 
 
 def _event_record(event: TaskEvent) -> dict:

@@ -1,4 +1,5 @@
-"""Side by side: tommemory's transcript, sessions and search pages vs Datasette's.
+"""Side by side: tommemory's transcript, sessions and search pages vs Datasette's; and, in
+the same run, tommemory's timeline, proposal and activity pages against its transcript.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/seed_million.py --keep benchmarks/out/million.sqlite
@@ -9,6 +10,11 @@ production command in the README, 2 workers), Datasette from PyPI. Each page is
 requested --requests times, alternating servers, after a warm-up; the medians and the
 ratio (tommemory / Datasette, lower is better) are printed. For search, Datasette is told
 the table's word index (``turn_words``) in a metadata file beside the database.
+
+Then the pages Datasette has no counterpart for (a workflow timeline of 200 steps and
+2,000 events, a proposal with 50 decisions, the activity page; ``fixtures.py`` adds the
+run and the proposal the first time) are requested alternating with the transcript, and
+each one's median is given as a multiple of the transcript's (the target is at most 2).
 """
 
 import argparse
@@ -22,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BIN, prepare, signed_in_opener, start_gunicorn, timed, wait_for
+from common import BIN, REPO, prepare, signed_in_opener, start_gunicorn, timed, wait_for
 
 
 def main() -> None:
@@ -39,6 +45,13 @@ def main() -> None:
             "HAVING COUNT(*) >= 100 LIMIT 1 OFFSET 5000"
         ).fetchone()[0]
     env = prepare(db)
+    made = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "fixtures.py"), "--db", str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    fixtures = json.loads(made.stdout)
     ours, theirs = args.port, args.port + 1
     # Datasette's full-text search on the same index the dashboard searches words with.
     metadata = db.with_name("datasette-metadata.json")
@@ -91,22 +104,41 @@ def main() -> None:
         }
         print(f"database: {db} ({db.stat().st_size / 1e6:,.0f} MB); {args.requests} requests each")
         for label, (our_url, their_url) in pages.items():
-            for _ in range(5):
-                timed(opener, our_url)
-                timed(plain, their_url)
-            ours_times, theirs_times = [], []
-            for _ in range(args.requests):
-                ours_times.append(timed(opener, our_url))
-                theirs_times.append(timed(plain, their_url))
-            a, b = statistics.median(ours_times), statistics.median(theirs_times)
+            a, b = alternating(opener, our_url, plain, their_url, args.requests)
             print(
                 f"{label:24} tommemory {a * 1000:7.1f} ms   datasette {b * 1000:7.1f} ms   "
                 f"ratio {a / b:.2f}"
+            )
+        transcript = pages["transcript, 100 turns"][0]
+        ours_only = {
+            "timeline, 200 steps": f"/workflows/{urllib.parse.quote(fixtures['run'], safe='')}/",
+            "proposal, 50 decisions": (
+                f"/proposals/{urllib.parse.quote(fixtures['proposal'], safe='')}/"
+            ),
+            "activity": "/activity/",
+        }
+        for label, path in ours_only.items():
+            a, b = alternating(opener, base_ours + path, opener, transcript, args.requests)
+            print(
+                f"{label:24} tommemory {a * 1000:7.1f} ms   transcript {b * 1000:6.1f} ms   "
+                f"{a / b:.2f} times the transcript"
             )
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=20)
+
+
+def alternating(first, first_url: str, second, second_url: str, requests: int):
+    """The medians of ``requests`` requests to each URL, alternating, after a warm-up."""
+    for _ in range(5):
+        timed(first, first_url)
+        timed(second, second_url)
+    firsts, seconds = [], []
+    for _ in range(requests):
+        firsts.append(timed(first, first_url))
+        seconds.append(timed(second, second_url))
+    return statistics.median(firsts), statistics.median(seconds)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ warm-up; for each, the medians of:
 
 The pages: a transcript of 100 turns, the sessions list, search results for a common word,
 a workflow timeline of 200 steps and 2,000 events, a proposal with 50 decisions and the
-activity page. The run and the proposal are added to the file the first time (ids
-``bench-run`` and ``bench-proposal``), through the store.
+activity page. The run and the proposal are added to the file the first time, through the
+store (``fixtures.py``).
 """
 
 import argparse
@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import USER, prepare
+from fixtures import ensure
 
 PARTS = ("total", "queries", "template", "middleware", "python")
 
@@ -79,38 +80,6 @@ def view_timer(get_response):
     return middleware
 
 
-def fixtures(store, models) -> tuple[str, str]:
-    """A run of 200 steps and 2,000 events and a proposal with 50 decisions, written
-    through the store the first time (found by their names after)."""
-    run = models.WorkflowRun.objects.filter(workflow_name="bench-timeline").first()
-    if run is None:
-        run = store.start_workflow_run(
-            "bench-timeline", trigger_source="manual", initiated_by="bench"
-        )
-        for s in range(200):
-            step = store.add_step(run.pk, f"step-{s:03d}")
-            for e in range(10):
-                kind, level = (("info", "low"), ("warn", "medium"), ("error", "high"))[e % 3]
-                store.add_event(kind, level, f"step {s} event {e}", step_id=step.pk)
-            store.finish_step(step.pk, status="succeeded")
-    proposal = models.Proposal.objects.filter(skill__skill_key="bench-skill").first()
-    if proposal is None:
-        skill = store.learn_skill("bench-skill", "d", source_type="doc", confidence=0.9)
-        proposal = store.draft_proposal(
-            skill.pk, proposed_by="oxide", proposal_type="code_patch",
-            proposal={"diff": "x"}, risk_level="critical",
-        )  # fmt: skip
-        store.record_validation(
-            proposal.pk, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1
-        )
-        for n in range(50):  # people changing their minds: 50 decisions, latest ones count
-            store.record_approval(
-                proposal.pk, approver=f"person-{n % 10}",
-                approval_type=("human", "policy", "security")[n % 3], decision="approved",
-            )  # fmt: skip
-    return run.pk, proposal.pk
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, required=True)
@@ -123,16 +92,14 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.contrib.auth.models import User
-    from django.db import connection, transaction
+    from django.db import connection
     from django.db.models import Count
     from django.template.backends.django import Template
     from django.test import Client
 
     from memory_app import models
-    from memory_app.store import RuntimeMemoryStore
 
-    with transaction.atomic():  # all of them or none
-        run_id, proposal_id = fixtures(RuntimeMemoryStore(), models)
+    run_id, proposal_id = ensure()
     session_id = (
         models.Turn.objects.values("session_id")
         .annotate(n=Count("id"))

@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--word", default="deploy", help="the common word searched for")
+    parser.add_argument("--word", default="deploys", help="the common word searched for")
     args = parser.parse_args()
     os.environ.update(prepare(args.db.resolve()))
     import django

@@ -65,9 +65,12 @@ def parse_json_text(raw: object) -> ParsedJSON:
     return ParsedJSON(raw=text, value=value, problem="")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dump_json(value: Any) -> str:
     """Serialise a value to the JSON text this project writes."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def json_object_text(value: Any, what: str) -> str:

@@ -67,6 +67,10 @@ SEARCH_INDEXES = {
     "SELECT rowid, content FROM conversation_turns WHERE rowid > %s"
     for index in ("turn_search", "turn_words")
 }
+SEARCH_INDEX_CONFIG = {
+    f"{index}_insert": f"INSERT INTO {index} ({index}, rank) VALUES (%s, %s)"  # noqa: S608
+    for index in ("turn_search", "turn_words")
+}
 
 
 class StoreError(ValueError):
@@ -877,8 +881,12 @@ class RuntimeMemoryStore:
             for name, _ in triggers:
                 cursor.execute(f'DROP TRIGGER "{name}"')
             cursor.executemany(sql, rows)
-            for fill in SEARCH_INDEXES.values():
+            for index, fill in SEARCH_INDEXES.items():
+                # FTS5 merges its segments as rows arrive; merging once the load is in is
+                # half the work (automerge 4 is FTS5's default, which later writes keep).
+                cursor.execute(SEARCH_INDEX_CONFIG[index], ["automerge", 0])
                 cursor.execute(fill, [last_rowid])
+                cursor.execute(SEARCH_INDEX_CONFIG[index], ["automerge", 4])
             for _, trigger_sql in triggers:
                 cursor.execute(trigger_sql)
         return len(rows)

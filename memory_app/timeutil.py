@@ -55,12 +55,9 @@ def format_iso(moment: datetime) -> str:
     """Format an aware (or UTC-naive) datetime in the canonical form."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    m = moment.astimezone(UTC)
-    # Not strftime: it writes year 1 as "1", which no reader takes back.
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
-        f".{m.microsecond // 1000:03d}Z"
-    )
+    # Not strftime: it writes year 1 as "1", which no reader takes back. isoformat pads
+    # the year to four digits and ends an aware UTC time in "+00:00".
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(value: object) -> datetime | None:

@@ -517,6 +517,24 @@ def test_the_sqlite_search_indexes_store_no_copy_of_the_text_and_stay_exact(stor
         assert cursor.fetchone()[0] == 0
 
 
+@pytest.mark.engine("sqlite")
+def test_a_bulk_load_indexes_its_turns_and_leaves_fts5_merging_as_it_was(reviewer_client, store):
+    session = store.start_session("tom")
+    RuntimeMemoryStore.bulk_insert(
+        Turn, [(f"b{n}", session.id, n, "user", f"bulk {n} Résumé", 1, "2026-11-24", "{}")
+               for n in range(300)]
+    )  # fmt: skip
+    store.append_turn(session.id, "user", "after the load")  # through the triggers again
+    for query, expected in [("bulk", 50), ("resume", 50), ("after the load", 1)]:  # a page
+        assert len(reviewer_client.get(SESSIONS, {"q": query}).context["matches"]) == expected
+    with connection.cursor() as cursor:
+        for index in ("turn_search", "turn_words"):
+            # Merged lazily during the load; FTS5's default (4) for every later write.
+            cursor.execute(f"SELECT v FROM {index}_config WHERE k = 'automerge'")
+            assert cursor.fetchone() == (4,)
+            cursor.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
+
+
 # --- cached fragments: invalidated by the rows themselves -----------------------------------
 
 

@@ -102,6 +102,33 @@ def test_filter_workflow_events_without_a_reload(sign_in, reviewer, live_app):
     assert page.evaluate("window.__sameDocument") is True
 
 
+def test_a_long_timeline_loads_steps_as_they_scroll_in_and_more_events_in_place(
+    sign_in, reviewer, live_app
+):
+    store = RuntimeMemoryStore()
+    run = store.start_workflow_run("long", trigger_source="cron", initiated_by="s")
+    for n in range(25):
+        step = store.add_step(run.id, f"step-{n}")
+        for e in range(14 if n == 0 else 1):
+            store.add_event("info", "low", f"step {n} event {e}", step_id=step.id)
+        store.finish_step(step.id, status="succeeded")
+    store.finish_workflow_run(run.id, status="succeeded")
+    page = sign_in(reviewer)
+    page.goto(live_app.url + f"/workflows/{run.id}/")
+    steps = page.locator("li.step")
+    expect(steps).to_have_count(10)
+    page.locator("ol.steps > li.more").scroll_into_view_if_needed()
+    expect(steps).to_have_count(20)
+    page.locator("ol.steps > li.more").scroll_into_view_if_needed()
+    expect(steps).to_have_count(25)
+    first = steps.first.locator("li.event")
+    expect(first).to_have_count(10)
+    steps.first.get_by_role("link", name="4 more events of this step »").click()
+    expect(first).to_have_count(14)
+    expect(steps.first).to_contain_text("step 0 event 13")
+    expect(page).to_have_url(re.compile(rf"/workflows/{run.id}/$"))
+
+
 def test_active_session_tails_a_turn_written_by_the_store(sign_in, reviewer, live_app):
     store = RuntimeMemoryStore()
     session = store.start_session("tom", session_id="live")

@@ -10,6 +10,7 @@ import json
 import os
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -156,6 +157,18 @@ class DemoSize:
     skills: int = 30
 
 
+def _built_ahead[T](batches: Iterator[T]) -> Iterator[T]:
+    """``batches``, the next one built in a second thread while the caller writes the one
+    before: SQLite inserts and indexes a batch in single statements, without Python's
+    lock, so building and writing overlap on two cores. The batches are the same, and
+    built in the same order."""
+    with ThreadPoolExecutor(max_workers=1) as builder:
+        ahead = builder.submit(next, batches, None)
+        while (batch := ahead.result()) is not None:
+            ahead = builder.submit(next, batches, None)
+            yield batch
+
+
 class DemoBuilder:
     """Builds the demo rows from one seed; ``write`` inserts them in batches."""
 
@@ -185,12 +198,13 @@ class DemoBuilder:
             ("promotion flow", self._promotion_flow),
             ("conversations", self._conversations),
         ]
-        for label, build in steps:
-            for model, rows, done, total in build():
-                written = self.store.bulk_insert(model, rows)
-                counts[model._meta.db_table] = counts.get(model._meta.db_table, 0) + written
-                if progress:
-                    progress(label, done, total)
+        batches = ((label, *batch) for label, build in steps for batch in build())
+        for label, model, rows, done, total in _built_ahead(batches):
+            written = self.store.bulk_insert(model, rows)
+            counts[model._meta.db_table] = counts.get(model._meta.db_table, 0) + written
+            if progress:
+                progress(label, done, total)
+        self.store.settle_search()
         # The demo's decisions, validations, deploys and profile versions enter the
         # decision log as the store's own would.
         counts[AuditLeaf._meta.db_table] = auditlog.take_in()

@@ -408,3 +408,30 @@ def test_rows_with_json_another_writer_broke_still_load(store, session_with_turn
     assert not parsed.valid
     assert parsed.raw == parsed.pretty == '{"truncated": '
     assert session_with_turns.json("metadata_json").value == {"topic": "demo"}
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        pytest.param(None, id="text-only"),  # one JSON statement on SQLite
+        # Parameters: JSON would not keep every float (SQLite keeps any value anywhere).
+        pytest.param(0.25, id="a-float", marks=pytest.mark.engine("sqlite")),
+        pytest.param(2**63 - 1, id="the-largest-integer"),
+    ],
+)
+def test_bulk_insert_stores_every_value_as_given(store, odd):
+    from memory_app.store import RuntimeMemoryStore
+
+    session = store.start_session("tom")
+    texts = ["plain", "Résumé \u2028 \t \x01 <b>", '{"a": [1]}', "", "\\u0000 quoted \" '"]
+    rows = [
+        (f"bulk-{n}", session.id, n, "user", text, odd if n == 0 else n, "2026-11-24", "{}")
+        for n, text in enumerate(texts)
+    ]
+    RuntimeMemoryStore.bulk_insert(Turn, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, session_id, turn_index, role, content, token_count, created_at, "
+            "metadata_json FROM conversation_turns WHERE id LIKE 'bulk-%%' ORDER BY turn_index"
+        )
+        assert [tuple(r) for r in cursor.fetchall()] == rows

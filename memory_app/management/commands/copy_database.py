@@ -175,6 +175,8 @@ class Command(BaseCommand):
                 RuntimeMemoryStore.bulk_insert(model, batch, using=TARGET)
                 copied += len(batch)
                 self._progress(table, copied, total)
+        if model is Turn:
+            RuntimeMemoryStore.settle_search(using=TARGET)
         self.stderr.write("")
 
     @staticmethod

@@ -27,8 +27,8 @@ from .timeutil import instant_key
 KINDS = ("events", "approvals", "deploys", "profiles")
 
 # (kind filter, label, model, time column, its links); the labels order entries sharing an
-# instant. Links are prefetched, not joined: an inner join would hide a row whose parent is
-# missing.
+# instant. Links are prefetched or outer-joined (``_with_links``): an inner join would hide
+# a row whose parent is missing.
 SOURCES = [
     ("events", "event", TaskEvent, "created_at", ("workflow_run",)),
     ("approvals", "approval", Approval, "decided_at", ("proposal__skill",)),
@@ -43,7 +43,7 @@ LINKS = {label: links for _, label, _, _, links in SOURCES}
 
 
 def _with_links(label: str, qs):
-    if label == "event":  # a nullable link: the outer join keeps an event of a missing run
+    if label == "event":  # a nullable link, so an outer join
         return qs.select_related(*LINKS[label])
     return qs.prefetch_related(*LINKS[label])
 

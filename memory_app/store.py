@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, models, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 
 from . import audit, auditlog, governance, notify
 from .fields import MAX_INTEGER, MIN_INTEGER
@@ -817,10 +817,7 @@ class RuntimeMemoryStore:
         """The run, its steps by ``step_index`` with their events, and run-level events."""
         run = _get(WorkflowRun, run_id)
         steps = list(WorkflowStep.objects.for_replay(run))
-        # Another writer may link an event to a step only; such events belong here too.
-        events = TaskEvent.objects.filter(
-            Q(workflow_run=run) | Q(step__in=[step.pk for step in steps])
-        ).order_by("created_at", "id")
+        events = TaskEvent.objects.of_run(run).order_by("created_at", "id")
         by_step: dict[str | None, list[TaskEvent]] = {}
         for event in chronological(list(events), "created_at"):
             by_step.setdefault(event.step_id, []).append(event)

@@ -390,7 +390,7 @@ def test_v1_reads_use_indexes_not_table_scans(store, run, proposal):
         "idx_behavior_effective" in d or "sqlite_autoindex_behavior" in d or "uniq_behavior" in d
         for d in details
     )
-    assert any("idx_task_events_run_created" in d for d in details)
+    assert any("idx_task_events_run_created" in d for d in details), "\n".join(details)
     assert any("idx_approvals_proposal" in d for d in details)
 
 

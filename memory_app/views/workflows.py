@@ -123,7 +123,8 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         filename = f"workflow-{safe_filename(run.pk)}.json"
         return stream_json(_replay_json(replay), filename, "application/json")
     types, levels = _event_filter(request)
-    events = TaskEvent.objects.of_run(run).chosen(types, levels)
+    # Of the run's steps (shown, or named) or of the run itself: never another run's.
+    events = TaskEvent.objects.chosen(types, levels)
     if "step" in request.GET or "run_events" in request.GET:
         return _more_events(request, run, events)
     start = _count(request, "from")

@@ -283,3 +283,10 @@ def test_a_long_timeline_s_query_count_does_not_grow(reviewer_client, long_run, 
             store.add_event("warn", "medium", "x", step_id=step.id)
     assert count_queries(reviewer_client, run_url(long_run.id)) == few
     assert count_queries(reviewer_client, run_url(long_run.id, "?from=30")) == few
+
+
+def test_a_cached_timeline_s_links_keep_the_filter_they_were_made_under(reviewer_client, long_run):
+    # Only info events in this run: every filter below shows the same rows.
+    step_id = reviewer_client.get(run_url(long_run.id)).context["steps"][0]["step"].pk
+    html = body(reviewer_client.get(run_url(long_run.id, "?type=info")))
+    assert f"?type=info&amp;step={step_id}&amp;events_from=10" in html

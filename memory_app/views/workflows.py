@@ -161,11 +161,13 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         "run": run,
         "steps": steps,
         # Every value the steps show is in the key: a new or changed step or event, or a
-        # bar that moved, renders afresh.
+        # bar that moved, renders afresh; and the filters their links carry.
         "steps_key": rows_key(
             [*page.rows, *shown_events],
             [(item["bar"], item["more_events"]) for item in steps],
             run.pk,
+            types,
+            levels,
             EVENTS_PER_STEP,
         ),
         "start": start,

@@ -575,3 +575,20 @@ def test_activity_pages_order_every_time_form_by_instant_then_id(reviewer_client
     assert seen == expected
     exported = reviewer_client.get(reverse("memory_app:activity") + "?kind=events&format=json")
     assert [r["id"] for r in json.loads(b"".join(exported.streaming_content))] == expected
+
+
+def test_an_id_with_nul_has_a_page_only_where_the_engine_can_hold_it(reviewer_client, store):
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    odd = "a\x00b"
+    urls = [
+        reverse("memory_app:session", args=[odd]),
+        reverse("memory_app:workflow", args=[odd]),
+        reverse("memory_app:proposal", args=[odd]),
+        reverse("memory_app:profile", args=["behavior", odd]),
+        reverse("memory_app:workflow", args=[run.id]) + "?step=a%00b",
+    ]
+    for url in urls:  # no such row on either engine: PostgreSQL's refusal is not a 500
+        assert reviewer_client.get(url).status_code == 404, url
+    if connection.vendor == "sqlite":  # SQLite keeps the id, and its page is found
+        store.start_session("tom", session_id=odd)
+        assert reviewer_client.get(urls[0]).status_code == 200

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ..access import reader_required
+from ..converters import storable
 from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
 from ..fields import MAX_INTEGER
 from ..forms import WorkflowFilterForm, encode_cursor
@@ -195,7 +196,7 @@ def _more_events(request: HtmxHttpRequest, run: WorkflowRun, events) -> HttpResp
     step = None
     if "step" in request.GET:
         step_id = request.GET["step"]
-        if "\x00" in step_id:  # no row holds one on PostgreSQL, which refuses the query
+        if not storable(step_id):
             raise Http404("no such step")
         step = get_object_or_404(WorkflowStep, workflow_run=run, pk=step_id)
         events = events.filter(step=step)

@@ -36,6 +36,15 @@ def validate_iso_timestamp(value: str) -> None:
 MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
 
 
+def sql_integer(value: object) -> bool:
+    """Whether ``value`` is an integer (not a bool) in the range of SQLite's INTEGER."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (MIN_INTEGER <= value <= MAX_INTEGER)
+    )
+
+
 class ReadsAnyValue:
     """A column read as Python can show it: bytes another writer put there become text.
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .fields import MAX_INTEGER, MIN_INTEGER
+from .fields import sql_integer
 from .jsontext import parse_json_text
 from .models import (
     NEWEST_FIRST,
@@ -53,14 +53,6 @@ class IsoDateTimeField(forms.CharField):
             ) from None
 
 
-def _sql_integer(value: object) -> bool:
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and (MIN_INTEGER <= value <= MAX_INTEGER)
-    )
-
-
 def encode_cursor(*values: object) -> str:
     """An opaque keyset cursor for the next page."""
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
@@ -87,7 +79,7 @@ class CursorField(forms.CharField):
         if not (
             isinstance(decoded, list)
             and len(decoded) == self.length
-            and all(_sql_integer(v) or (isinstance(v, str) and not self.integers) for v in decoded)
+            and all(sql_integer(v) or (isinstance(v, str) and not self.integers) for v in decoded)
         ):
             raise ValidationError("This page link is damaged; showing the first page.")
         return tuple(decoded)

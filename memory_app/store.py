@@ -19,7 +19,7 @@ from django.db import connections, models, transaction
 from django.db.models import Max
 
 from . import audit, auditlog, governance, notify
-from .fields import MAX_INTEGER, MIN_INTEGER
+from .fields import MAX_INTEGER, sql_integer
 from .jsontext import dump_json, json_object_text
 from .models import (
     Approval,
@@ -79,9 +79,7 @@ def _json_rows(rows: list[Sequence[Any]]) -> str | None:
     (a float, bytes, a bigger integer), which then travel as parameters."""
     for row in rows:
         for value in row:
-            if value is None or type(value) is str:
-                continue
-            if type(value) is not int or not MIN_INTEGER <= value <= MAX_INTEGER:
+            if not (value is None or type(value) is str or sql_integer(value)):
                 return None
     return dump_json(rows)
 

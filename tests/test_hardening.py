@@ -8,11 +8,12 @@ from urllib.parse import unquote
 import pytest
 from django.db import connection, transaction
 from django.test import Client, override_settings
-from django.urls import resolve, reverse
+from django.urls import Resolver404, resolve, reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
 from memory_app import governance
+from memory_app.converters import storable
 from memory_app.models import (
     Approval,
     BehaviorProfile,
@@ -197,7 +198,12 @@ def test_the_converter_and_reverse_agree_for_every_string(text):
         ("memory_app:publish_profile", ["behavior", text]),
     ]:
         # A server percent-decodes the path before it is resolved.
-        match = resolve(unquote(reverse(name, args=args)))
+        path = unquote(reverse(name, args=args))
+        if not storable(text):  # PostgreSQL and NUL: no row can have the id, no page
+            with pytest.raises(Resolver404):
+                resolve(path)
+            continue
+        match = resolve(path)
         assert match.view_name == name
         assert list(match.kwargs.values())[-1] == text
 

@@ -3,6 +3,7 @@
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -109,6 +110,15 @@ def _event_filter(request: HtmxHttpRequest) -> tuple[list[str], list[str]]:
     return types, levels
 
 
+def _filtered_query(types: list[str], levels: list[str], **more: object) -> str:
+    """A link's query made only of the event filter and ``more``: what a cached fragment's
+    links may carry. ``{% querystring %}`` would copy the whole request's query into the
+    fragment, and whoever reads it next from the cache would follow the first reader's
+    parameters (its key holds only the filter)."""
+    chosen = [("type", t) for t in types] + [("level", lv) for lv in levels]
+    return "?" + urlencode(chosen + list(more.items()))
+
+
 def _count(request: HtmxHttpRequest, name: str) -> int:
     """A ``?from=``-like parameter; anything but a whole number SQL can page by is 0."""
     number = whole_number(request.GET.get(name, 0)) or 0
@@ -152,6 +162,7 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
             "bar": bars.get(step.pk),
             "events": first.get(step.pk, []),
             "more_events": totals.get(step.pk, 0) - len(first.get(step.pk, [])),
+            "more_url": _filtered_query(types, levels, step=step.pk, events_from=EVENTS_PER_STEP),
         }
         for step in page.rows
     ]

@@ -108,11 +108,18 @@ EVENT_FOR_LEVEL = {"low": "info", "medium": "warn", "high": "error", "critical":
 
 @dataclass(frozen=True)
 class Scenario:
-    """A proposal's story: its risk, what happened (in order), how long it has waited."""
+    """A proposal's story: its risk, what happened (in order), and either how long it has
+    waited for a decision or how many days before the anchor its story ended.
+
+    Fixed ages, not random ones, so each story shows the same state at any anchor: an
+    approval's expiry depends on its age, and the demo must show both live and expired
+    approvals whatever day it is built on.
+    """
 
     risk: str
     steps: tuple[tuple[str, str], ...]
-    waits_minutes: int | None = None  # None: decided long ago
+    waits_minutes: int | None = None  # None: decided ``ended_days_ago`` days before the anchor
+    ended_days_ago: int = 0
 
 
 PASS, FAIL = ("validate", "pass"), ("validate", "fail")
@@ -125,14 +132,21 @@ SCENARIOS = [
     Scenario("low", (PASS,), waits_minutes=30),  # waiting for human
     Scenario("medium", (PASS, HUMAN), waits_minutes=6 * 60),  # waiting for policy
     Scenario("high", (PASS, HUMAN, POLICY), waits_minutes=26 * 60),  # waiting for security
-    Scenario("high", (PASS, HUMAN, BREAK_GLASS)),  # a superuser bypassed policy and security
+    # A superuser bypassed policy and security (within the 30 days a high-risk decision counts).
+    Scenario("high", (PASS, HUMAN, BREAK_GLASS), ended_days_ago=5),
     Scenario("critical", (PASS, HUMAN, POLICY, SECURITY), waits_minutes=4 * 24 * 60),  # ops
     Scenario("medium", (PASS, HUMAN, PASS), waits_minutes=50),  # a stale decision
-    Scenario("high", (PASS, HUMAN, ("reject", "policy"))),  # rejected
-    Scenario("medium", (PASS, HUMAN, POLICY)),  # approved, not deployed
-    Scenario("low", (PASS, HUMAN, ("deploy", "succeeded"))),  # promoted
+    Scenario("high", (PASS, HUMAN, ("reject", "policy")), ended_days_ago=10),  # rejected
+    Scenario("medium", (PASS, HUMAN, POLICY), ended_days_ago=20),  # approved, not deployed
+    Scenario("low", (PASS, HUMAN, ("deploy", "succeeded")), ended_days_ago=45),  # promoted
     # Rolled back after promotion: approved again, no longer promoted.
-    Scenario("high", (PASS, HUMAN, POLICY, SECURITY, ("deploy", "succeeded"), ROLLED_BACK)),
+    Scenario(
+        "high",
+        (PASS, HUMAN, POLICY, SECURITY, ("deploy", "succeeded"), ROLLED_BACK),
+        ended_days_ago=12,
+    ),
+    # Approved 40 days ago at high risk (30 days), never deployed: the approvals expired.
+    Scenario("high", (PASS, HUMAN, POLICY, SECURITY), ended_days_ago=40),
 ]
 
 
@@ -186,20 +200,21 @@ class DemoBuilder:
         h = f"{value | (rand & ((1 << 62) - 1)):032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def _ago(self, max_days: float) -> datetime:
-        return self.anchor - timedelta(seconds=self.rng.uniform(0, max_days * 86400))
-
-    def write(self, progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
-        """Insert every demo row; return the number written per table."""
-        counts: dict[str, int] = {}
+    def batches(self) -> Iterator[tuple]:
+        """Every demo row, built in batches: (label, model, rows, done, total), each row a
+        tuple in the table's column order; every time in them is at or before the anchor."""
         steps = [
             ("profiles", self._profiles),
             ("workflows", self._workflows),
             ("promotion flow", self._promotion_flow),
             ("conversations", self._conversations),
         ]
-        batches = ((label, *batch) for label, build in steps for batch in build())
-        for label, model, rows, done, total in _built_ahead(batches):
+        return ((label, *batch) for label, build in steps for batch in build())
+
+    def write(self, progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
+        """Insert every demo row; return the number written per table."""
+        counts: dict[str, int] = {}
+        for label, model, rows, done, total in _built_ahead(self.batches()):
             written = self.store.bulk_insert(model, rows)
             counts[model._meta.db_table] = counts.get(model._meta.db_table, 0) + written
             if progress:
@@ -228,14 +243,19 @@ class DemoBuilder:
         # Older sessions first; the newest few are still active.
         begins = self.anchor - timedelta(minutes=(total - n) * 7 + rng.randint(0, 5))
         active = n >= total - 3
-        session_id = self._id(begins)
         locale = rng.choice(LOCALES)
         language = LANGUAGE_OF_LOCALE[locale]
         length = LONG_SESSION_TURNS if n % LONG_EVERY == LONG_EVERY - 1 else self.size.turns
         huge = n == total - 4  # one ended session with tool results over 10 KB
+        dialogue = list(self._dialogue(language, length, huge))
+        gaps = [timedelta(seconds=rng.randint(2, 40)) for _ in dialogue]
+        # A long session started early enough to have ended (5 s after its last turn) by
+        # the anchor: no demo row lies after it.
+        begins = min(begins, self.anchor - sum(gaps, timedelta(seconds=5)))
+        session_id = self._id(begins)
         moment, turns = begins, []
-        for index, (role, content, meta) in enumerate(self._dialogue(language, length, huge)):
-            moment += timedelta(seconds=rng.randint(2, 40))
+        for index, ((role, content, meta), gap) in enumerate(zip(dialogue, gaps, strict=True)):
+            moment += gap
             turns.append(
                 (
                     self._id(moment),
@@ -290,6 +310,8 @@ class DemoBuilder:
         runs, steps, events = [], [], []
         for n in range(total):
             name = rng.choice(list(WORKFLOWS))
+            # 37 minutes apart: a run's at most five steps take at most 5 x 245 s, so the
+            # newest run has finished (or still runs) before the anchor.
             begins = self.anchor - timedelta(minutes=(total - n) * 37)
             live = n >= total - 3
             status = (
@@ -385,12 +407,15 @@ class DemoBuilder:
         for n in range(self.size.skills):
             scenario = SCENARIOS[n % len(SCENARIOS)]
             waiting = scenario.waits_minutes is not None
+            step = timedelta(minutes=1 if waiting else 45)
             if waiting:  # drafted minutes to days ago, still waiting
                 drafted = self.anchor - timedelta(minutes=scenario.waits_minutes + n)
-                learned = drafted - timedelta(hours=rng.randint(1, 48))
-            else:
-                learned = self._ago(60)
-                drafted = learned + timedelta(hours=rng.randint(1, 48))
+            else:  # the story's last step lies its days (and up to 12 hours) before the anchor
+                ended = self.anchor - timedelta(
+                    days=scenario.ended_days_ago, seconds=rng.uniform(0, 12 * 3600)
+                )
+                drafted = ended - step * len(scenario.steps)
+            learned = drafted - timedelta(hours=rng.randint(1, 48))
             skill_id = self._id(learned)
             skill = Skill(
                 skill_id,
@@ -420,7 +445,6 @@ class DemoBuilder:
             rows = {
                 "validations": [], "approvals": [], "deploys": [], "evidence": {}, "overrides": [],
             }  # fmt: skip
-            step = timedelta(minutes=1 if waiting else 45)
             moment, link = drafted, None
             for kind, value in scenario.steps:
                 moment += step

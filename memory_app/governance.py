@@ -28,10 +28,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from . import timeutil
 from .models import (
     Approval,
     ApprovalEvidence,
@@ -222,7 +223,7 @@ def evaluate(
     distinct = rule.needs_distinct_people(risk)
     latest = validations[-1] if validations else None
     digest = proposal_digest(proposal.proposal_json)
-    aged_at = _aged_at(deploys, at or now or datetime.now(UTC))
+    aged_at = _aged_at(deploys, at or now or timeutil.now())
     lifetime = rule.expiry_for(risk)
 
     latest_per_key: dict[tuple[str, str], str] = {}

@@ -32,9 +32,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
-from django.utils import timezone
 
-from . import access, auditlog, governance
+from . import access, auditlog, governance, timeutil
 from .models import (
     AuditLeaf,
     BehaviorProfile,
@@ -317,7 +316,7 @@ def send(delivery_ids: list[int]) -> int:
     )
     if not deliveries:
         return 0
-    timestamp = str(int(time.time()))
+    timestamp = str(int(timeutil.now().timestamp()))
 
     def attempt(delivery: WebhookDelivery) -> Outcome:
         headers = {
@@ -348,7 +347,7 @@ def _record(delivery: WebhookDelivery, outcome: Outcome) -> None:
     delivery.response_body = outcome.body
     delivery.error = outcome.error
     delivery.duration_ms = outcome.duration_ms
-    now = timezone.now()
+    now = timeutil.now()
     if outcome.ok:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
         delivery.next_attempt_at = None
@@ -376,7 +375,7 @@ def digests_now(now: datetime | None = None) -> int:
     digest did not list. Returns how many were sent."""
     if not settings.SENDS_EMAIL:
         return 0
-    now = now or timezone.now()
+    now = now or timeutil.now()
     waiting = [
         (p, v)
         for p in Proposal.objects.filter(status__in=governance.OPEN_STATUSES).with_lineage()

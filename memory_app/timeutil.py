@@ -28,6 +28,7 @@ effective window and no "up to" of a replay. Rows sharing an instant are ordered
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 
 # One grammar for a readable time (see the module docstring); migration 0013 carries the
@@ -46,9 +47,24 @@ _MAX_LENGTH = 64
 UNREADABLE = ""
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+# The one reader of the wall clock: whatever asks what time it is asks ``now``. Tests set
+# ``clock`` to a clock of their own (tests/conftest.py), so no test depends on the day it
+# runs.
+clock: Callable[[], datetime] = _wall_clock
+
+
+def now() -> datetime:
+    """The current moment, aware, in UTC."""
+    return clock()
+
+
 def now_iso() -> str:
     """Return the current time in the canonical form."""
-    return format_iso(datetime.now(UTC))
+    return format_iso(now())
 
 
 def format_iso(moment: datetime) -> str:

@@ -4,7 +4,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from hypothesis.database import (
     ReadOnlyDatabase,
 )
 
+from memory_app import timeutil
 from memory_app.models import Proposal
 from memory_app.store import RuntimeMemoryStore
 
@@ -37,6 +40,44 @@ def pytest_collection_modifyitems(config, items):
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = chosen
+
+
+# The moment every test starts at, whatever day the suite runs on: no test reads the wall
+# clock (test_toolchain.py checks the sources). TOM_TEST_NOW runs the suite at another day.
+TEST_NOW = os.environ.get("TOM_TEST_NOW", "2026-12-06T09:00:00.000Z")
+
+
+class Clock:
+    """The clock a test runs under (``timeutil.clock``): it reads ``TEST_NOW`` when the test
+    begins and moves on as the test's own time passes (``time.monotonic``, which is no date),
+    so waits and timeouts behave as ever; ``set`` moves it to any moment, and stops it there
+    with ``ticking=False`` (as a contract scenario's ``now`` stops the TypeScript store's)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.set(start)
+
+    def set(self, moment: datetime | str, *, ticking: bool = True) -> None:
+        self._base = moment if isinstance(moment, datetime) else timeutil.parse_iso(moment)
+        self._since, self._ticking = time.monotonic(), ticking
+
+    def __call__(self) -> datetime:
+        if not self._ticking:
+            return self._base
+        return self._base + timedelta(seconds=time.monotonic() - self._since)
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> Clock:
+    """Every test's clock (see ``Clock``): ask for it to read or set the time."""
+    pinned = Clock(timeutil.parse_iso(TEST_NOW))
+    monkeypatch.setattr(timeutil, "clock", pinned)
+    return pinned
+
+
+def start_together() -> str:
+    """A moment 3 s ahead that processes started now wait for, so they write at once: on
+    the machine's monotonic clock, which every process shares (not a date)."""
+    return str(time.monotonic() + 3)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def main() -> None:
 
     proposal_id, approver, kind, start_at = sys.argv[1:5]
     store = RuntimeMemoryStore()
-    time.sleep(max(0.0, float(start_at) - time.time()))
+    time.sleep(max(0.0, float(start_at) - time.monotonic()))
     recorded = store.record_approval(
         proposal_id, approver=approver, approval_type=kind, decision="approved"
     )

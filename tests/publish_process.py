@@ -15,7 +15,7 @@ def main() -> None:
 
     name, label, start_at = sys.argv[1:4]
     store = RuntimeMemoryStore()
-    time.sleep(max(0.0, float(start_at) - time.time()))
+    time.sleep(max(0.0, float(start_at) - time.monotonic()))
     try:
         version = store.publish_behavior_profile(name, {"by": label}, created_by=label)
     except StoreError as exc:

@@ -1,7 +1,7 @@
 """Break-glass: a superuser's override, with a reason, while settings allow it."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -101,9 +101,9 @@ def test_an_override_goes_stale_with_a_new_validation(store, waiting, break_glas
     assert view.reason == "stale: a newer validation came after this decision"
 
 
-def test_an_override_expires_like_an_approval(store, waiting, break_glass):
+def test_an_override_expires_like_an_approval(store, waiting, break_glass, clock):
     store.record_override(waiting.pk, actor="sam", reason="outage")
-    later = datetime.now(UTC) + timedelta(days=31)  # high risk: 30 days
+    later = clock() + timedelta(days=31)  # high risk: 30 days
     verdict = governance.verdict_for(Proposal.objects.get(pk=waiting.pk), now=later)
     assert verdict.missing == ["human", "policy", "security"]
     assert verdict.overrides[0].expired

@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from django.db import connection, models
 from memory_app.governance import Verdict
 from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
 
-from .conftest import REPO, manage, postgresql_url, typescript_node
+from .conftest import REPO, manage, postgresql_url, start_together, typescript_node
 
 pytestmark = pytest.mark.django_db
 
@@ -135,10 +134,10 @@ def run_scenario(scenario: dict, store: RuntimeMemoryStore) -> None:
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_the_python_store_passes_the_contract_scenario(path: Path, monkeypatch):
+def test_the_python_store_passes_the_contract_scenario(path: Path, clock):
     scenario = json.loads(path.read_text())
-    if "now" in scenario:  # a scenario that publishes history sets the store's clock
-        monkeypatch.setattr("memory_app.store.now_iso", lambda: scenario["now"])
+    if "now" in scenario:  # the store's clock, and the rule's, stop there (as in TypeScript)
+        clock.set(scenario["now"], ticking=False)
     run_scenario(scenario, RuntimeMemoryStore())
 
 
@@ -243,7 +242,7 @@ def test_a_typescript_and_a_python_writer_append_to_one_session_at_once(shared_d
     shared_db.execute(
         "INSERT INTO sessions (id, actor, started_at) VALUES ('both', 'tom', '2026-11-24')"
     )
-    count, start_at = 300, str(time.time() + 3)
+    count, start_at = 300, start_together()
     writers = [
         subprocess.Popen(
             [typescript_node(), str(REPO / "tests" / "ts_appender.mjs"), shared_db.target,

@@ -1,33 +1,45 @@
 """seed_demo: every table, every status, deterministic; demo_users prints the logins."""
 
+import functools
 import hashlib
 import itertools
+from datetime import UTC, datetime
 from io import StringIO
 
+import hypothesis
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models.functions import Length
+from hypothesis import strategies as st
 
+from memory_app import governance
+from memory_app.demo import LONG_EVERY, SCENARIOS, DemoBuilder, DemoSize
+from memory_app.fields import TimestampField
 from memory_app.models import (
     V1_MODELS,
     Approval,
+    ApprovalEvidence,
     BehaviorProfile,
     DeployOutcome,
+    Override,
     Proposal,
     Session,
     TaskEvent,
     Turn,
+    ValidationResult,
     WorkflowRun,
 )
 from memory_app.store import RuntimeMemoryStore
+from memory_app.timeutil import format_iso, instant_key, parse_iso
 
 from .conftest import audit_triggers_lifted
 
 pytestmark = pytest.mark.django_db
 
 ALL = V1_MODELS
+ANCHOR = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SMALL = ["--sessions=12", "--turns=9", "--runs=20", "--skills=20", "--anchor=2026-11-24T12:00Z"]
 
 
@@ -140,22 +152,90 @@ def test_demo_users_refused_outside_debug(settings):
     assert not User.objects.filter(username__startswith="demo-").exists()
 
 
-def test_demo_shows_every_state_a_reviewer_should_see():
-    from memory_app import governance
-
-    seed("--skills=22")
-    verdicts = [governance.verdict_for(p) for p in Proposal.objects.all()]
+def assert_every_state_a_reviewer_should_see(verdicts: list[governance.Verdict]) -> None:
     statuses = {v.status for v in verdicts}
     assert statuses == {"drafted", "validated", "rejected", "approved", "promoted"}
     missing_first = {tuple(v.missing)[:1] for v in verdicts if v.status == "validated"}
     assert {("human",), ("policy",), ("security",), ("ops",)} <= missing_first
     assert any(d.stale for v in verdicts for d in v.decisions)
     assert any(not v.latest_validation.all_passed for v in verdicts if v.latest_validation)
-    assert DeployOutcome.objects.filter(status="rolled_back").exists()
     assert any(v.bypassed for v in verdicts)  # break-glass
     assert any(d.expired for v in verdicts for d in v.decisions)
-    # Every stored status is the one the rule derives.
-    assert all(v.status == p.status for v, p in zip(verdicts, Proposal.objects.all(), strict=True))
+    assert any(
+        d.counted and d.approval.decision == "approved" for v in verdicts for d in v.decisions
+    )
+
+
+def test_demo_shows_every_state_a_reviewer_should_see():
+    seed("--skills=22")
+    proposals = list(Proposal.objects.all())
+    verdicts = [governance.verdict_for(p, now=ANCHOR) for p in proposals]
+    assert_every_state_a_reviewer_should_see(verdicts)
+    assert DeployOutcome.objects.filter(status="rolled_back").exists()
+    # Every stored status is the one the rule derives at the anchor.
+    assert [v.status for v in verdicts] == [p.status for p in proposals]
+
+
+def built(anchor: datetime, seed: int) -> dict[type, list]:
+    """Every row the demo builds for an anchor and seed, as unsaved model instances."""
+    size = DemoSize(sessions=LONG_EVERY, turns=3, runs=8, skills=len(SCENARIOS))
+    tables: dict[type, list] = {}
+    for _label, model, rows, _done, _total in DemoBuilder(size, seed, anchor).batches():
+        tables.setdefault(model, []).extend(model(*row) for row in rows)
+    return tables
+
+
+def verdicts_of(tables: dict[type, list], anchor: datetime) -> list[governance.Verdict]:
+    """The rule applied at the anchor to each built proposal's rows, without a database."""
+
+    def of(model, proposal):
+        return [row for row in tables.get(model, []) if row.proposal_id == proposal.pk]
+
+    evidence = {e.approval_id: e for e in tables[ApprovalEvidence]}
+    return [
+        governance.evaluate(
+            p, of(ValidationResult, p), of(Approval, p), of(DeployOutcome, p), evidence,
+            of(Override, p), now=anchor,
+        )
+        for p in tables[Proposal]
+    ]  # fmt: skip
+
+
+# Anchors a calendar makes awkward: month and year ends, leap days, a century's non-leap day.
+AWKWARD_ANCHORS = [
+    "2026-12-31T23:59:59.999Z",
+    "2027-01-31T00:00:00.000Z",
+    "2028-02-29T12:00:00.000Z",
+    "2000-02-29T00:00:00.000Z",
+    "2100-02-28T23:59:00.000Z",
+    "2026-03-29T01:30:00.000Z",
+]
+
+
+@pytest.mark.django_db(transaction=False)
+@hypothesis.settings(max_examples=25, deadline=None)
+@hypothesis.given(
+    anchor=st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2200, 12, 31), timezones=st.just(UTC)
+    ),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+@functools.reduce(
+    lambda test, anchor: hypothesis.example(anchor=parse_iso(anchor), seed=42)(test),
+    AWKWARD_ANCHORS,
+    lambda f: f,
+)
+def test_any_anchor_and_seed_give_every_state_and_nothing_after_the_anchor(anchor, seed):
+    tables = built(anchor, seed)
+    bound = format_iso(anchor)
+    for model, rows in tables.items():
+        times = [f.attname for f in model._meta.local_fields if isinstance(f, TimestampField)]
+        for row, name in itertools.product(rows, times):
+            value = getattr(row, name)
+            assert value is None or instant_key(value) <= bound, (model.__name__, name, value)
+    verdicts = verdicts_of(tables, anchor)
+    assert_every_state_a_reviewer_should_see(verdicts)
+    assert [v.status for v in verdicts] == [p.status for p in tables[Proposal]]
 
 
 def test_demo_conversations_answer_after_the_question_in_its_language():

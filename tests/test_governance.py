@@ -1,6 +1,6 @@
 """The governance rule: statuses, distinct approvers, staleness, refusals, replay, the chain."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -337,9 +337,9 @@ def test_low_risk_approvals_never_expire(store, make_proposal):
     assert not verdict.decisions[0].expired
 
 
-def test_an_expired_approval_is_refused_nothing_and_a_fresh_one_counts(store, make_proposal):
+def test_an_expired_approval_is_refused_nothing_and_a_fresh_one_counts(store, make_proposal, clock):
     proposal = make_proposal("medium")
-    decide(store, proposal, "rita", "human", decided_at=datetime.now(UTC) - timedelta(days=91))
+    decide(store, proposal, "rita", "human", decided_at=clock() - timedelta(days=91))
     decide(store, proposal, "pat", "policy")
     verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.missing == ["human"]
@@ -347,12 +347,12 @@ def test_an_expired_approval_is_refused_nothing_and_a_fresh_one_counts(store, ma
     assert status(proposal) == "approved"
 
 
-def test_a_promoted_proposal_s_approvals_are_aged_at_its_deploy(store, make_proposal):
+def test_a_promoted_proposal_s_approvals_are_aged_at_its_deploy(store, make_proposal, clock):
     proposal = make_proposal("critical")
     _approve_all(store, proposal, ["human", "policy", "security", "ops"])
     store.record_deploy_outcome(proposal.id, deployment_target="tom-runtime", status="succeeded")
     fresh = Proposal.objects.get(pk=proposal.pk)
-    a_year_later = datetime.now(UTC) + timedelta(days=365)
+    a_year_later = clock() + timedelta(days=365)
     assert governance.verdict_for(fresh, now=a_year_later).status == "promoted"
     store.record_deploy_outcome(proposal.id, deployment_target="tom-runtime", status="rolled_back")
     fresh = Proposal.objects.get(pk=proposal.pk)
@@ -374,8 +374,8 @@ def test_an_approval_with_an_unreadable_time_expires_where_approvals_expire(stor
     assert view.reason.startswith("expired: its time is unreadable")
 
 
-def test_expiry_comes_from_settings(store, make_proposal, settings):
+def test_expiry_comes_from_settings(store, make_proposal, settings, clock):
     settings.TOM_GOVERNANCE = {**settings.TOM_GOVERNANCE, "expire_after_days": {"low": 1}}
     proposal = make_proposal("low")
-    decide(store, proposal, "rita", "human", decided_at=datetime.now(UTC) - timedelta(days=2))
+    decide(store, proposal, "rita", "human", decided_at=clock() - timedelta(days=2))
     assert status(proposal) == "validated"

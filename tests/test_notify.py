@@ -15,7 +15,6 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from memory_app import notify
@@ -119,14 +118,14 @@ def waiting(store, proposal):
 # --- events ---------------------------------------------------------------------------
 
 
-def test_a_decision_is_posted_signed_with_its_timestamp(receiver, store, waiting):
+def test_a_decision_is_posted_signed_with_its_timestamp(receiver, store, waiting, clock):
     hook = endpoint(receiver)
     decide(store, waiting, "bob", "policy")
     deliver_all()
     (request,) = [r for r in receiver.received if '"decision.recorded"' in r["body"]]
     headers, body = request["headers"], request["body"]
     timestamp = headers["X-Tom-Timestamp"]
-    assert abs(int(timestamp) - time.time()) < 60
+    assert abs(int(timestamp) - clock().timestamp()) < 60
     expected = hmac.new(hook.secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256)
     assert headers["X-Tom-Signature"] == f"sha256={expected.hexdigest()}"
     assert headers["X-Tom-Event"] == "decision.recorded"
@@ -222,7 +221,7 @@ def test_slack_and_teams_bodies_post_straight_into_them(receiver, store, waiting
 
 
 def test_a_failing_endpoint_is_retried_with_doubling_waits_then_given_up(
-    receiver, store, waiting, settings, django_capture_on_commit_callbacks
+    receiver, store, waiting, settings, django_capture_on_commit_callbacks, clock
 ):
     settings.TOM_WEBHOOK_ATTEMPTS, settings.TOM_WEBHOOK_BACKOFF = 3, 30
     endpoint(receiver, "/fail", events=["decision.recorded"])
@@ -231,7 +230,7 @@ def test_a_failing_endpoint_is_retried_with_doubling_waits_then_given_up(
     (delivery,) = WebhookDelivery.objects.all()
     waits = []
     for _ in range(3):
-        before = timezone.now()
+        before = clock()
         with django_capture_on_commit_callbacks(execute=True):
             notify.send.call([delivery.pk])
         delivery.refresh_from_db()
@@ -330,7 +329,9 @@ def test_a_digest_lists_what_waits_for_the_person_with_links(
     assert f"- high risk, needs policy, security: {url}" in message.body
 
 
-def test_at_most_one_digest_per_person_per_interval(settings, store, proposal, reachable_ops):
+def test_at_most_one_digest_per_person_per_interval(
+    settings, store, proposal, reachable_ops, clock
+):
     settings.SENDS_EMAIL = True
     validate(store, proposal)
     assert notify.digests_now() == 1
@@ -340,7 +341,7 @@ def test_at_most_one_digest_per_person_per_interval(settings, store, proposal, r
     )
     validate(store, other)
     assert notify.digests_now() == 0  # something new, but within the interval
-    later = timezone.now() + settings.TOM_DIGEST_INTERVAL + timedelta(minutes=1)
+    later = clock() + settings.TOM_DIGEST_INTERVAL + timedelta(minutes=1)
     assert notify.digests_now(now=later) == 1
     assert len(mail.outbox) == 2
     assert notify.digests_now(now=later + 2 * settings.TOM_DIGEST_INTERVAL) == 0  # nothing new

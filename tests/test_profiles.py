@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -11,7 +10,7 @@ from django.urls import reverse
 from memory_app import jsondiff
 from memory_app.models import AppendOnlyError, BehaviorProfile, PersonalityProfile
 
-from .conftest import REPO
+from .conftest import REPO, start_together
 from .test_browse_sessions import body, count_queries
 
 pytestmark = pytest.mark.django_db
@@ -319,7 +318,7 @@ def test_the_open_window_may_be_closed_once(tom):
 
 
 def test_two_admins_publishing_at_once_get_distinct_versions(shared_db):
-    start_at = str(time.time() + 3)
+    start_at = start_together()
     publishers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.publish_process", "tom", label, start_at],

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from django.core.cache import cache
@@ -13,7 +12,7 @@ from django.urls import reverse
 
 from memory_app.models import Approval, Proposal
 
-from .conftest import REPO, VALIDATED_PROPOSAL, drop_trigger
+from .conftest import REPO, VALIDATED_PROPOSAL, drop_trigger, start_together
 from .test_browse_sessions import body, count_queries
 from .test_governance import decide, validate
 
@@ -197,7 +196,7 @@ def test_page_carries_the_csrf_header_for_htmx(ops_client, validated):
 
 def test_two_ops_deciding_at_once_are_both_recorded(shared_db):
     shared_db.executescript(VALIDATED_PROPOSAL.replace("{risk}", "medium"))
-    start_at = str(time.time() + 3)
+    start_at = start_together()
     deciders = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.decision_process", "p", who, kind, start_at],

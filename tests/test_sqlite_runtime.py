@@ -5,11 +5,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
-from .conftest import REPO, django_env, manage
+from .conftest import REPO, django_env, manage, start_together
 
 V1_SQL = (REPO / "contract" / "v1_schema.sql").read_text()
 
@@ -21,7 +20,7 @@ def test_two_writer_processes_append_to_one_session_without_locking_errors(share
         "INSERT INTO sessions (id, actor, started_at) VALUES ('s/1 ü', 'tom', '2026-11-24')"
     )
     count = 300
-    start_at = str(time.time() + 3)
+    start_at = start_together()
     writers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.writer_process", "s/1 ü", str(count), label, start_at],

@@ -1,11 +1,15 @@
 """The Makefile's interpreter finders: a Python 3.12+ and a Node 22.13+ when there is one,
 one installed from the npm registry when the system's Node is too old, clear advice when not."""
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from memory_app import timeutil
+
+from . import conftest
 from .conftest import REPO, typescript_node
 
 FINDER = REPO / "scripts" / "find-python"
@@ -132,3 +136,35 @@ def test_without_postgresql_make_test_is_told_and_ci_never_skips(tmp_path):
     )  # fmt: skip
     assert ci.returncode == 1
     assert "CI never skips the PostgreSQL half." in ci.stderr
+
+
+# What reads the wall clock or today's date. Tests take the time from the ``clock`` fixture
+# (conftest.Clock), the TypeScript tests from the store's ``now`` option; processes that
+# start together share time.monotonic / process.hrtime, which are no date.
+WALL_CLOCK = re.compile(
+    r"datetime\.now\(|datetime\.utcnow\(|timezone\.now\(|date\.today\(|time\.time(_ns)?\(|"
+    r"time\.localtime\(|time\.gmtime\(\)|Date\.now\(|new Date\(\)"
+)
+
+
+def test_no_test_reads_the_wall_clock():
+    sources = [
+        *(REPO / "tests").rglob("*.py"),
+        *(REPO / "tests").glob("*.mjs"),
+        *(REPO / "runtime-store-ts" / "src" / "test").glob("*.ts"),
+    ]
+    assert len(sources) > 40
+    readers = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in sources
+        if "node_modules" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if WALL_CLOCK.search(line)
+    ]
+    assert readers == []
+
+
+def test_the_suite_s_clock_is_pinned_whatever_the_day(clock):
+    assert timeutil.now_iso().startswith(conftest.TEST_NOW[:16])
+    clock.set("2031-02-28T23:59:59.000Z")
+    assert timeutil.now_iso().startswith("2031-02-28T23:59:59")

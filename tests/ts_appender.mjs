@@ -3,7 +3,8 @@ import { RuntimeMemoryStore } from "../runtime-store-ts/dist/index.js";
 
 const [file, sessionId, count, label, startAt] = process.argv.slice(2);
 const store = await RuntimeMemoryStore.open(file);
-const wait = Number(startAt) * 1000 - Date.now();
+// START_AT is on the machine's monotonic clock (Python's time.monotonic), as hrtime is.
+const wait = Number(startAt) * 1000 - Number(process.hrtime.bigint() / 1_000_000n);
 if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 for (let n = 0; n < Number(count); n += 1) {
   await store.appendTurn(sessionId, "agent", `${label} ${n}`, { tokenCount: n });

@@ -2,7 +2,6 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -10,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, governance
+from .. import access, governance, timeutil
 from ..access import reader_required
 from ..exports import export_response, wants_export
 from ..forms import BreakGlassForm, DecisionForm, IsoDateTimeField, ProposalFilterForm
@@ -54,7 +53,7 @@ def _waited_hours(proposal: Proposal) -> float | None:
     created = parse_iso(proposal.created_at)
     if created is None:
         return None
-    return (datetime.now(UTC) - created).total_seconds() / 3600
+    return (timeutil.now() - created).total_seconds() / 3600
 
 
 QUEUE_COLUMNS = [

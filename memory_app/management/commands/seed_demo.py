@@ -1,8 +1,8 @@
 import sys
-from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from memory_app import timeutil
 from memory_app.demo import DemoBuilder, DemoSize
 from memory_app.models import Session
 from memory_app.timeutil import parse_iso
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         anchor = parse_iso(options["anchor"]) if options["anchor"] else None
         if options["anchor"] and anchor is None:
             raise CommandError(f"--anchor is not an ISO-8601 time: {options['anchor']!r}")
-        anchor = anchor or datetime.now(UTC).replace(second=0, microsecond=0)
+        anchor = anchor or timeutil.now().replace(second=0, microsecond=0)
         counts = DemoBuilder(size, options["seed"], anchor).write(self._progress)
         sys.stderr.write("\n")
         for table, count in counts.items():

@@ -21,6 +21,7 @@ from django.db.models.functions import Greatest, Length, Lower, RowNumber, Subst
 from django.db.models.lookups import Exact
 from django.urls import reverse
 
+from . import webhook_http
 from .expressions import instant, instant_or_empty, json_text_at, other_times_index
 from .fields import (
     IntegerColumn,
@@ -1272,7 +1273,7 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=100)
     url = models.URLField(
         max_length=2000,
-        validators=[URLValidator(schemes=["http", "https"])],
+        validators=[URLValidator(schemes=list(webhook_http.SCHEMES))],
         help_text="http:// or https://",
     )
     secret = models.CharField(
@@ -1294,6 +1295,9 @@ class WebhookEndpoint(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        # Whoever saves it (the admin's form, a script): only an http(s) URL is kept, so a
+        # signed delivery never goes to file: or another scheme. ``send`` checks again.
+        self._meta.get_field("url").run_validators(self.url)
         if self._state.adding:  # history is not news: it hears of what is logged from now
             last = AuditLeaf.objects.aggregate(last=models.Max("index"))["last"]
             self.log_index = -1 if last is None else last

@@ -19,8 +19,6 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +47,7 @@ from .models import (
 )
 from .timeutil import parse_iso
 from .vendor_sql import serialize_on
+from .webhook_http import Outcome
 
 # Entries one dispatch turns into events; a longer backlog continues in the next task.
 BATCH = 500
@@ -275,35 +274,10 @@ def dispatch_now() -> int:
     return sum(len(b) for b in batches)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: int | None
-    body: str
-    error: str
-    duration_ms: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
 def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
-    """One attempt: POST the body, wait at most ``TOM_WEBHOOK_TIMEOUT``. Touches no database,
-    so attempts run side by side in threads."""
-    if not url.lower().startswith(("http://", "https://")):  # never file: or another scheme
-        return Outcome(None, "", f"not an http(s) URL: {url!r}", 0)
-    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
-    started = time.monotonic()
-    status, text, error = None, "", ""
-    try:
-        with urllib.request.urlopen(request, timeout=settings.TOM_WEBHOOK_TIMEOUT) as response:  # noqa: S310
-            status, text = response.status, response.read(2000).decode(errors="replace")
-    except urllib.error.HTTPError as answered:
-        status, text = answered.code, answered.read(2000).decode(errors="replace")
-        error = f"HTTP {answered.code}"
-    except (OSError, ValueError) as failed:  # refused, timed out, bad URL
-        error = str(failed) or type(failed).__name__
-    return Outcome(status, text, error, int((time.monotonic() - started) * 1000))
+    """One attempt: within ``TOM_WEBHOOK_TIMEOUT`` in total, no redirect followed, http(s)
+    URLs only (``webhook_http``)."""
+    return webhook_http.post(url, body.encode(), headers, settings.TOM_WEBHOOK_TIMEOUT)
 
 
 @task()

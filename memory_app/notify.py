@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
 
-from . import access, auditlog, governance, timeutil
+from . import access, auditlog, governance, timeutil, webhook_http
 from .models import (
     AuditLeaf,
     BehaviorProfile,

@@ -17,6 +17,12 @@ deploy, so history does not change when they later would have expired. What is r
 follows the highest risk level any recorded decision was given under, so lowering
 ``risk_level`` behind the form never lowers the bar.
 
+Whoever wrote it, an approval (or a break-glass decision) counts only when, at its time,
+the latest validation passed all four checks, and never when it names the proposer or
+names nobody. People are compared by ``people.person_key`` (contract/people.json), never
+as raw text: "Ann" and "ann\u200b" are one person for the proposer, for four-eyes and for
+a person's latest decision of a type.
+
 The stored ``status`` column is the rows' verdict as last written; another writer may set
 it to anything. A stored status the rows do not explain is reported beside the derived one,
 and while a terminal stored status (``rejected``, ``promoted``) disagrees, no decision is
@@ -32,7 +38,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from . import timeutil
+from . import people, timeutil
 from .models import (
     Approval,
     ApprovalEvidence,
@@ -154,7 +160,9 @@ class Verdict:
         Where the rule needs distinct people, someone already counted for one type
         cannot satisfy another.
         """
-        if self.distinct_people and person in self.satisfied.values():
+        if self.distinct_people and any(
+            people.same_person(person, who) for who in self.satisfied.values()
+        ):
             return []
         return list(self.missing)
 
@@ -169,7 +177,8 @@ def _upto[T](rows: Iterable[T], attr: str, at: datetime | None) -> list[T]:
 
 
 def _assign(required: tuple[str, ...], approvers: dict[str, list[str]], distinct: bool):
-    """The largest set of required types each covered by an approver (distinct if asked).
+    """The largest set of required types each covered by an approver (distinct if asked);
+    ``approvers`` holds each type's approvers as person keys.
 
     With distinct people this is a maximum bipartite matching of types to people, found
     by augmenting paths: at most four types, so it stays cheap however many decisions
@@ -226,45 +235,62 @@ def evaluate(
     aged_at = _aged_at(deploys, at or now or timeutil.now())
     lifetime = rule.expiry_for(risk)
 
-    latest_per_key: dict[tuple[str, str], str] = {}
+    latest_per_key: dict[tuple[str, str], Approval] = {}
     for a in approvals:
-        latest_per_key[(a.approver, a.approval_type)] = a.pk
+        latest_per_key[(people.person_key(a.approver), a.approval_type)] = a
     views = []
     for a in approvals:
         ev = evidence.get(a.pk)
         stale, reason = _staleness(a, ev, latest, digest, proposal.risk_level)
-        superseded = latest_per_key[(a.approver, a.approval_type)] != a.pk
+        later = latest_per_key[(people.person_key(a.approver), a.approval_type)]
+        superseded = later.pk != a.pk
         if superseded:
-            reason = f"superseded by a later {a.approval_type} decision of {a.approver}"
-        # Another writer may have recorded the proposer's own approval: it never counts.
-        own = a.decision == Decision.APPROVED and own_proposal_refusal(
-            proposal, text_of(a.approver)
-        )
-        if own and not (stale or superseded):
-            reason = f"not counted: {a.approver} proposed this and cannot approve it"
+            reason = (
+                f"superseded by a later {a.approval_type} decision of "
+                f"{_as_named(later.approver, a.approver)}"
+            )
+        approving = a.decision == Decision.APPROVED
+        # Another writer may have recorded the proposer's own approval, or one with no
+        # visible name, or one after failing checks: none counts.
+        unfit = approving and _unfit_approver(proposal, a.approver)
+        if unfit and not (stale or superseded):
+            reason = unfit
         age, expired = _age(a.decided_at, aged_at, lifetime)
-        expired = expired and a.decision == Decision.APPROVED
-        if expired and not (stale or superseded or own):
+        expired = expired and approving
+        if expired and not (stale or superseded or unfit):
             reason = _expiry_reason(age, lifetime, risk)
-        counted = not (stale or superseded or own or expired)
+        unchecked = approving and _unchecked(a, validations)
+        if unchecked and not (stale or superseded or unfit or expired):
+            reason = unchecked
+        counted = not (stale or superseded or unfit or expired or unchecked)
         views.append(DecisionView(a, ev, stale, superseded, counted, reason, expired, age))
 
     valid = [v.approval for v in views if v.counted]
     rejected_by = [a for a in valid if a.decision == Decision.REJECTED]
     approvers: dict[str, list[str]] = {}
+    named: dict[str, str] = {}  # person key -> the name their latest counted approval gives
     for a in valid:
         if a.decision == Decision.APPROVED and a.approval_type in required:
-            approvers.setdefault(a.approval_type, []).append(a.approver)
-    satisfied = _assign(required, approvers, distinct)
+            key = people.person_key(a.approver)
+            approvers.setdefault(a.approval_type, []).append(key)
+            named[key] = text_of(a.approver)
+    satisfied = {kind: named[key] for kind, key in _assign(required, approvers, distinct).items()}
     missing = [t for t in required if t not in satisfied]
     views = [_why_not_counted(v, required, satisfied, distinct, risk) for v in views]
     override_views = []
     for o in overrides:
         stale, reason = _staleness(o, o, latest, digest, proposal.risk_level)
+        unfit = _unfit_approver(proposal, o.actor)
+        if unfit and not stale:
+            reason = unfit
         age, expired = _age(o.decided_at, aged_at, lifetime)
-        if expired and not stale:
+        if expired and not (stale or unfit):
             reason = _expiry_reason(age, lifetime, risk)
-        override_views.append(OverrideView(o, not (stale or expired), reason, expired, age))
+        unchecked = _unchecked(o, validations)
+        if unchecked and not (stale or unfit or expired):
+            reason = unchecked
+        counted = not (stale or unfit or expired or unchecked)
+        override_views.append(OverrideView(o, counted, reason, expired, age))
     bypassing = [v.override for v in override_views if v.counted]
     bypassed, bypassed_by = (), ""
     if bypassing and missing:
@@ -363,11 +389,53 @@ def duration_text(span: timedelta) -> str:
 
 def own_proposal_refusal(proposal, approver: str) -> str:
     """Why ``approver`` may not approve this proposal, or "": nobody approves what they
-    proposed (a ``proposed_by`` naming a person); they may still reject it."""
-    if text_of(proposal.proposed_by).strip() == approver.strip():
+    proposed (a ``proposed_by`` naming a person, compared as people are); they may still
+    reject it."""
+    proposer = text_of(proposal.proposed_by)
+    if people.same_person(proposer, approver):
         return (
-            f"{approver} proposed this and cannot approve their own proposal: another "
-            "person approves it (a rejection can still be recorded)."
+            f"{_as_named(approver, proposer)} proposed this and cannot approve their own "
+            "proposal: another person approves it (a rejection can still be recorded)."
+        )
+    return ""
+
+
+def _as_named(name: object, other: object) -> str:
+    """``name``, saying it is the same person as ``other`` when it is written otherwise."""
+    name, other = text_of(name), text_of(other)
+    return name if name == other else f"{name!r} (the same person as {other!r})"
+
+
+def counted_time(row, column: str) -> str:
+    """The instant the rule places a governed row at, as ``instant_key`` text ("" when
+    unreadable): the one home of which time of a row the checks gate compares."""
+    return instant_key(getattr(row, column))
+
+
+def _unfit_approver(proposal, who: object) -> str:
+    """Why an approval (or a break-glass decision) by ``who`` cannot count, whoever wrote
+    it, or "": the name names nobody, or names the proposer."""
+    who = text_of(who)
+    if not people.person_key(who):
+        return f"not counted: {who!r} has no visible characters, so it names no person"
+    if own_proposal_refusal(proposal, who):
+        proposer = _as_named(who, proposal.proposed_by)
+        return f"not counted: {proposer} proposed this and cannot approve it"
+    return ""
+
+
+def _unchecked(decision, validations) -> str:
+    """Why an approval (or a break-glass decision) cannot count, whoever wrote it, because
+    of the checks, or "": at its time the latest validation (of ``validations``, in time
+    order) did not pass all four, or there was none."""
+    given = counted_time(decision, "decided_at")
+    before = [v for v in validations if "" < counted_time(v, "validated_at") <= given]
+    if not before:
+        return "not counted: the proposal had no validation when this was given"
+    if not before[-1].all_passed:
+        return (
+            "not counted: when this was given, the latest validation did not pass all four "
+            "checks (build, lint, test, policy)"
         )
     return ""
 
@@ -426,12 +494,14 @@ def _why_not_counted(view: DecisionView, required, satisfied, distinct, risk) ->
     if a.approval_type not in required:
         reason = f"not counted: a {a.approval_type} approval is not required at {risk} risk"
         return replace(view, counted=False, reason=reason)
-    if distinct and satisfied.get(a.approval_type) != a.approver:
-        others = [t for t, who in satisfied.items() if who == a.approver]
+    counted_as = satisfied.get(a.approval_type)
+    if distinct and not people.same_person(counted_as, a.approver):
+        others = [(t, who) for t, who in satisfied.items() if people.same_person(who, a.approver)]
         if others:
+            kind, who = others[0]
             reason = (
-                f"not counted: {a.approver} already counts as the {others[0]} approval, and "
-                f"at {risk} risk each required type needs a different person"
+                f"not counted: {_as_named(a.approver, who)} already counts as the {kind} "
+                f"approval, and at {risk} risk each required type needs a different person"
             )
             return replace(view, counted=False, reason=reason)
     return view

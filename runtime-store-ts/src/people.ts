@@ -1,0 +1,102 @@
+/**
+ * Who is the same person: the one comparison of people's names (contract/people.json),
+ * as memory_app/people.py makes it.
+ *
+ * Two names are one person when their keys are equal. The key is made from the contract's
+ * tables (Unicode 15.1), not from Node's own Unicode (newer than Python's, and JavaScript
+ * has no case folding), so both stores give every name the same key. Names are stored and
+ * shown as written: the key is only ever compared.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+interface PeopleContract {
+  unicode_version: string;
+  ignorable: [number, number][];
+  whitespace: [number, number][];
+  unassigned: [number, number][];
+  casefold: Record<string, string>;
+}
+
+export interface People {
+  /** The key two names of one person share ("" for a name that names nobody). */
+  key(name: unknown): string;
+  /** Whether two names name one person (a name that names nobody is nobody's). */
+  same(a: unknown, b: unknown): boolean;
+}
+
+/** A set of code points given as sorted inclusive [first, last] runs. */
+function inRanges(runs: [number, number][]): (char: string) => boolean {
+  return (char) => {
+    const code = char.codePointAt(0) as number;
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [first, last] = runs[mid] as [number, number];
+      if (code < first) hi = mid - 1;
+      else if (code > last) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
+}
+
+const version = (text: string) => text.split(".").map(Number);
+
+export function loadPeople(contractDir: string): People {
+  const contract = JSON.parse(readFileSync(join(contractDir, "people.json"), "utf8")) as PeopleContract;
+  // NFKC of text assigned in Unicode 15.1 never changes in a later version (Unicode's
+  // normalization stability), so a newer runtime gives the contract's result.
+  const [major = 0, minor = 0] = version(process.versions.unicode ?? "0");
+  const [needMajor = 0, needMinor = 0] = version(contract.unicode_version);
+  if (major < needMajor || (major === needMajor && minor < needMinor)) {
+    throw new Error(`names are compared by Unicode ${contract.unicode_version} or later`);
+  }
+  const ignorable = inRanges(contract.ignorable);
+  const whitespace = inRanges(contract.whitespace);
+  const unassigned = inRanges(contract.unassigned);
+  const fold = new Map(Object.entries(contract.casefold));
+
+  /** NFKC as Unicode 15.1 gives it: code points it does not assign are kept as they are
+   * (each is a starter nothing composes with, so the runs between them normalise apart). */
+  const nfkc = (text: string): string => {
+    let out = "";
+    let run = "";
+    for (const char of text) {
+      if (unassigned(char)) {
+        out += run.normalize("NFKC") + char;
+        run = "";
+      } else {
+        run += char;
+      }
+    }
+    return out + run.normalize("NFKC");
+  };
+
+  const cache = new Map<string, string>();
+  const key = (name: unknown): string => {
+    const given = name === null || name === undefined ? "" : String(name);
+    const known = cache.get(given);
+    if (known !== undefined) return known;
+    let text = "";
+    for (const char of given) if (!ignorable(char)) text += char;
+    let folded = "";
+    for (const char of nfkc(text)) folded += fold.get(char) ?? char;
+    const words: string[] = [];
+    let word = "";
+    for (const char of nfkc(folded) + " ") {
+      if (whitespace(char)) {
+        if (word) words.push(word);
+        word = "";
+      } else {
+        word += char;
+      }
+    }
+    const made = words.join(" ");
+    if (cache.size > 4096) cache.clear();
+    cache.set(given, made);
+    return made;
+  };
+  return { key, same: (a, b) => { const k = key(a); return k !== "" && k === key(b); } };
+}

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Max
 
-from . import audit, auditlog, governance, notify
+from . import audit, auditlog, governance, notify, people
 from .fields import MAX_INTEGER, sql_integer
 from .jsontext import dump_json, json_object_text
 from .models import (
@@ -225,6 +225,14 @@ def _text(value: object, what: str, *, required: bool = True) -> str | None:
     if not isinstance(value, str) or (required and not value.strip()):
         raise InvalidInput(f"{what} must be a non-empty text; got {value!r}")
     return value
+
+
+def _person(value: object, what: str) -> str:
+    """A name that names a person: one with visible characters (``people``)."""
+    name = _text(value, what)
+    if not people.person_key(name):
+        raise InvalidInput(f"{what} must name a person; {name!r} has no visible characters")
+    return name
 
 
 def _logged() -> None:
@@ -590,7 +598,7 @@ class RuntimeMemoryStore:
         the status each computes includes the other's decision.
         """
         values = {
-            "approver": _text(approver, "approver"),
+            "approver": _person(approver, "approver"),
             "approval_type": _choice(approval_type, ApprovalType, "approval_type"),
             "decision": _choice(decision, Decision, "decision"),
             "notes": _text(notes, "notes", required=False),
@@ -643,7 +651,7 @@ class RuntimeMemoryStore:
             raise InvalidInput(
                 "Break-glass is off: an administrator enables it with TOM_BREAK_GLASS=1."
             )
-        actor = _text(actor, "actor")
+        actor = _person(actor, "actor")
         reason = _text(reason, "a break-glass reason")
         with transaction.atomic():
             proposal = _get(Proposal, proposal_id, lock=True)
@@ -843,6 +851,11 @@ class RuntimeMemoryStore:
             overrides=chronological(list(proposal.overrides.all()), "decided_at"),
             changes=list(ProposalChange.objects.of(proposal)),
         )
+
+    def proposal_status(self, proposal_id: str) -> governance.Verdict:
+        """The proposal's status as the rule derives it from its rows now (the store's
+        clock), whatever status another writer stored."""
+        return governance.verdict_for(_get(Proposal, proposal_id), now=_clock())
 
     # --- bulk import (demo data, imports) -----------------------------------------------
 

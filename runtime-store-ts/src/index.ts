@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import {
   type Connection, type Engine, isPostgresUrl, PostgresEngine, type Row, SqliteEngine, type Tx,
 } from "./engines.js";
+import { loadPeople } from "./people.js";
 
 export type { Connection, Row } from "./engines.js";
 
@@ -28,6 +29,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const CONTRACT_DIR = [join(HERE, "..", "contract"), join(HERE, "..", "..", "contract")]
   .find((dir) => existsSync(join(dir, "v1_schema.sql"))) ?? join(HERE, "..", "contract");
 
+/** Who is the same person: names compared by their key (contract/people.json). */
+export const people = loadPeople(CONTRACT_DIR);
 export const ROLES = ["system", "user", "assistant", "tool", "agent"] as const;
 export const SESSION_STATUSES = ["active", "ended", "failed"] as const;
 export const RUN_STATUSES = ["queued", "running", "failed", "succeeded", "aborted"] as const;
@@ -237,7 +240,7 @@ function evaluate(
   const latest = validations.at(-1) ?? null;
   const currentDigest = digest(proposal.proposal_json);
   const latestPerKey = new Map<string, unknown>();
-  for (const a of approvals) latestPerKey.set(`${a.approver}\u0000${a.approval_type}`, a.id);
+  for (const a of approvals) latestPerKey.set(`${people.key(a.approver)}\u0000${a.approval_type}`, a.id);
   const expiry = rule.expire_after_days ?? {};
   const days = risk in expiry ? expiry[risk] : expiry.critical;
   const agedAt = agedAtMillis(deploys, now.getTime());
@@ -247,6 +250,15 @@ function evaluate(
     || (ev.risk_level !== null && ev.risk_level !== textOf(proposal.risk_level));
   const expires = days !== null && days !== undefined;
   const counted = approvals.filter((a) => {
+  /** Whether an approval (or break-glass decision) by ``who`` can count: it names a person
+   * other than the proposer, and at its time the latest validation passed every check. */
+  const fit = (who: unknown, decision: Row): boolean => {
+    if (people.key(who) === "" || ownProposalRefusal(proposal, textOf(who)) !== "") return false;
+    const given = countedTime(decision, "decided_at");
+    const before = validations.filter((v) => { const t = countedTime(v, "validated_at"); return t !== "" && t <= given; });
+    const inEffect = before.at(-1);
+    return inEffect !== undefined && allPassed(inEffect);
+  };
     const ev = evidence.get(a.id);
     let stale = false;
     if (ev) {
@@ -254,24 +266,26 @@ function evaluate(
     } else if (latest !== null && instantKey(latest.validated_at) > instantKey(a.decided_at)) {
       stale = true;
     }
-    const superseded = latestPerKey.get(`${a.approver}\u0000${a.approval_type}`) !== a.id;
-    // Another writer may have recorded the proposer's own approval: it never counts.
-    const own = a.decision === "approved" && ownProposalRefusal(proposal, textOf(a.approver)) !== "";
-    const expired = expires && a.decision === "approved" && isOlderThan(a.decided_at, agedAt, days);
-    return !stale && !superseded && !own && !expired;
+    const superseded = latestPerKey.get(`${people.key(a.approver)}\u0000${a.approval_type}`) !== a.id;
+    if (a.decision !== "approved") return !stale && !superseded;
+    // Another writer may have recorded the proposer's own approval, one naming nobody, or
+    // one after failing checks: none counts.
+    const expired = expires && isOlderThan(a.decided_at, agedAt, days);
+    return !stale && !superseded && fit(a.approver, a) && !expired;
   });
   const rejected = counted.some((a) => a.decision === "rejected");
-  const approvers = new Map<string, string[]>();
+  const approvers = new Map<string, string[]>();  // type -> its approvers' person keys
   for (const a of counted) {
     if (a.decision === "approved" && required.includes(String(a.approval_type))) {
-      approvers.set(String(a.approval_type), [...(approvers.get(String(a.approval_type)) ?? []), String(a.approver)]);
+      approvers.set(String(a.approval_type), [...(approvers.get(String(a.approval_type)) ?? []), people.key(a.approver)]);
     }
   }
   const satisfied = assign(required, approvers, distinct);
   // A counted break-glass decision stands in for every missing type.
-  const bypassed = overrides.some((o) => !staleEvidence(o) && !(expires && isOlderThan(o.decided_at, agedAt, days)));
+  const bypassed = overrides.some((o) => !staleEvidence(o) && fit(o.actor, o)
+    && !(expires && isOlderThan(o.decided_at, agedAt, days)));
   const missing = bypassed ? [] : required.filter((t) => !satisfied.has(t));
-  const passed = latest !== null && [latest.build_pass, latest.lint_pass, latest.test_pass, latest.policy_pass].every((c) => c === 1);
+  const passed = latest !== null && allPassed(latest);
   let status: string;
   if (rejected) status = "rejected";
   else if (!missing.length) status = deploys.at(-1)?.status === "succeeded" ? "promoted" : "approved";
@@ -293,6 +307,16 @@ function evaluate(
 }
 
 /** The moment approvals are aged at: a promoted proposal's deploy, else ``now``. */
+function allPassed(validation: Row): boolean {
+  return [validation.build_pass, validation.lint_pass, validation.test_pass, validation.policy_pass].every((c) => c === 1);
+}
+
+/** The instant the rule places a governed row at ("" when unreadable): the one home of
+ * which time of a row the checks gate compares (memory_app/governance.py counted_time). */
+function countedTime(row: Row, column: string): string {
+  return instantKey(row[column]);
+}
+
 function agedAtMillis(deploys: Row[], now: number): number {
   const latest = deploys.at(-1);
   if (latest?.status !== "succeeded") return now;
@@ -337,8 +361,10 @@ function assign(required: string[], approvers: Map<string, string[]>, distinct: 
 /** The sort key of a stored time: canonical text, or "" when unreadable (sorts first). */
 /** Why ``approver`` may not approve this proposal, or "": nobody approves what they proposed. */
 function ownProposalRefusal(proposal: Row, approver: string): string {
-  if (textOf(proposal.proposed_by).trim() !== approver.trim()) return "";
-  return `${approver} proposed this and cannot approve their own proposal: another ` +
+  const proposer = textOf(proposal.proposed_by);
+  if (!people.same(proposer, approver)) return "";
+  const who = approver === proposer ? approver : `${JSON.stringify(approver)} (the same person as ${JSON.stringify(proposer)})`;
+  return `${who} proposed this and cannot approve their own proposal: another ` +
     "person approves it (a rejection can still be recorded).";
 }
 
@@ -365,6 +391,15 @@ function text(value: unknown, what: string, required = true): string | null {
 }
 
 function choice<T extends string>(value: unknown, choices: readonly T[], what: string): T {
+/** A name that names a person: one with visible characters (contract/people.json). */
+function person(value: unknown, what: string): string {
+  const name = text(value, what) as string;
+  if (people.key(name) === "") {
+    throw new InvalidInput(`${what} must name a person; ${JSON.stringify(name)} has no visible characters`);
+  }
+  return name;
+}
+
   if (!choices.includes(value as T)) {
     throw new InvalidInput(`${what} must be one of ${choices.join(", ")}; got ${JSON.stringify(value)}`);
   }
@@ -886,7 +921,7 @@ export class RuntimeMemoryStore {
   /** Append one decision under the governance rule; changing one's mind is a new row. */
   async recordApproval(proposalId: string, options: ApprovalOptions): Promise<RecordedDecision> {
     const values = {
-      approver: text(options.approver, "approver"),
+      approver: person(options.approver, "approver"),
       approval_type: choice(options.approvalType, APPROVAL_TYPES, "approval_type"),
       decision: choice(options.decision, DECISIONS, "decision"),
       notes: text(options.notes, "notes", false),
@@ -977,6 +1012,15 @@ export class RuntimeMemoryStore {
   }
 
   private async lineageRows(tx: Tx, proposalId: string) {
+  /** The proposal's status as the rule derives it from its rows now (the store's clock),
+   * whatever status another writer stored. */
+  async proposalStatus(proposalId: string): Promise<{ status: string }> {
+    return this.db.read(async (tx) => {
+      const proposal = await this.get(tx, "skill_to_logic_proposals", proposalId);
+      return { status: (await this.verdict(tx, proposal)).status };
+    });
+  }
+
     const read = async (table: string, time: string) =>
       chronological(await tx.all(`SELECT * FROM "${table}" WHERE proposal_id = ?`, proposalId), time);
     const evidence = new Map<unknown, Row>(

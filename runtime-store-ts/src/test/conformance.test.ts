@@ -24,6 +24,10 @@ type Json = unknown;
 interface Step {
   call: string; args?: Record<string, Json>; as?: string; result?: Json;
   error?: { type: string; matches: string };
+  /** Time passes: the store's clock reads this instant from this step on. */
+  clock?: string;
+  /** Another writer's row, written straight into this table behind the store. */
+  insert?: string; row?: Record<string, Json>;
 }
 interface Scenario { name: string; now?: string; steps: Step[]; rows?: Record<string, Json[]> }
 
@@ -49,9 +53,10 @@ const POSITIONAL: Record<string, string[]> = {
   recordApproval: ["proposalId"],
   recordDeployOutcome: ["proposalId"],
   proposalLineage: ["proposalId"],
+  proposalStatus: ["proposalId"],
 };
 // Calls whose arguments are all positional (no options object).
-const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage"]);
+const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage", "proposalStatus"]);
 
 const FORMS: Record<string, RegExp> = {
   "<uuid7>": /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -100,6 +105,7 @@ function plain(value: Json): Json {
 interface World {
   store: RuntimeMemoryStore;
   rows(table: string): Promise<Row[]>;
+  insert(table: string, row: Record<string, Json>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -149,6 +155,19 @@ async function world(clock: OpenOptions): Promise<World> {
           await client.end();
         }
       },
+      insert: async (table, row) => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          const columns = Object.keys(row);
+          await client.query(
+            `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map((_, n) => `$${n + 1}`).join(", ")})`,
+            Object.values(row),
+          );
+        } finally {
+          await client.end();
+        }
+      },
       dispose: async () => {
         await store.close();
         await drop();
@@ -168,6 +187,16 @@ async function world(clock: OpenOptions): Promise<World> {
         db.close();
       }
     },
+    insert: async (table, row) => {
+      const db = new DatabaseSync(file);
+      try {
+        const columns = Object.keys(row);
+        db.prepare(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+          .run(...(Object.values(row) as (string | number | null)[]));
+      } finally {
+        db.close();
+      }
+    },
     dispose: async () => {
       await store.close();
       rmSync(tmp, { recursive: true, force: true });
@@ -176,11 +205,23 @@ async function world(clock: OpenOptions): Promise<World> {
 }
 
 async function run(scenario: Scenario): Promise<void> {
-  const clock = scenario.now ? { now: () => new Date(scenario.now as string) } : {};
-  const { store, rows, dispose } = await world(clock);
+  let current = scenario.now;
+  const clock = current || scenario.steps.some((step) => step.clock)
+    ? { now: () => new Date(current as string) } : {};
+  const { store, rows, insert, dispose } = await world(clock);
   const saved: Record<string, Json> = {};
   try {
     for (const [n, step] of scenario.steps.entries()) {
+      if (step.clock) {
+        current = step.clock;
+        continue;
+      }
+      if (step.insert) {
+        const row = resolve(step.row ?? {}, saved) as Record<string, Json>;
+        await insert(step.insert, row);
+        saved[step.as ?? ""] = row;
+        continue;
+      }
       const where = `step ${n} (${step.call})`;
       const args = resolve(step.args ?? {}, saved) as Record<string, Json>;
       const names = POSITIONAL[step.call];

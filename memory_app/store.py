@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Max
 
-from . import audit, auditlog, governance, notify, people
+from . import adoption, audit, auditlog, governance, notify, people
 from .fields import MAX_INTEGER, sql_integer
 from .jsontext import dump_json, json_object_text
 from .models import (
@@ -315,6 +315,20 @@ def _number(value: object, what: str, *, required: bool = True) -> float | None:
 
 class RuntimeMemoryStore:
     """Writes and replays runtime memory through the Django connection."""
+
+    @classmethod
+    def bootstrap(cls) -> RuntimeMemoryStore:
+        """Make the v1 tables and the contract's own in the SQLite file this store writes
+        (the seed's step 1), as the TypeScript store's ``bootstrap`` does; ``manage.py
+        migrate`` adopts the file later, rows and all (memory_app/adoption.py)."""
+        database = connections["default"]
+        if database.vendor != "sqlite":
+            raise StoreError(
+                "bootstrap makes SQLite files; a PostgreSQL database gets its tables from "
+                "tommemory's migrations (DATABASE_URL=... python manage.py migrate)"
+            )
+        adoption.bootstrap(database.settings_dict["NAME"])
+        return cls()
 
     # --- conversations ------------------------------------------------------------------
 

@@ -82,10 +82,16 @@ def append_only(table: str, reason: str) -> RunSQLFor:
     message = f"{table} is append-only: {reason}"
     ops = ("update", "delete")
     return RunSQLFor(
+        # A store's bootstrap makes these triggers with its tables (contract/
+        # tommemory_schema.sql): when the table was adopted, the migration's own replace them.
         sqlite=[
-            f"CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, {quote(message)}); END"
+            statement
             for op in ops
+            for statement in (
+                f"DROP TRIGGER IF EXISTS {table}_append_only_{op}",
+                f"CREATE TRIGGER {table}_append_only_{op} BEFORE {op.upper()} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, {quote(message)}); END",
+            )
         ],
         reverse_sqlite=[f"DROP TRIGGER IF EXISTS {table}_append_only_{op}" for op in ops],
         postgresql=[

@@ -6,6 +6,11 @@ from django.db import migrations, models
 import memory_app.fields
 import memory_app.ids
 
+# The twelve v1 tables. A file a runtime made from the seed's DDL already has them: each is
+# adopted when it is exactly the contract's, so `migrate` adopts such a file as
+# `migrate --fake-initial` does (memory_app/adoption.py).
+from memory_app.adoption import CreateOrAdoptModel
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -13,7 +18,7 @@ class Migration(migrations.Migration):
     dependencies = []
 
     operations = [
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="Session",
             fields=[
                 (
@@ -43,7 +48,7 @@ class Migration(migrations.Migration):
                 "db_table": "sessions",
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="Turn",
             fields=[
                 (
@@ -95,7 +100,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="WorkflowRun",
             fields=[
                 (
@@ -144,7 +149,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="WorkflowStep",
             fields=[
                 (
@@ -193,7 +198,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="TaskEvent",
             fields=[
                 (
@@ -259,7 +264,7 @@ class Migration(migrations.Migration):
                 "db_table": "task_events",
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="Skill",
             fields=[
                 (
@@ -312,7 +317,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="BehaviorProfile",
             fields=[
                 (
@@ -349,7 +354,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="PersonalityProfile",
             fields=[
                 (
@@ -386,7 +391,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="Proposal",
             fields=[
                 (
@@ -457,7 +462,7 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="ValidationResult",
             fields=[
                 (
@@ -496,7 +501,7 @@ class Migration(migrations.Migration):
                 "db_table": "validation_results",
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="Approval",
             fields=[
                 (
@@ -543,7 +548,7 @@ class Migration(migrations.Migration):
                 "db_table": "approvals",
             },
         ),
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="DeployOutcome",
             fields=[
                 (

@@ -3,6 +3,10 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+# A store's bootstrap makes this table (contract/tommemory_schema.sql, risk_level and all):
+# adopted when it is there (memory_app/adoption.py).
+from memory_app.adoption import CreateOrAdoptModel
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -10,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="ApprovalEvidence",
             fields=[
                 (

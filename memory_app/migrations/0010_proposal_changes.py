@@ -7,6 +7,7 @@ with the time the database noticed it; the log itself only grows.
 
 from django.db import migrations, models
 
+from memory_app.adoption import AddOrAdoptField
 from memory_app.vendor_sql import RunSQLFor, pg_drop_trigger, pg_refuse
 
 LOG = "tommemory_proposal_changes"
@@ -66,7 +67,8 @@ class Migration(migrations.Migration):
     dependencies = [("memory_app", "0009_profile_versions_immutable")]
 
     operations = [
-        migrations.AddField(
+        # The evidence table a store's bootstrap made, adopted by 0007, has it already.
+        AddOrAdoptField(
             model_name="approvalevidence",
             name="risk_level",
             field=models.TextField(blank=True, null=True),

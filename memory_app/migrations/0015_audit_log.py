@@ -2,6 +2,7 @@
 
 from django.db import migrations, models
 
+from memory_app.adoption import CreateOrAdoptModel  # a store's bootstrap makes it too
 from memory_app.vendor_sql import append_only
 
 TABLE = "tommemory_audit_log"
@@ -13,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="AuditLeaf",
             fields=[
                 (

@@ -4,6 +4,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import memory_app.ids
+from memory_app.adoption import CreateOrAdoptModel  # a store's bootstrap makes it too
 from memory_app.vendor_sql import append_only
 
 TABLE = "tommemory_overrides"
@@ -15,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
+        CreateOrAdoptModel(
             name="Override",
             fields=[
                 (

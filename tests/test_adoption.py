@@ -5,6 +5,7 @@ the Python store's, rows written before the dashboard ever saw the file. `migrat
 the schema a migrated one has, and the pages show the rows."""
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -260,6 +261,53 @@ def test_a_table_that_differs_from_the_contract_s_is_refused_not_adopted(table, 
         refused.stderr
     )
     assert (schema(db)["tables"][table], every_row(db, [table])) == before
+
+
+def copy_database(source: Path, target: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), "copy_database", "--from", str(source),
+         "--to", str(target)],
+        env=django_env(target.parent / "default.sqlite"), capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.engine("sqlite")
+def test_copy_database_says_how_to_adopt_a_v1_file_and_copies_it_once_adopted(
+    runtime_file, tmp_path
+):
+    made, _ = runtime_file
+    source, target = tmp_path / "runtime.sqlite", tmp_path / "copy.sqlite"
+    shutil.copy(made, source)
+
+    refused = copy_database(source, target)
+
+    assert refused.returncode == 1
+    assert "not a tommemory database" not in refused.stderr
+    assert "is a runtime memory v1 file the dashboard has not adopted yet" in refused.stderr
+    told = re.search(r"TOM_RUNTIME_DB=(\S+) python manage.py (migrate);", refused.stderr)
+    assert told, refused.stderr
+    assert told[1] == str(source)
+    assert not target.exists()  # nothing was copied, nor the target migrated
+    # What it says to run adopts the file; the copy then carries every row.
+    adopted = manage(source, told[2], "--no-input")
+    assert adopted.returncode == 0, adopted.stderr
+    copied = copy_database(source, target)
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    assert f"Copied {source} to {target}." in copied.stdout
+    rows = every_row(source, ["conversation_turns", "approvals"])
+    assert every_row(target, ["conversation_turns", "approvals"]) == rows
+
+
+@pytest.mark.engine("sqlite")
+def test_copy_database_still_refuses_a_file_that_is_not_v1(tmp_path):
+    source = tmp_path / "other.sqlite"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY)")
+    conn.close()
+    refused = copy_database(source, tmp_path / "copy.sqlite")
+    assert refused.returncode == 1
+    assert "has no table conversation_turns: not a tommemory database" in refused.stderr
 
 
 @pytest.mark.engine("sqlite")

@@ -13,6 +13,7 @@ and running ``verify_audit`` on the target.
 """
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -56,9 +57,14 @@ class ToTarget:
         return TARGET
 
 
+def is_postgresql(spec: str) -> bool:
+    """Whether ``--from``/``--to`` names a PostgreSQL database (else a SQLite file)."""
+    return spec.startswith(("postgres://", "postgresql://"))
+
+
 def database_settings(spec: str) -> dict:
     """``DATABASES`` settings for a PostgreSQL URL or a SQLite file path."""
-    if spec.startswith(("postgres://", "postgresql://")):
+    if is_postgresql(spec):
         return dj_database_url.parse(spec)
     path = Path(spec).expanduser().resolve()
     return {
@@ -85,7 +91,7 @@ class Command(BaseCommand):
                **options) -> None:  # fmt: skip
         if database_settings(source) == database_settings(target):
             raise CommandError("--from and --to name the same database")
-        if not source.startswith(("postgres://", "postgresql://")) and not Path(source).exists():
+        if not is_postgresql(source) and not Path(source).exists():
             raise CommandError(f"no such SQLite file: {source}")
         configured = connections.configure_settings(
             {
@@ -103,6 +109,20 @@ class Command(BaseCommand):
 
     def _copy(self, source: str, target: str, batch_size: int, into_non_empty: bool) -> None:
         missing = [m._meta.db_table for m in COPIED if not self._exists(SOURCE, m)]
+        if (
+            missing
+            and not is_postgresql(source)
+            and all(self._exists(SOURCE, m) for m in V1_MODELS)
+        ):
+            # A valid v1 file a runtime made (or a store bootstrapped) that the dashboard
+            # has not adopted, or not migrated since an upgrade. The copy does not migrate
+            # its source: it says how.
+            raise CommandError(
+                f"{source} is a runtime memory v1 file the dashboard has not adopted yet (it "
+                f"has no table {missing[0]}). Adopt it first, every row stays: "
+                f"TOM_RUNTIME_DB={shlex.quote(source)} python manage.py migrate; then copy "
+                "it. Nothing was copied."
+            )
         if missing:
             raise CommandError(f"{source} has no table {missing[0]}: not a tommemory database")
         self.stderr.write(f"Migrating {target} ...")

@@ -30,6 +30,7 @@ from .models import (
     TriggerSource,
 )
 from .timeutil import normalize_iso
+from .visible import SAYS_NOTHING, has_visible
 
 
 class IsoDateTimeField(forms.CharField):
@@ -354,8 +355,8 @@ class DecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == Decision.REJECTED and not data.get("notes", "").strip():
-            self.add_error("notes", "Say why: a rejection needs notes.")
+        if data.get("decision") == Decision.REJECTED and not has_visible(data.get("notes")):
+            self.add_error("notes", f"Say why: a rejection needs notes; {SAYS_NOTHING}.")
         return data
 
 
@@ -368,6 +369,12 @@ class BreakGlassForm(forms.Form):
         max_length=10_000,
         error_messages={"required": "Say why the rule is bypassed: a reason is required."},
     )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"]
+        if not has_visible(reason):
+            raise ValidationError(f"Say why the rule is bypassed; {SAYS_NOTHING}.")
+        return reason
 
 
 class PublishForm(forms.Form):

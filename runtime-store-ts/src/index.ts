@@ -15,6 +15,7 @@ import {
   type Connection, type Engine, isPostgresUrl, PostgresEngine, type Row, SqliteEngine, type Tx,
 } from "./engines.js";
 import { loadPeople } from "./people.js";
+import { loadVisible, SAYS_NOTHING } from "./visible.js";
 
 export type { Connection, Row } from "./engines.js";
 
@@ -31,6 +32,8 @@ export const CONTRACT_DIR = [join(HERE, "..", "contract"), join(HERE, "..", ".."
 
 /** Who is the same person: names compared by their key (contract/people.json). */
 export const people = loadPeople(CONTRACT_DIR);
+/** Whether a rejection's notes say something (contract/visible_text.json). */
+const hasVisible = loadVisible(CONTRACT_DIR);
 export const ROLES = ["system", "user", "assistant", "tool", "agent"] as const;
 export const SESSION_STATUSES = ["active", "ended", "failed"] as const;
 export const RUN_STATUSES = ["queued", "running", "failed", "succeeded", "aborted"] as const;
@@ -927,8 +930,8 @@ export class RuntimeMemoryStore {
       notes: text(options.notes, "notes", false),
       decided_at: this.when(options.decidedAt, "decided_at"),
     };
-    if (values.decision === "rejected" && !(options.notes ?? "").trim()) {
-      throw new InvalidInput("a rejection needs notes saying why");
+    if (values.decision === "rejected" && !hasVisible(options.notes)) {
+      throw new InvalidInput(`a rejection needs notes saying why; ${SAYS_NOTHING}`);
     }
     const token = text(options.idempotencyToken, "idempotency_token", false);
     return this.db.write(async (tx) => {

@@ -15,6 +15,7 @@ from tommemory_verify.note import (
 )
 
 NAME = "tommemory.example/decisions"
+ROOT = "A" * 43 + "="
 
 
 @pytest.fixture
@@ -49,3 +50,34 @@ def test_a_verifier_key_whose_id_does_not_match_is_refused(key):
         parse_verifier_key(f"{name}+00000000+{encoded}")
     with pytest.raises(NoteError, match="not a checkpoint"):
         parse_checkpoint("origin\nnot a number\nAAAA\n")
+
+
+def test_a_checkpoint_reads_back_its_time_and_proposal_heads(key):
+    checkpoint = Checkpoint(NAME, 7, bytes(range(32)), "2026-12-06T09:00:00.000Z", (3, bytes(32)))
+    text = checkpoint.text()
+    assert text.splitlines()[3:] == [
+        "2026-12-06T09:00:00.000Z",
+        "tommemory-proposal-heads 3 " + "A" * 43 + "=",
+    ]
+    name, public = parse_verifier_key(verifier_key(NAME, key.public_key()))
+    assert parse_checkpoint(open_note(sign(text, NAME, key), name, public)) == checkpoint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{NAME}\n+7\n{ROOT}\n",  # int() would read each of these sizes as a number
+        f"{NAME}\n07\n{ROOT}\n",
+        f"{NAME}\n1_0\n{ROOT}\n",
+        f"{NAME}\n\u0663\n{ROOT}\n",
+        f"{NAME}\n{'9' * 5000}\n{ROOT}\n",
+        f"{NAME}\n7\n{ROOT[:-4]}\n",
+        f"{NAME}\n7\n\u00e9{ROOT[1:]}\n",
+        f"{NAME}\n7\n{ROOT}\ntime\ntommemory-proposal-heads 1\n",
+        f"{NAME}\n7\n{ROOT}\n" + f"tommemory-proposal-heads 1 {ROOT}\n" * 2,
+        f"{NAME}\n7\n{ROOT}",
+    ],
+)
+def test_a_checkpoint_is_read_one_way_only(text):
+    with pytest.raises(NoteError, match="not a checkpoint"):
+        parse_checkpoint(text)

@@ -10,8 +10,10 @@ order of their time.
 A leaf is the row's canonical text (``tommemory_verify.leaves``).
 
 Anyone who can write the database can rewrite rows, leaves and triggers together; what
-they cannot rewrite is a signed checkpoint kept elsewhere (``audit_checkpoint``). With
-one, ``verify`` finds the first entry that differs from what was signed.
+they cannot rewrite is a signed checkpoint kept elsewhere (``audit_checkpoint``, signed by
+``checkpoints``). With one, ``verify`` finds the first entry that differs from what was
+signed. A checkpoint of another log (its origin line), even one signed by the same key,
+proves nothing about this one and is refused.
 """
 
 from __future__ import annotations
@@ -101,9 +103,31 @@ def stored_evidence(approval_ids: Sequence[str]) -> dict[str, dict]:
 
 def stored_proposal(pk: str) -> dict | None:
     """A proposal row as stored."""
-    columns = [f.column for f in Proposal._meta.local_fields]
-    found = _select(Proposal._meta.db_table, columns, "t.id = %s", [pk])
+    found = _select(Proposal._meta.db_table, _PROPOSAL_COLUMNS, "t.id = %s", [pk])
     return found[0] if found else None
+
+
+def stored_proposals() -> list[dict]:
+    """Every proposal row as stored."""
+    return _select(Proposal._meta.db_table, _PROPOSAL_COLUMNS, "1 = 1", [])
+
+
+_PROPOSAL_COLUMNS = [f.column for f in Proposal._meta.local_fields]
+_IN_LOG = "EXISTS (SELECT 1 FROM tommemory_audit_log l WHERE l.kind = %s AND l.row_id = t.{})"
+
+
+def logged_rows(kind: str) -> dict[str, dict]:
+    """Rows of a kind that the log holds, as stored, by id (one query, however many)."""
+    model, columns = KINDS[kind][0], COLUMNS[kind]
+    found = _select(model._meta.db_table, columns, _IN_LOG.format("id"), [kind])
+    return {row["id"]: row for row in found}
+
+
+def logged_evidence() -> dict[str, dict]:
+    """The evidence of every decision the log holds, as stored, by approval id."""
+    where = _IN_LOG.format("approval_id")
+    found = _select(ApprovalEvidence._meta.db_table, EVIDENCE_COLUMNS, where, ["approval"])
+    return {row["approval_id"]: row for row in found}
 
 
 def leaf_hash_of(kind: str, row: dict, evidence: dict | None) -> str:
@@ -154,14 +178,6 @@ def leaf_hashes() -> list[bytes]:
     ]
 
 
-def tree_head() -> tuple[Checkpoint, list[bytes]]:
-    """The log's current size, root and time under the configured origin; its leaves."""
-    hashes = leaf_hashes()
-    return Checkpoint(
-        settings.TOM_AUDIT_ORIGIN, len(hashes), merkle.root(hashes), now_iso()
-    ), hashes
-
-
 # --- verification against a signed checkpoint ---------------------------------------------
 
 
@@ -203,6 +219,13 @@ def _signed(note_path: Path, name: str, public_key) -> tuple[Checkpoint, list[by
     ("" when the list is the one signed). Raises NoteError when the signature fails."""
     note, leaves_path = latest_checkpoint(note_path)
     checkpoint = parse_checkpoint(open_note(note.read_text(), name, public_key))
+    if checkpoint.origin != settings.TOM_AUDIT_ORIGIN:
+        # The same key may sign several logs; a checkpoint of another one proves nothing here.
+        why = (
+            f"{note.name} is a checkpoint of the log {checkpoint.origin!r}, not of this one "
+            f"({settings.TOM_AUDIT_ORIGIN!r}, TOM_AUDIT_ORIGIN)"
+        )
+        return checkpoint, [], why
     signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
     if len(signed) != checkpoint.size or merkle.root(signed) != checkpoint.root:
         return checkpoint, signed, f"{leaves_path.name} does not match the signed checkpoint"

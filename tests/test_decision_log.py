@@ -11,7 +11,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 from memory_app import audit, auditlog
+from memory_app.management.commands.audit_checkpoint import signing_key
 from memory_app.models import Approval, ApprovalEvidence, AuditLeaf
+from tommemory_verify.note import sign
 
 from .conftest import audit_triggers_lifted, checkpoint
 
@@ -283,3 +285,36 @@ def test_the_badge_refuses_a_checkpoint_another_key_signed(
     state, text = log_badge(reviewer_client, decided, tmp_path, (other, Path(f"{other}.pub")))
     assert state == "broken"
     assert text.startswith("Decision log cannot be checked:")
+
+
+def resign(directory: Path, keys, change) -> None:
+    """Sign the newest checkpoint's text again, changed, with the log's own key."""
+    note = sorted(directory.glob("*.note"))[-1]
+    text = note.read_text().split("\n\n")[0] + "\n"
+    key = signing_key(keys[0])
+    note.write_text(sign(change(text), "tommemory/decisions", key))
+
+
+def test_a_checkpoint_of_another_log_signed_by_the_same_key_is_refused(
+    reviewer_client, tmp_path, keys, decided
+):
+    directory = checkpoint(tmp_path, keys)
+    resign(directory, keys, lambda text: text.replace("tommemory/decisions", "tommemory/staging"))
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "broken"
+    assert "is a checkpoint of the log &#x27;tommemory/staging&#x27;, not of this one" in text
+    with pytest.raises(CommandError, match="a checkpoint of the log 'tommemory/staging'"):
+        verify(directory, keys)
+
+
+def test_a_checkpoint_signed_before_proposal_heads_still_checks_the_log(
+    reviewer_client, tmp_path, keys, decided
+):
+    """The badge and verify_audit hold the database to the signed leaves, which such a
+    checkpoint has; only a bundle needs the heads (tests/test_audit_bundle.py)."""
+    directory = checkpoint(tmp_path, keys)
+    resign(directory, keys, lambda text: "\n".join(text.split("\n")[:4]) + "\n")
+    assert "tommemory-proposal-heads" not in sorted(directory.glob("*.note"))[-1].read_text()
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "verified", text
+    assert "decision log intact: 4 entries" in verify(directory, keys)

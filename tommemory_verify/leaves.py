@@ -20,7 +20,7 @@ KINDS = (
 LEFT_OUT = {"behavior_profile": {"effective_to"}, "personality_profile": {"effective_to"}}
 
 
-def _json_value(value):
+def json_value(value):
     """A stored value another writer put in a column that JSON cannot hold as it is."""
     if isinstance(value, bytes):
         return {"bytes": value.hex()}
@@ -36,5 +36,5 @@ def leaf_text(kind: str, row: dict, evidence: dict | None) -> bytes:
         "row": {k: v for k, v in row.items() if k not in left_out},
         "evidence": evidence,
     }
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=json_value)
     return text.encode("utf-8", "surrogatepass")

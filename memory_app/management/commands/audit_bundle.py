@@ -4,8 +4,11 @@
 
 The bundle holds the proposal's logged rows (validations, decisions with their evidence,
 break-glass decisions, deploy outcomes) as stored, each with its place in the decision log
-and an inclusion proof against the newest signed checkpoint, and that checkpoint. ``python -m
-tommemory_verify bundle.json --key audit.key.pub`` checks it with the public key alone.
+and an inclusion proof against the newest signed checkpoint; the proposal row as stored;
+the proposal's head in that checkpoint (what its rows and row are, ``tommemory_verify.heads``)
+with its inclusion proof; and the checkpoint. ``python -m tommemory_verify bundle.json --key
+audit.key.pub`` checks it with the public key alone: authentic, and every row the checkpoint
+holds for the proposal, with the proposal row as it was then.
 """
 
 import json
@@ -14,12 +17,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app import auditlog
+from memory_app import auditlog, checkpoints
 from memory_app.models import AuditLeaf, Proposal
 from tommemory_verify import merkle
 from tommemory_verify.bundle import FORMAT
-
-LINEAGE_KINDS = ("validation", "approval", "deploy", "override")
+from tommemory_verify.heads import proposal_sha256
+from tommemory_verify.leaves import json_value
 
 
 class Command(BaseCommand):
@@ -41,9 +44,13 @@ class Command(BaseCommand):
             )
         except FileNotFoundError as error:
             raise CommandError(f"{error}: run `python manage.py audit_checkpoint` first") from error
+        try:
+            place, head, head_proof = checkpoints.proposal_head(note_path, proposal.pk)
+        except checkpoints.CheckpointRefused as error:
+            raise CommandError(str(error)) from error
         signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
         entries = []
-        for kind in LINEAGE_KINDS:
+        for kind in checkpoints.PROPOSAL_KINDS:
             model = auditlog.KINDS[kind][0]
             ids = list(model.objects.filter(proposal_id=proposal.pk).values_list("pk", flat=True))
             rows = auditlog.stored_rows(kind, ids)
@@ -63,13 +70,20 @@ class Command(BaseCommand):
                     "evidence": evidence.get(row_id) if kind == "approval" else None,
                     "proof": [h.hex() for h in merkle.inclusion_proof(index, signed)],
                 })  # fmt: skip
+        row = auditlog.stored_proposal(proposal.pk)
+        if len(entries) != head.leaves or proposal_sha256(row) != head.proposal_sha256:
+            raise CommandError(
+                f"proposal {proposal.pk!r} changed after the newest checkpoint (its row, or its "
+                "rows in the log): run `python manage.py audit_checkpoint`, then make the bundle"
+            )
         bundle = {
             "format": FORMAT,
-            "proposal": auditlog.stored_proposal(proposal.pk),
+            "proposal": row,
+            "head": {"index": place, "proof": [h.hex() for h in head_proof], **head.as_json()},
             "entries": sorted(entries, key=lambda e: e["index"]),
             "checkpoint": note_path.read_text(),
         }
-        text = json.dumps(bundle, ensure_ascii=False, indent=1) + "\n"
+        text = json.dumps(bundle, ensure_ascii=False, indent=1, default=json_value) + "\n"
         if out is None:
             self.stdout.write(text, ending="")
         else:

@@ -2,11 +2,13 @@
 
     python manage.py audit_checkpoint [--dir memory/checkpoints]
 
-Brings the log up to date (rows other writers added), signs size, root and time with the
-key TOM_AUDIT_KEY names (a C2SP signed note), and writes ``checkpoint-<size>-<time>.note``
-with ``.leaves`` (the leaf hashes it covers, which ``verify_audit`` uses to name the first
-entry that changed). The directory can be a git repository or any store away from the
-database host; run it from cron (see the README).
+Brings the log up to date (rows other writers added), signs size, root, time and the root
+of the proposal heads (what each proposal's bundle must hold, ``memory_app.checkpoints``)
+with the key TOM_AUDIT_KEY names (a C2SP signed note), and writes
+``checkpoint-<size>-<time>.note`` with ``.leaves`` (the leaf hashes it covers, which
+``verify_audit`` uses to name the first entry that changed) and ``.heads`` (the proposal
+heads, which ``audit_bundle`` proves a proposal's from). The directory can be a git
+repository or any store away from the database host; run it from cron (see the README).
 """
 
 from pathlib import Path
@@ -16,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app import auditlog
-from tommemory_verify.note import sign
+from memory_app import checkpoints
 
 
 def signing_key(path: Path) -> Ed25519PrivateKey:
@@ -45,13 +46,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, directory: Path | None, **options) -> None:
         key = signing_key(settings.TOM_AUDIT_KEY)
-        taken = auditlog.take_in()
-        checkpoint, hashes = auditlog.tree_head()
         directory = directory or settings.TOM_AUDIT_CHECKPOINTS
-        directory.mkdir(parents=True, exist_ok=True)
-        name = auditlog.checkpoint_name(checkpoint)
-        (directory / f"{name}.leaves").write_text("".join(h.hex() + "\n" for h in hashes))
-        (directory / f"{name}.note").write_text(sign(checkpoint.text(), checkpoint.origin, key))
+        try:
+            signed = checkpoints.sign(key, directory)
+        except checkpoints.CheckpointRefused as error:
+            raise CommandError(str(error)) from error
         self.stdout.write(
-            f"signed {checkpoint.size} log entries ({taken} new) into {directory / name}.note"
+            f"signed {signed.checkpoint.size} log entries ({signed.taken} new) and "
+            f"{signed.checkpoint.heads[0]} proposal heads into {signed.note}"
         )

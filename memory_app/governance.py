@@ -268,13 +268,14 @@ def evaluate(
     valid = [v.approval for v in views if v.counted]
     rejected_by = [a for a in valid if a.decision == Decision.REJECTED]
     approvers: dict[str, list[str]] = {}
-    named: dict[str, str] = {}  # person key -> the name their latest counted approval gives
+    named: dict[tuple[str, str], str] = {}  # (type, person key) -> the name it was given as
     for a in valid:
         if a.decision == Decision.APPROVED and a.approval_type in required:
             key = people.person_key(a.approver)
             approvers.setdefault(a.approval_type, []).append(key)
-            named[key] = text_of(a.approver)
-    satisfied = {kind: named[key] for kind, key in _assign(required, approvers, distinct).items()}
+            named[(a.approval_type, key)] = text_of(a.approver)
+    assigned = _assign(required, approvers, distinct)
+    satisfied = {kind: named[(kind, key)] for kind, key in assigned.items()}
     missing = [t for t in required if t not in satisfied]
     views = [_why_not_counted(v, required, satisfied, distinct, risk) for v in views]
     override_views = []

@@ -223,7 +223,7 @@ def _is_failing_validation(entry: dict) -> bool:
         (lambda e: e["kind"] == "deploy", "1 left out"),
         (_is_failing_validation, "the proposal's newest row in the log (entry #5) is left out"),
     ],
-    ids=["newest decision", "break-glass", "deploy outcome", "later failing validation"],
+    ids=["newest approval", "break-glass", "deploy outcome", "later failing validation"],
 )
 def test_a_bundle_that_leaves_out_a_row_the_checkpoint_holds_is_refused(
     full, keys, left_out, named
@@ -237,6 +237,20 @@ def test_a_bundle_that_leaves_out_a_row_the_checkpoint_holds_is_refused(
     assert checked.returncode == 1, checked.stdout
     assert named in checked.stdout
     assert "NOT authentic and complete" in checked.stdout
+
+
+def test_a_bundle_without_the_newest_decision_is_refused(bundle, keys):
+    """Decisions #1 and #2 still chain from the first without a gap: only the signed head
+    knows there was a #3."""
+
+    def drop_newest(data):
+        newest = data["entries"].pop()
+        assert newest["evidence"]["seq"] == 3
+
+    checked = audit(forge(bundle, drop_newest), keys[1])
+    assert checked.returncode == 1
+    assert "FAIL: the checkpoint holds 4 rows of this proposal, the bundle 3" in checked.stdout
+    assert "the proposal's newest row in the log (entry #3) is left out" in checked.stdout
 
 
 def test_a_left_out_row_with_a_head_to_match_is_refused(full, keys):

@@ -252,7 +252,6 @@ function evaluate(
     || ev.proposal_sha256 !== currentDigest
     || (ev.risk_level !== null && ev.risk_level !== textOf(proposal.risk_level));
   const expires = days !== null && days !== undefined;
-  const counted = approvals.filter((a) => {
   /** Whether an approval (or break-glass decision) by ``who`` can count: it names a person
    * other than the proposer, and at its time the latest validation passed every check. */
   const fit = (who: unknown, decision: Row): boolean => {
@@ -262,6 +261,7 @@ function evaluate(
     const inEffect = before.at(-1);
     return inEffect !== undefined && allPassed(inEffect);
   };
+  const counted = approvals.filter((a) => {
     const ev = evidence.get(a.id);
     let stale = false;
     if (ev) {
@@ -309,7 +309,6 @@ function evaluate(
   return { status, refusal, approvalRefusal, latestValidation: latest };
 }
 
-/** The moment approvals are aged at: a promoted proposal's deploy, else ``now``. */
 function allPassed(validation: Row): boolean {
   return [validation.build_pass, validation.lint_pass, validation.test_pass, validation.policy_pass].every((c) => c === 1);
 }
@@ -320,6 +319,7 @@ function countedTime(row: Row, column: string): string {
   return instantKey(row[column]);
 }
 
+/** The moment approvals are aged at: a promoted proposal's deploy, else ``now``. */
 function agedAtMillis(deploys: Row[], now: number): number {
   const latest = deploys.at(-1);
   if (latest?.status !== "succeeded") return now;
@@ -393,7 +393,6 @@ function text(value: unknown, what: string, required = true): string | null {
   return value;
 }
 
-function choice<T extends string>(value: unknown, choices: readonly T[], what: string): T {
 /** A name that names a person: one with visible characters (contract/people.json). */
 function person(value: unknown, what: string): string {
   const name = text(value, what) as string;
@@ -403,6 +402,7 @@ function person(value: unknown, what: string): string {
   return name;
 }
 
+function choice<T extends string>(value: unknown, choices: readonly T[], what: string): T {
   if (!choices.includes(value as T)) {
     throw new InvalidInput(`${what} must be one of ${choices.join(", ")}; got ${JSON.stringify(value)}`);
   }
@@ -1014,7 +1014,6 @@ export class RuntimeMemoryStore {
     });
   }
 
-  private async lineageRows(tx: Tx, proposalId: string) {
   /** The proposal's status as the rule derives it from its rows now (the store's clock),
    * whatever status another writer stored. */
   async proposalStatus(proposalId: string): Promise<{ status: string }> {
@@ -1024,6 +1023,7 @@ export class RuntimeMemoryStore {
     });
   }
 
+  private async lineageRows(tx: Tx, proposalId: string) {
     const read = async (table: string, time: string) =>
       chronological(await tx.all(`SELECT * FROM "${table}" WHERE proposal_id = ?`, proposalId), time);
     const evidence = new Map<unknown, Row>(

@@ -49,9 +49,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# One encoder for every record (json.dumps with options makes one per call).
+_STRICT = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
+
+
 def json_record(record: Any) -> str:
     """One exported record as strict JSON, whatever another writer stored in its columns."""
-    return json.dumps(_plain(record), ensure_ascii=False, default=str, allow_nan=False)
+    try:
+        return _STRICT.encode(record)
+    except ValueError:  # an infinity or NaN: rare, so only then is every value looked at
+        return _STRICT.encode(_plain(record))
 
 
 def _json_lines(rows: Iterable[Any], columns: list[Column]) -> Iterator[str]:
@@ -82,8 +89,27 @@ def safe_filename(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:80]
 
 
+# A streamed download is sent in pieces of about this many characters: a piece per row
+# would be a write to the socket per row (200,000 of them for a long transcript).
+STREAM_PIECE = 64 * 1024
+
+
+def in_pieces(chunks: Iterable[str], size: int = STREAM_PIECE) -> Iterator[str]:
+    """``chunks`` joined into pieces of at least ``size`` characters (the last one shorter)."""
+    held: list[str] = []
+    length = 0
+    for chunk in chunks:
+        held.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield "".join(held)
+            held, length = [], 0
+    if held:
+        yield "".join(held)
+
+
 def stream_json(chunks: Iterable[str], filename: str, content_type: str) -> StreamingHttpResponse:
     """Stream a document built chunk by chunk (a replay export) as a download."""
-    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response = StreamingHttpResponse(in_pieces(chunks), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -55,15 +55,22 @@ class CanonicalTime(Func):
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
         checks = (
-            f"({sql}) GLOB '{CANONICAL_GLOB}'",
             # date() echoes "2026-02-30"; through julianday it gives the real day, or NULL.
             f"date(julianday(substr({sql}, 1, 10))) = substr({sql}, 1, 10)",
             f"substr({sql}, 12, 2) < '24'",
             f"substr({sql}, 1, 4) > '0000'",
         )
+        # The checks run only on a text of the canonical shape (CASE evaluates its THEN
+        # alone when the WHEN holds; AND may evaluate both sides): julianday() then reads
+        # digits only. On any text it may read 'now' (any case, as text or bytes) as the
+        # current moment, which SQLite refuses in an index: the row would be refused.
         # COALESCE: a check on a day SQLite cannot read is NULL, and a NULL flag would
         # leave the row out of both the canonical and the other query.
-        flag = "COALESCE((" + ") AND (".join(checks) + "), 0)"
+        flag = (
+            f"COALESCE(CASE WHEN ({sql}) GLOB '{CANONICAL_GLOB}' THEN ("
+            + ") AND (".join(checks)
+            + ") END, 0)"
+        )
         return flag, (*params, *params, *params, *params, *params)
 
     def as_postgresql(self, compiler, connection, **extra_context):

@@ -23,6 +23,10 @@ names nobody. People are compared by ``people.person_key`` (contract/people.json
 as raw text: "Ann" and "ann\u200b" are one person for the proposer, for four-eyes and for
 a person's latest decision of a type.
 
+Every time the rule reads (order, "up to", staleness, expiry, the deploy approvals are
+aged at) is a row's counted time (``decision_time``): the time it claims, held between
+moments the decision log knows, so no writer moves a decision by the time it writes.
+
 The stored ``status`` column is the rows' verdict as last written; another writer may set
 it to anything. A stored status the rows do not explain is reported beside the derived one,
 and while a terminal stored status (``rejected``, ``promoted``) disagrees, no decision is
@@ -38,7 +42,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from . import people, timeutil
+from . import decision_time, people, timeutil
 from .models import (
     Approval,
     ApprovalEvidence,
@@ -51,7 +55,7 @@ from .models import (
     ProposalStatus,
     ValidationResult,
 )
-from .timeutil import chronological, format_iso, instant_key, parse_iso
+from .timeutil import format_iso, parse_iso
 
 OPEN_STATUSES = (ProposalStatus.DRAFTED, ProposalStatus.VALIDATED)
 TERMINAL_STATUSES = (ProposalStatus.REJECTED, ProposalStatus.PROMOTED)
@@ -168,12 +172,13 @@ class Verdict:
 
 
 def _upto[T](rows: Iterable[T], attr: str, at: datetime | None) -> list[T]:
-    """Rows up to ``at`` in time order (an unreadable time is in no "up to": ``timeutil``)."""
-    ordered = chronological(list(rows), attr)
+    """Rows up to ``at`` in the order of their counted time (``decision_time``; an
+    unreadable time is in no "up to": ``timeutil``)."""
+    ordered = decision_time.in_order(rows, attr)
     if at is None:
         return ordered
     bound = format_iso(at)
-    return [r for r in ordered if "" < instant_key(getattr(r, attr)) <= bound]
+    return [r for r in ordered if "" < counted_time(r, attr) <= bound]
 
 
 def _assign(required: tuple[str, ...], approvers: dict[str, list[str]], distinct: bool):
@@ -255,7 +260,7 @@ def evaluate(
         unfit = approving and _unfit_approver(proposal, a.approver)
         if unfit and not (stale or superseded):
             reason = unfit
-        age, expired = _age(a.decided_at, aged_at, lifetime)
+        age, expired = _age(counted_time(a, "decided_at"), aged_at, lifetime)
         expired = expired and approving
         if expired and not (stale or superseded or unfit):
             reason = _expiry_reason(age, lifetime, risk)
@@ -284,7 +289,7 @@ def evaluate(
         unfit = _unfit_approver(proposal, o.actor)
         if unfit and not stale:
             reason = unfit
-        age, expired = _age(o.decided_at, aged_at, lifetime)
+        age, expired = _age(counted_time(o, "decided_at"), aged_at, lifetime)
         if expired and not (stale or unfit):
             reason = _expiry_reason(age, lifetime, risk)
         unchecked = _unchecked(o, validations)
@@ -355,7 +360,7 @@ def _aged_at(deploys: list[DeployOutcome], moment: datetime) -> datetime:
     """The moment approvals are aged at: a promoted proposal's deploy, else ``moment``."""
     latest = deploys[-1] if deploys else None
     if latest is not None and latest.status == DeployStatus.SUCCEEDED:
-        deployed = parse_iso(latest.deployed_at)
+        deployed = parse_iso(counted_time(latest, "deployed_at"))
         if deployed is not None and deployed < moment:
             return deployed
     return moment
@@ -409,8 +414,9 @@ def _as_named(name: object, other: object) -> str:
 
 def counted_time(row, column: str) -> str:
     """The instant the rule places a governed row at, as ``instant_key`` text ("" when
-    unreadable): the one home of which time of a row the checks gate compares."""
-    return instant_key(getattr(row, column))
+    unreadable): the one home of which time of a row the rule reads, its counted time
+    (``decision_time``: the claimed time held to what the decision log saw)."""
+    return decision_time.time_of(row, column)
 
 
 def _unfit_approver(proposal, who: object) -> str:
@@ -481,8 +487,8 @@ def _staleness(approval, evidence, latest, digest, risk) -> tuple[bool, str]:
         return False, ""
     # Decisions from other writers carry no evidence row: the validation in effect
     # when they were made is the latest one before them.
-    decided = instant_key(approval.decided_at)
-    if latest is not None and instant_key(latest.validated_at) > decided:
+    decided = counted_time(approval, "decided_at")
+    if latest is not None and counted_time(latest, "validated_at") > decided:
         return True, "stale: a newer validation came after this decision"
     return False, ""
 
@@ -519,21 +525,19 @@ def evidence_of(approval: Approval) -> ApprovalEvidence | None:
 def verdict_for(
     proposal: Proposal, at: datetime | None = None, now: datetime | None = None
 ) -> Verdict:
-    """Evaluate a proposal from its rows: prefetched ones (``with_lineage``) or four queries."""
+    """Evaluate a proposal from its rows: prefetched ones (``with_lineage``, which gives
+    them their counted times) or five queries."""
     if proposal.pk is None:  # stored without an id by another writer: no row can name it
         return evaluate(proposal, [], [], [], {}, at=at, now=now)
-    if "approvals" in getattr(proposal, "_prefetched_objects_cache", {}):
-        approvals = list(proposal.approvals.all())
-    else:
-        approvals = list(proposal.approvals.select_related("evidence"))
-    evidence = {a.pk: ev for a in approvals if (ev := evidence_of(a)) is not None}
-    return evaluate(
-        proposal,
-        proposal.validations.all(),
-        approvals,
-        proposal.deploy_outcomes.all(),
-        evidence,
-        proposal.overrides.all(),
-        at=at,
-        now=now,
+    prefetched = "approvals" in getattr(proposal, "_prefetched_objects_cache", {})
+    approvals = list(
+        proposal.approvals.all() if prefetched else proposal.approvals.select_related("evidence")
     )
+    validations, deploys, overrides = (
+        list(rows.all())
+        for rows in (proposal.validations, proposal.deploy_outcomes, proposal.overrides)
+    )
+    if not prefetched:
+        decision_time.attach([*validations, *approvals, *deploys, *overrides])
+    evidence = {a.pk: ev for a in approvals if (ev := evidence_of(a)) is not None}
+    return evaluate(proposal, validations, approvals, deploys, evidence, overrides, at=at, now=now)

@@ -939,7 +939,7 @@ class ProposalQuerySet(models.QuerySet):
 
     def with_lineage(self, chunk_size: int = 500) -> Iterator[Proposal]:
         """The proposals with their skill, validations, approvals (with evidence), deploys
-        and break-glass decisions.
+        and break-glass decisions, each row with its counted time (``decision_time``).
 
         Read in chunks, each with one query per relation. The skill is prefetched, not
         joined, since a join would hide a proposal whose skill another writer removed; a
@@ -952,8 +952,18 @@ class ProposalQuerySet(models.QuerySet):
             "overrides",
             models.Prefetch("approvals", queryset=Approval.objects.select_related("evidence")),
         ]
+        from . import decision_time  # reads the decision log, whose models are these
+
         for chunk in itertools.batched(self.iterator(chunk_size), chunk_size):
             models.prefetch_related_objects([p for p in chunk if p.pk is not None], *lineage)
+            # The time each row counts at (one more query per chunk): governance reads it.
+            decision_time.attach(
+                row
+                for p in chunk
+                if p.pk is not None
+                for rows in (p.validations, p.approvals, p.deploy_outcomes, p.overrides)
+                for row in rows.all()
+            )
             yield from chunk
 
 

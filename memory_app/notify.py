@@ -96,7 +96,12 @@ def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
     lineage = lineages[row.proposal_id]
     if lineage is None:
         return []
-    at = parse_iso(getattr(row, time_column))
+    # The rule just before and just after the row, at the time it counts at (the lineage's
+    # copy of it carries that: ``decision_time``).
+    governed = (*lineage.validations, *lineage.approvals, *lineage.deploy_outcomes,
+                *lineage.overrides)  # fmt: skip
+    counted = next((r for r in governed if r.pk == row.pk and type(r) is type(row)), row)
+    at = parse_iso(governance.counted_time(counted, time_column))
     before = governance.evaluate(*_without(lineage.rows, row), at=at)
     after = governance.evaluate(*lineage.rows, at=at)
     proposal = lineage.proposal

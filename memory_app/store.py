@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Max
 
-from . import adoption, audit, auditlog, governance, notify, people, visible
+from . import adoption, audit, auditlog, decision_time, governance, notify, people, visible
 from .fields import MAX_INTEGER, sql_integer
 from .jsontext import dump_json, json_object_text
 from .models import (
@@ -851,20 +851,25 @@ class RuntimeMemoryStore:
 
     def proposal_lineage(self, proposal_id: str) -> ProposalLineage:
         """skill → proposal → validations → approvals (with evidence) → deploys, and
-        break-glass decisions (seven queries).
+        break-glass decisions (eight queries: the last reads the decision log's moments).
 
-        Rows are in time order (unreadable times first, then by id: ``timeutil``).
+        Each governed row carries its counted time (``decision_time``) and rows are in
+        that order (unreadable times first, then by id: ``timeutil``).
         """
         proposal = _get(Proposal, proposal_id)
-        approvals = proposal.approvals.select_related("evidence")
+        validations = list(proposal.validations.all())
+        approvals = list(proposal.approvals.select_related("evidence"))
+        deploys = list(proposal.deploy_outcomes.all())
+        overrides = list(proposal.overrides.all())
+        decision_time.attach([*validations, *approvals, *deploys, *overrides])
         return ProposalLineage(
             skill=Skill.objects.filter(pk=proposal.skill_id).first(),
             proposal=proposal,
-            validations=chronological(list(proposal.validations.all()), "validated_at"),
-            approvals=(approvals := chronological(list(approvals), "decided_at")),
-            deploy_outcomes=chronological(list(proposal.deploy_outcomes.all()), "deployed_at"),
+            validations=decision_time.in_order(validations, "validated_at"),
+            approvals=(approvals := decision_time.in_order(approvals, "decided_at")),
+            deploy_outcomes=decision_time.in_order(deploys, "deployed_at"),
             evidence={a.pk: ev for a in approvals if (ev := governance.evidence_of(a))},
-            overrides=chronological(list(proposal.overrides.all()), "decided_at"),
+            overrides=decision_time.in_order(overrides, "decided_at"),
             changes=list(ProposalChange.objects.of(proposal)),
         )
 

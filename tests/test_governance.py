@@ -167,17 +167,20 @@ def test_a_changed_proposal_json_makes_earlier_decisions_stale(store, make_propo
     assert verdict.status == "validated"
 
 
-def test_other_writers_decisions_are_judged_by_time(store, make_proposal):
-    proposal = make_proposal("low")
+def test_other_writers_decisions_are_judged_by_time(store, make_proposal, clock):
+    proposal = make_proposal("low", validated=False)
+    # Written before the validation was recorded (the decision log sees both at once, so
+    # each keeps its own time: decision_time).
+    Approval.objects.create(
+        proposal=proposal, approver="early-runtime", approval_type="human",
+        decision="rejected", decided_at=clock() - timedelta(days=1),
+    )  # fmt: skip
+    validate(store, proposal)
     Approval.objects.create(
         proposal=proposal, approver="runtime", approval_type="human", decision="approved",
         decided_at="2999-01-01 00:00:00",
     )  # fmt: skip
     assert governance.verdict_for(proposal).status == "approved"
-    Approval.objects.create(
-        proposal=proposal, approver="early-runtime", approval_type="human",
-        decision="rejected", decided_at="2000-01-01",
-    )  # fmt: skip
     verdict = governance.verdict_for(proposal)
     early = next(d for d in verdict.decisions if d.approval.approver == "early-runtime")
     assert early.stale  # given before the validation the proposal has now
@@ -196,11 +199,18 @@ def test_the_rule_comes_from_settings(store, make_proposal, settings):
     assert status(proposal) == "approved"
 
 
-def test_status_at_any_moment_comes_from_the_rows(store, make_proposal):
+def test_status_at_any_moment_comes_from_the_rows(store, make_proposal, clock):
     proposal = make_proposal("medium", validated=False)
-    validate(store, proposal, at="2026-11-24T10:00:00Z")
-    decide(store, proposal, "alice", "human", decided_at="2026-11-24T11:00:00Z")
-    decide(store, proposal, "bob", "policy", decided_at="2026-11-24T12:00:00Z")
+    today = clock()
+    # Each row written when it says (a row the decision log saw later than the time it
+    # claims counts from then: decision_time).
+    clock.set("2026-11-24T10:00:00Z")
+    validate(store, proposal)
+    clock.set("2026-11-24T11:00:00Z")
+    decide(store, proposal, "alice", "human")
+    clock.set("2026-11-24T12:00:00Z")
+    decide(store, proposal, "bob", "policy")
+    clock.set(today)
     fresh = Proposal.objects.get(pk=proposal.pk)
 
     def at(moment):
@@ -338,8 +348,11 @@ def test_low_risk_approvals_never_expire(store, make_proposal):
 
 
 def test_an_expired_approval_is_refused_nothing_and_a_fresh_one_counts(store, make_proposal, clock):
+    today = clock()
+    clock.set(today - timedelta(days=91))  # validated and approved then
     proposal = make_proposal("medium")
-    decide(store, proposal, "rita", "human", decided_at=clock() - timedelta(days=91))
+    decide(store, proposal, "rita", "human")
+    clock.set(today)
     decide(store, proposal, "pat", "policy")
     verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.missing == ["human"]
@@ -376,6 +389,9 @@ def test_an_approval_with_an_unreadable_time_expires_where_approvals_expire(stor
 
 def test_expiry_comes_from_settings(store, make_proposal, settings, clock):
     settings.TOM_GOVERNANCE = {**settings.TOM_GOVERNANCE, "expire_after_days": {"low": 1}}
+    today = clock()
+    clock.set(today - timedelta(days=2))  # validated and approved then
     proposal = make_proposal("low")
-    decide(store, proposal, "rita", "human", decided_at=clock() - timedelta(days=2))
-    assert status(proposal) == "validated"
+    decide(store, proposal, "rita", "human")
+    clock.set(today)
+    assert governance.verdict_for(Proposal.objects.get(pk=proposal.pk)).status == "validated"

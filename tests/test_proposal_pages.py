@@ -304,8 +304,9 @@ def test_lineage_page_shows_everything_in_order(reviewer_client, store):
     assert statuses == ["not drafted yet", "drafted", "validated", "validated"]
 
 
-def test_replay_answers_the_status_at_a_chosen_moment(reviewer_client, store, proposal):
-    validate(store, proposal, at="2999-01-01T00:00:00Z")
+def test_replay_answers_the_status_at_a_chosen_moment(reviewer_client, store, proposal, clock):
+    clock.set("2999-01-01T00:00:00Z")  # validated then (and recorded then: decision_time)
+    validate(store, proposal)
     html = body(reviewer_client.get(page_url(proposal) + "?at=2998-06-01", HTTP_HX_REQUEST="true"))
     assert html.lstrip().startswith('<div id="replay">')
     assert "the proposal was <strong>drafted</strong>" in html
@@ -369,10 +370,16 @@ def test_the_proposer_cannot_approve_their_own_proposal_and_is_told_at_the_form(
     ]
 
 
-def test_an_expired_approval_is_shown_expired_with_its_age(reviewer_client, store, validated):
-    Proposal.objects.filter(pk=validated.pk).update(risk_level="critical")
-    decide(store, validated, "rita", "human", decided_at="2020-01-01T00:00:00Z")
-    html = body(reviewer_client.get(page_url(validated)))
+def test_an_expired_approval_is_shown_expired_with_its_age(
+    reviewer_client, store, proposal, clock
+):
+    Proposal.objects.filter(pk=proposal.pk).update(risk_level="critical")
+    today = clock()
+    clock.set("2020-01-01T00:00:00Z")  # validated and decided then
+    validate(store, proposal)
+    decide(store, proposal, "rita", "human")
+    clock.set(today)
+    html = body(reviewer_client.get(page_url(proposal)))
     assert '<span class="badge expired">expired</span>' in html
     assert "expired: given " in html
     assert " days ago; approvals at critical risk count for 14 days" in html

@@ -226,7 +226,10 @@ def test_bad_promotion_flow_input_is_refused(store, proposal):
     assert proposal.approvals.count() == 0
 
 
-def test_proposal_lineage_in_seven_queries(store, proposal, django_assert_num_queries):
+def test_proposal_lineage_in_eight_queries(store, proposal, django_assert_num_queries, clock):
+    # One moment for every write: the decision log sees each row at once, so a time given
+    # in the past counts as given (decision_time), and the order below is the claimed one.
+    clock.set(clock(), ticking=False)
     _validate(store, proposal)
     store.record_approval(
         proposal.id, approver="a", approval_type="human", decision="approved",
@@ -237,8 +240,9 @@ def test_proposal_lineage_in_seven_queries(store, proposal, django_assert_num_qu
         decided_at="2026-11-24 11:00:00",
     )  # fmt: skip
     store.record_deploy_outcome(proposal.id, deployment_target="prod", status="failed")
-    # proposal, skill, validations, approvals with evidence, deploys, overrides, changes
-    with django_assert_num_queries(7):
+    # proposal, validations, approvals with evidence, deploys, overrides, the decision log's
+    # moments, skill, changes
+    with django_assert_num_queries(8):
         lineage = store.proposal_lineage(proposal.id)
         assert lineage.skill.skill_key == "summarise-logs"
     assert lineage.proposal == proposal

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from memory_app import decision_time
 from memory_app.jsontext import ParsedJSON, parse_json_text
 from memory_app.models import SNIPPET_MARKS, Level, Role, check_passed
-from memory_app.timeutil import format_iso, parse_iso
+from memory_app.timeutil import format_iso, instant_key, parse_iso
 
 register = template.Library()
 
@@ -28,6 +29,29 @@ def ts(value: object) -> SafeString:
     return format_html(
         '<time datetime="{}" title="{} UTC">{} UTC</time>', format_iso(moment), utc, utc
     )
+
+
+@register.simple_tag
+def dated(row: object, value: object = None) -> SafeString:
+    """A governed row's time: the time it claims, and beside it the time it counts at when
+    the decision log held it elsewhere (``decision_time``): "dated 2036-01-01 ..., recorded
+    2026-12-06 ...". Another row (a skill, a proposal) shows ``value``."""
+    column = getattr(row, decision_time.CLAIMED, None)
+    if column is None:
+        return ts(value)
+    claimed = getattr(row, column)
+    if not decision_time.differs(row):
+        return ts(claimed)
+    counted = getattr(row, decision_time.COUNTED)
+    if counted < instant_key(claimed):
+        why, word = "counted from when the decision log recorded it", "recorded"
+    else:
+        why = "the decision log had recorded this proposal without it by then"
+        word = "counted from"
+    return format_html(
+        '<span class="ts-moved" title="{}">dated {}, {} {}</span>', why, ts(claimed), word,
+        ts(counted),
+    )  # fmt: skip
 
 
 @register.simple_tag(takes_context=True)

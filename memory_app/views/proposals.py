@@ -94,14 +94,16 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:
-    """Learned, drafted, validated, decided, deployed: every step in time order."""
+    """Learned, drafted, validated, decided, deployed: every step in time order, a governed
+    row at the time it counts at (``decision_time``)."""
+    at = governance.counted_time
     entries = [
         *([("learned", lineage.skill.learned_at, lineage.skill)] if lineage.skill else []),
         ("drafted", lineage.proposal.created_at, lineage.proposal),
-        *[("validated", v.validated_at, v) for v in lineage.validations],
-        *[("decided", a.decided_at, a) for a in lineage.approvals],
-        *[("deployed", d.deployed_at, d) for d in lineage.deploy_outcomes],
-        *[("bypassed", o.decided_at, o) for o in lineage.overrides],
+        *[("validated", at(v, "validated_at"), v) for v in lineage.validations],
+        *[("decided", at(a, "decided_at"), a) for a in lineage.approvals],
+        *[("deployed", at(d, "deployed_at"), d) for d in lineage.deploy_outcomes],
+        *[("bypassed", at(o, "decided_at"), o) for o in lineage.overrides],
     ]
     return sorted(entries, key=lambda e: instant_key(e[1]))
 

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import {
   type Connection, type Engine, isPostgresUrl, PostgresEngine, type Row, SqliteEngine, type Tx,
 } from "./engines.js";
+import { attachCountedTimes, inCountedOrder, timeOf } from "./countedTime.js";
 import { loadPeople } from "./people.js";
 import { loadVisible, SAYS_NOTHING } from "./visible.js";
 
@@ -212,15 +213,6 @@ export function chainHash(approval: Row, evidence: Row): string {
   return createHash("sha256").update(JSON.stringify(content), "utf8").digest("hex");
 }
 
-function chronological(rows: Row[], column: string): Row[] {
-  return [...rows].sort((a, b) => {
-    const ka = instantKey(a[column]); const kb = instantKey(b[column]);
-    if (ka !== kb) return ka < kb ? -1 : 1;
-    const ia = String(a.id); const ib = String(b.id);
-    return ia < ib ? -1 : ia > ib ? 1 : 0;
-  });
-}
-
 interface Verdict {
   status: string; refusal: string; approvalRefusal: string; latestValidation: Row | null;
 }
@@ -266,14 +258,14 @@ function evaluate(
     let stale = false;
     if (ev) {
       stale = staleEvidence(ev);
-    } else if (latest !== null && instantKey(latest.validated_at) > instantKey(a.decided_at)) {
+    } else if (latest !== null && countedTime(latest, "validated_at") > countedTime(a, "decided_at")) {
       stale = true;
     }
     const superseded = latestPerKey.get(`${people.key(a.approver)}\u0000${a.approval_type}`) !== a.id;
     if (a.decision !== "approved") return !stale && !superseded;
     // Another writer may have recorded the proposer's own approval, one naming nobody, or
     // one after failing checks: none counts.
-    const expired = expires && isOlderThan(a.decided_at, agedAt, days);
+    const expired = expires && isOlderThan(countedTime(a, "decided_at"), agedAt, days);
     return !stale && !superseded && fit(a.approver, a) && !expired;
   });
   const rejected = counted.some((a) => a.decision === "rejected");
@@ -286,7 +278,7 @@ function evaluate(
   const satisfied = assign(required, approvers, distinct);
   // A counted break-glass decision stands in for every missing type.
   const bypassed = overrides.some((o) => !staleEvidence(o) && fit(o.actor, o)
-    && !(expires && isOlderThan(o.decided_at, agedAt, days)));
+    && !(expires && isOlderThan(countedTime(o, "decided_at"), agedAt, days)));
   const missing = bypassed ? [] : required.filter((t) => !satisfied.has(t));
   const passed = latest !== null && allPassed(latest);
   let status: string;
@@ -314,16 +306,17 @@ function allPassed(validation: Row): boolean {
 }
 
 /** The instant the rule places a governed row at ("" when unreadable): the one home of
- * which time of a row the checks gate compares (memory_app/governance.py counted_time). */
+ * which time of a row the rule reads, its counted time (countedTime.ts; Python:
+ * memory_app/governance.py counted_time). */
 function countedTime(row: Row, column: string): string {
-  return instantKey(row[column]);
+  return timeOf(row, column);
 }
 
 /** The moment approvals are aged at: a promoted proposal's deploy, else ``now``. */
 function agedAtMillis(deploys: Row[], now: number): number {
   const latest = deploys.at(-1);
   if (latest?.status !== "succeeded") return now;
-  const deployed = Date.parse(instantKey(latest.deployed_at));
+  const deployed = Date.parse(countedTime(latest, "deployed_at"));
   return Number.isNaN(deployed) || deployed >= now ? now : deployed;
 }
 
@@ -1023,19 +1016,23 @@ export class RuntimeMemoryStore {
     });
   }
 
+  /** A proposal's governed rows, each at its counted time and in that order (countedTime.ts). */
   private async lineageRows(tx: Tx, proposalId: string) {
-    const read = async (table: string, time: string) =>
-      chronological(await tx.all(`SELECT * FROM "${table}" WHERE proposal_id = ?`, proposalId), time);
+    const read = async (kind: string) => {
+      const spec = DECISION_LOG.kinds[kind]!;
+      const rows = await tx.all(`SELECT * FROM "${spec.table}" WHERE proposal_id = ?`, proposalId);
+      return { kind, column: spec.time, rows };
+    };
     const evidence = new Map<unknown, Row>(
       (await tx.all("SELECT * FROM tommemory_approval_evidence WHERE proposal_id = ?", proposalId))
         .map((r) => [r.approval_id, r]),
     );
+    const groups = [await read("validation"), await read("approval"), await read("deploy"), await read("override")];
+    await attachCountedTimes(tx, groups, this.now());
+    const [validations, approvals, deploys, overrides] = groups.map((g) => inCountedOrder(g.rows, g.column));
     return {
-      validations: await read("validation_results", "validated_at"),
-      approvals: await read("approvals", "decided_at"),
-      deploys: await read("deploy_outcomes", "deployed_at"),
-      overrides: await read("tommemory_overrides", "decided_at"),
-      evidence,
+      validations: validations as Row[], approvals: approvals as Row[], deploys: deploys as Row[],
+      overrides: overrides as Row[], evidence,
     };
   }
 

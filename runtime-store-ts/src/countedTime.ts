@@ -1,0 +1,80 @@
+/**
+ * The time a governed row counts at: the time it claims, held to what the decision log saw
+ * (memory_app/decision_time.py is the same rule in Python; the README says why).
+ *
+ * - hi: no later than when the log recorded the row (its entry's logged_at), or, for a row
+ *   the log has not taken in yet, than the moment it is read;
+ * - lo: no earlier than the log's latest take-in before that (the latest earlier entry, by
+ *   log position, whose logged_at is earlier than hi; for a row not taken in yet, the
+ *   log's last take-in): a take-in reads every table, so it saw the proposal without it.
+ *
+ * An unreadable claimed time stays unreadable (""). Rows nobody attached a counted time to
+ * count at the time they claim.
+ */
+import type { Param, Row, Tx } from "./engines.js";
+import { instantKey } from "./index.js";
+
+const counted = new WeakMap<Row, string>();
+
+/** A claimed time clamped to [lo, hi] ("" bounds are open); hi wins should they cross. */
+export function clampTime(claimed: unknown, lo: string, hi: string): string {
+  let key = instantKey(claimed);
+  if (!key) return key;
+  if (lo && key < lo) key = lo;
+  if (hi && key > hi) key = hi;
+  return key;
+}
+
+/** The time the rule places a governed row at (canonical text, "" when unreadable). */
+export function timeOf(row: Row, column: string): string {
+  return counted.get(row) ?? instantKey(row[column]);
+}
+
+/** Rows in counted-time order; rows counted at one moment by the time they claim, then id. */
+export function inCountedOrder(rows: Row[], column: string): Row[] {
+  const key = (r: Row) => [timeOf(r, column), instantKey(r[column]), String(r.id)];
+  return [...rows].sort((a, b) => {
+    const ka = key(a); const kb = key(b);
+    for (let n = 0; n < ka.length; n++) {
+      if (ka[n] !== kb[n]) return (ka[n] as string) < (kb[n] as string) ? -1 : 1;
+    }
+    return 0;
+  });
+}
+
+export interface GovernedRows { kind: string; column: string; rows: Row[] }
+
+/** Give each row its counted time (one query); ``now`` bounds rows not logged yet. */
+export async function attachCountedTimes(tx: Tx, groups: GovernedRows[], now: string): Promise<void> {
+  const parts: string[] = [];
+  const params: Param[] = [];
+  for (const { kind, rows } of groups) {
+    const ids = rows.map((r) => r.id).filter((id): id is string => typeof id === "string");
+    if (!ids.length) continue;
+    // The same statement as decision_time.py: each kind's rows through the (kind, row_id)
+    // index, the previous take-in by walking the primary key back.
+    parts.push(
+      "SELECT l.kind, l.row_id, l.logged_at AS hi, (SELECT p.logged_at FROM tommemory_audit_log p "
+      + 'WHERE p."index" < l."index" AND p.logged_at < l.logged_at ORDER BY p."index" DESC LIMIT 1) AS lo '
+      + `FROM tommemory_audit_log l WHERE l.kind = ? AND l.row_id IN (${ids.map(() => "?").join(", ")})`,
+    );
+    params.push(kind, ...ids);
+  }
+  parts.push(
+    "SELECT NULL AS kind, NULL AS row_id, p.logged_at AS hi, NULL AS lo FROM tommemory_audit_log p "
+    + 'WHERE p."index" = (SELECT MAX("index") FROM tommemory_audit_log)',
+  );
+  const bounds = new Map<string, [string, string]>();
+  let lastTakeIn = "";
+  for (const found of await tx.all(parts.join(" UNION ALL "), ...params)) {
+    const { kind, row_id: rowId, hi, lo } = found;
+    if (kind === null || kind === undefined) lastTakeIn = String(hi ?? "");
+    else bounds.set(`${String(kind)}\u0000${String(rowId)}`, [String(lo ?? ""), String(hi)]);
+  }
+  for (const { kind, column, rows } of groups) {
+    for (const row of rows) {
+      const [lo, hi] = bounds.get(`${kind}\u0000${String(row.id)}`) ?? [lastTakeIn, now];
+      counted.set(row, clampTime(row[column], lo, hi));
+    }
+  }
+}

@@ -11,10 +11,17 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from .hostile import MARKER, hostile_rows, insert_raw, page_urls, read_all
+from .hostile import (
+    MARKER,
+    hostile_rows,
+    insert_raw,
+    page_urls,
+    read_all,
+    rows_with_every_time,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +46,7 @@ def _check(client: Client, url: str, **headers) -> None:
 
 
 @given(rows=hostile_rows())
+@example(rows=rows_with_every_time("now"))
 def test_any_stored_value_renders_on_every_page_for_every_role(clients, rows):
     with transaction.atomic():
         insert_raw(rows)

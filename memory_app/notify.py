@@ -26,9 +26,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.tasks import task
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from . import access, auditlog, governance, timeutil, webhook_http
 from .models import (
@@ -222,8 +223,16 @@ def signature(secret: str, timestamp: str, body: str) -> str:
 
 
 def dispatch_soon() -> None:
-    """After a governed write commits: let the worker turn new log entries into events."""
-    dispatch.enqueue()
+    """After a governed write commits: let the worker turn new log entries into events.
+
+    A runtime file the dashboard has not adopted yet (a store's ``bootstrap``) has no task
+    queue: nothing is lost, since events come from the decision log, which the worker reads
+    from its last entry once the dashboard runs on the file."""
+    try:
+        dispatch.enqueue()
+    except DatabaseError:
+        if DBTaskResult._meta.db_table in connection.introspection.table_names():
+            raise
 
 
 @task()

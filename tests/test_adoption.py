@@ -42,9 +42,8 @@ INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decid
     VALUES ('seed-a1', 'seed-proposal', 'seed-ann', 'human', 'approved', '2026-01-02');
 """
 
-# The seed's step 1 in Python: the store's bootstrap, then the rows the Python store writes
-# before any migration (the governed ones queue notifications in the dashboard's task
-# table, which only the migrations make: the TypeScript store writes those into this file).
+# The seed's step 1 in Python: the store's bootstrap, then every kind of row the Python
+# store writes, governed ones included, before any migration.
 PYTHON_RUNTIME = """
 import json, django
 django.setup()
@@ -61,6 +60,10 @@ skill = store.learn_skill("py-k", "learned in Python", source_type="doc", confid
                           learned_at=at)
 proposal = store.draft_proposal(skill.id, proposed_by="oxide", proposal_type="code_patch",
                                 proposal={"diff": "py"}, risk_level="low", created_at=at)
+store.record_validation(proposal.id, validator="ci", build_pass=True, lint_pass=True,
+                        test_pass=True, policy_pass=True)
+store.record_approval(proposal.id, approver="py-rita", approval_type="human",
+                      decision="approved")
 print(json.dumps({"session": session.id, "run": run.id, "proposal": proposal.id}))
 """
 

@@ -16,9 +16,12 @@ reach back behind what the log had already recorded (a back-dated deploy cannot 
 approvals); rows first seen together (a foreign file adopted, rows written between two
 take-ins) keep their own times between the same bounds. The form and both stores log a
 row in the transaction that writes it, at the time they give it, so for them the claimed
-time is the counted one. A claimed time that is unreadable stays unreadable (``timeutil``):
-it is in no "up to" and its age is unknown. The bounds are only as tight as take-ins are
-frequent: every governed write, the notifications worker and ``audit_checkpoint`` take in.
+time is the counted one. A claimed time that is unreadable counts at ``hi`` too: the log
+saw the row then, and were it "in no up to" (``timeutil``), the status now and the status
+"as of now" (``?at=``) would differ; it gives a writer nothing a date in the future does
+not. (Rows nobody attached a counted time to, as the demo's in memory, keep the claimed
+time, unreadable or not.) The bounds are only as tight as take-ins are frequent: every
+governed write, the notifications worker and ``audit_checkpoint`` take in.
 
 ``attach`` reads the bounds of any number of rows in one query and sets ``counted_at`` on
 each row; ``time_of`` is what the rule reads as the time of a row (the claimed time for a
@@ -38,6 +41,7 @@ from .timeutil import format_iso, instant_key
 
 COUNTED = "counted_at"  # the attribute ``attach`` sets: canonical text, "" when unreadable
 CLAIMED = "claimed_column"  # the column whose time the row claims (for pages)
+POSITION = "log_index"  # its place in the decision log (None: not taken in yet)
 
 # model -> (log kind, the column holding the time a row claims)
 _KIND_OF = {model: (kind, column) for kind, (model, column) in auditlog.KINDS.items()}
@@ -47,22 +51,23 @@ _KIND_OF = {model: (kind, column) for kind, (model, column) in auditlog.KINDS.it
 # The subqueries walk the primary key backwards and stop at the first entry that fits,
 # and each kind's rows are found through the (kind, row_id) unique index.
 _BRANCH = (
-    "SELECT l.kind, l.row_id, l.logged_at, (SELECT p.logged_at FROM tommemory_audit_log p "
+    'SELECT l.kind, l.row_id, l."index", l.logged_at, '
+    "(SELECT p.logged_at FROM tommemory_audit_log p "
     'WHERE p."index" < l."index" AND p.logged_at < l.logged_at ORDER BY p."index" DESC LIMIT 1) '
     "FROM tommemory_audit_log l WHERE l.kind = %s AND l.row_id IN ({})"
 )
 _LATEST = (
-    "SELECT NULL, NULL, NULL, p.logged_at FROM tommemory_audit_log p "
+    "SELECT NULL, NULL, NULL, NULL, p.logged_at FROM tommemory_audit_log p "
     'WHERE p."index" = (SELECT MAX("index") FROM tommemory_audit_log)'
 )
 
 
 def counted(claimed: object, lo: str, hi: str) -> str:
     """The one rule: a claimed time clamped to ``[lo, hi]`` (canonical text; "" bounds are
-    open). An unreadable claim stays unreadable ("")."""
+    open). An unreadable claim counts at ``hi``, when tommemory saw the row."""
     key = instant_key(claimed)
     if not key:
-        return key
+        return hi
     if lo and key < lo:
         key = lo
     if hi and key > hi:  # after ``lo``: were the log's clock ever to run back, hi wins
@@ -77,11 +82,18 @@ def time_of(row: object, column: str) -> str:
 
 
 def in_order[T](rows: Iterable[T], column: str) -> list[T]:
-    """Rows in counted-time order; rows counted at one moment in the order of the times
-    they claim, then by id (unreadable times first, as ``timeutil.chronological``)."""
-    return sorted(
-        rows, key=lambda r: (time_of(r, column), instant_key(getattr(r, column)), str(r.pk))
-    )
+    """Rows in counted-time order; rows counted at one moment in the order the log saw them
+    (a row held up to the previous take-in came after what that take-in recorded; rows not
+    taken in yet last), then of the times they claim, then by id (unreadable times first,
+    as ``timeutil.chronological``)."""
+
+    def key(row):
+        position = getattr(row, POSITION, None)
+        unseen = position is None
+        claimed = instant_key(getattr(row, column))
+        return (time_of(row, column), unseen, position or 0, claimed, str(row.pk))
+
+    return sorted(rows, key=key)
 
 
 def attach(rows: Iterable[object], now: datetime | None = None) -> list:
@@ -101,8 +113,9 @@ def attach(rows: Iterable[object], now: datetime | None = None) -> list:
     logged, before_now = _bounds(ids)
     for row in rows:
         kind, column = _KIND_OF[type(row)]
-        lo, hi = logged.get((kind, row.pk), (before_now, moment))
+        lo, hi, position = logged.get((kind, row.pk), (before_now, moment, None))
         setattr(row, COUNTED, counted(getattr(row, column), lo, hi))
+        setattr(row, POSITION, position)
         setattr(row, CLAIMED, column)
     return rows
 
@@ -113,7 +126,8 @@ _BATCH = 10_000
 
 
 def _bounds(ids: dict[str, Sequence[str]]):
-    """``{(kind, row id): (lo, hi)}`` for the logged rows, and the lower bound of the rest."""
+    """``{(kind, row id): (lo, hi, log index)}`` for the logged rows, and the lower bound
+    of the rest."""
     pairs = [(kind, row_id) for kind, row_ids in ids.items() for row_id in row_ids]
     found = []
     for start in range(0, max(len(pairs), 1), _BATCH):
@@ -129,8 +143,10 @@ def _bounds(ids: dict[str, Sequence[str]]):
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             found += cursor.fetchall()
-    logged = {(kind, row_id): (lo or "", hi) for kind, row_id, hi, lo in found if kind}
-    before_now = next((lo or "" for kind, _, _, lo in found if kind is None), "")
+    logged = {
+        (kind, row_id): (lo or "", hi, index) for kind, row_id, index, hi, lo in found if kind
+    }
+    before_now = next((lo or "" for kind, _, _, _, lo in found if kind is None), "")
     return logged, before_now
 
 

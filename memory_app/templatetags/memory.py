@@ -42,8 +42,8 @@ def dated(row: object, value: object = None) -> SafeString:
     claimed = getattr(row, column)
     if not decision_time.differs(row):
         return ts(claimed)
-    counted = getattr(row, decision_time.COUNTED)
-    if counted < instant_key(claimed):
+    counted, key = getattr(row, decision_time.COUNTED), instant_key(claimed)
+    if not key or counted < key:
         why, word = "counted from when the decision log recorded it", "recorded"
     else:
         why = "the decision log had recorded this proposal without it by then"

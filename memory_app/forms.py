@@ -29,8 +29,8 @@ from .models import (
     TaskEvent,
     TriggerSource,
 )
+from .people import SAYS_NOTHING, has_visible
 from .timeutil import normalize_iso
-from .visible import SAYS_NOTHING, has_visible
 
 
 class IsoDateTimeField(forms.CharField):

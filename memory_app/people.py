@@ -1,10 +1,12 @@
-"""Who is the same person: the one comparison of people's names (contract/people.json).
+"""What people write that the rule reads: who they are, and whether they said something.
 
-Two names are one person when their keys are equal. The key is made from the contract's
-tables (Unicode 15.1) rather than from this runtime's Unicode, so the TypeScript store,
-whose Node ships another Unicode version, gives every name the same key
-(``tests/test_people.py`` runs both over the same names). Names are stored and shown as
-written: the key is only ever compared.
+Two names are one person when their keys are equal (contract/people.json). A text a person
+must give (a rejection's notes, a break-glass reason) says something when it has a visible
+character (contract/visible_text.json), and a name without one names nobody. Both rules
+use the contract's tables (Unicode 15.1) rather than this runtime's Unicode where versions
+differ, so the TypeScript store, whose Node ships another Unicode version, judges every
+text alike (``tests/test_people.py`` runs both over every code point). Names and texts are
+stored and shown as written: the key is only ever compared.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-CONTRACT = json.loads(
-    (Path(__file__).resolve().parent.parent / "contract" / "people.json").read_text()
-)
+_CONTRACT_DIR = Path(__file__).resolve().parent.parent / "contract"
+CONTRACT = json.loads((_CONTRACT_DIR / "people.json").read_text())
+_VISIBLE = json.loads((_CONTRACT_DIR / "visible_text.json").read_text())
 
 
 class _Ranges:
@@ -36,6 +38,12 @@ _IGNORABLE = _Ranges(CONTRACT["ignorable"])
 _WHITESPACE = _Ranges(CONTRACT["whitespace"])
 _UNASSIGNED = _Ranges(CONTRACT["unassigned"])
 _CASEFOLD: dict[str, str] = CONTRACT["casefold"]
+_NOT_VISIBLE_CATEGORIES = frozenset(_VISIBLE["not_visible_categories"])
+_NOT_VISIBLE = _Ranges(
+    [[int(low, 16), int(high, 16)] for low, high in _VISIBLE["not_visible_ranges"]]
+)
+# What a refusal adds, in the forms and both stores alike.
+SAYS_NOTHING = "spaces, zero-width and blank characters alone say nothing"
 
 
 # NFKC of text assigned in Unicode 15.1 never changes in a later version (Unicode's
@@ -66,10 +74,30 @@ def _nfkc(text: str) -> str:
     return "".join(out)
 
 
+def is_visible(char: str) -> bool:
+    """Whether a character shows: not of a category the contract calls invisible (spaces,
+    controls, format characters, surrogates, private use) nor a blank-looking one it lists.
+    A code point the contract's Unicode version does not assign counts as shown: it may be
+    a letter of a script added since, which a store with a newer Unicode knows (so both
+    stores judge it alike, and a name in such a script names someone)."""
+    category = unicodedata.category(char)
+    if char in _UNASSIGNED and category != "Cs":  # the table holds the surrogates too
+        return True
+    return not (char in _NOT_VISIBLE or category in _NOT_VISIBLE_CATEGORIES)
+
+
+def has_visible(text: object) -> bool:
+    """True when ``text`` is a string with at least one visible character."""
+    return isinstance(text, str) and any(is_visible(c) for c in text)
+
+
 @lru_cache(maxsize=4096)
 def person_key(name: object) -> str:
-    """The key two names of one person share ("" for a name that names nobody)."""
+    """The key two names of one person share ("" for a name that names nobody: one
+    without a visible character)."""
     text = "" if name is None else str(name)
+    if not has_visible(text):
+        return ""
     text = "".join(c for c in text if c not in _IGNORABLE)
     text = _nfkc("".join(_CASEFOLD.get(c, c) for c in _nfkc(text)))
     words, word = [], []

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import Max
 
-from . import adoption, audit, auditlog, decision_time, governance, notify, people, visible
+from . import adoption, audit, auditlog, decision_time, governance, notify, people
 from .fields import MAX_INTEGER, sql_integer
 from .jsontext import dump_json, json_object_text
 from .models import (
@@ -618,8 +618,8 @@ class RuntimeMemoryStore:
             "notes": _text(notes, "notes", required=False),
             "decided_at": _when(decided_at, "decided_at"),
         }
-        if values["decision"] == Decision.REJECTED and not visible.has_visible(notes):
-            raise InvalidInput(f"a rejection needs notes saying why; {visible.SAYS_NOTHING}")
+        if values["decision"] == Decision.REJECTED and not people.has_visible(notes):
+            raise InvalidInput(f"a rejection needs notes saying why; {people.SAYS_NOTHING}")
         token = _text(idempotency_token, "idempotency_token", required=False)
         with transaction.atomic():
             proposal = _get(Proposal, proposal_id, lock=True)
@@ -667,8 +667,8 @@ class RuntimeMemoryStore:
             )
         actor = _person(actor, "actor")
         reason = _text(reason, "a break-glass reason")
-        if not visible.has_visible(reason):
-            raise InvalidInput(f"a break-glass reason must say why; {visible.SAYS_NOTHING}")
+        if not people.has_visible(reason):
+            raise InvalidInput(f"a break-glass reason must say why; {people.SAYS_NOTHING}")
         with transaction.atomic():
             proposal = _get(Proposal, proposal_id, lock=True)
             verdict = governance.verdict_for(proposal, now=_clock())

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memory_app.people import CONTRACT, person_key, same_person
+from memory_app.people import CONTRACT, has_visible, person_key, same_person
 
 from .conftest import REPO, typescript_node
 
@@ -61,6 +61,17 @@ def test_both_languages_give_every_code_point_the_same_key():
         f"U+{c:04X}: {ours[c]!r} != {theirs[c]!r}" for c in range(0x110000) if ours[c] != theirs[c]
     ]
     assert not differ, differ[:20]
+
+
+def test_both_languages_say_alike_which_code_points_are_visible():
+    theirs = typescript_keys("visible")
+    ours = "".join("1" if has_visible(chr(code)) else "0" for code in range(0x110000))
+    differ = [
+        f"U+{c:04X}: {ours[c]} != {theirs[c]}" for c in range(0x110000) if ours[c] != theirs[c]
+    ]
+    assert not differ, differ[:20]
+    assert not has_visible("\u2800\u3164 \u200b")  # blank-looking and invisible alone
+    assert person_key("\u2800") == ""  # and a name of them names nobody
 
 
 def test_both_languages_give_the_contract_s_examples_the_same_keys():

@@ -17,8 +17,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from memory_app.models import Approval, Override
+from memory_app.people import has_visible, is_visible
 from memory_app.store import InvalidInput
-from memory_app.visible import has_visible, is_visible
 
 from .conftest import REPO
 

@@ -15,8 +15,7 @@ import {
   type Connection, type Engine, isPostgresUrl, PostgresEngine, type Row, SqliteEngine, type Tx,
 } from "./engines.js";
 import { attachCountedTimes, inCountedOrder, timeOf } from "./countedTime.js";
-import { loadPeople } from "./people.js";
-import { loadVisible, SAYS_NOTHING } from "./visible.js";
+import { loadPeople, SAYS_NOTHING } from "./people.js";
 
 export type { Connection, Row } from "./engines.js";
 
@@ -31,10 +30,9 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const CONTRACT_DIR = [join(HERE, "..", "contract"), join(HERE, "..", "..", "contract")]
   .find((dir) => existsSync(join(dir, "v1_schema.sql"))) ?? join(HERE, "..", "contract");
 
-/** Who is the same person: names compared by their key (contract/people.json). */
+/** Who is the same person, and whether a rejection's notes say something (contract/people.json,
+ * contract/visible_text.json). */
 export const people = loadPeople(CONTRACT_DIR);
-/** Whether a rejection's notes say something (contract/visible_text.json). */
-const hasVisible = loadVisible(CONTRACT_DIR);
 export const ROLES = ["system", "user", "assistant", "tool", "agent"] as const;
 export const SESSION_STATUSES = ["active", "ended", "failed"] as const;
 export const RUN_STATUSES = ["queued", "running", "failed", "succeeded", "aborted"] as const;
@@ -923,7 +921,7 @@ export class RuntimeMemoryStore {
       notes: text(options.notes, "notes", false),
       decided_at: this.when(options.decidedAt, "decided_at"),
     };
-    if (values.decision === "rejected" && !hasVisible(options.notes)) {
+    if (values.decision === "rejected" && !people.hasVisible(options.notes)) {
       throw new InvalidInput(`a rejection needs notes saying why; ${SAYS_NOTHING}`);
     }
     const token = text(options.idempotencyToken, "idempotency_token", false);

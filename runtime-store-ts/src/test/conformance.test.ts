@@ -139,6 +139,9 @@ async function newDatabase(fromTemplate: boolean): Promise<{ url: string; drop: 
   };
 }
 
+/** A clock for tests that need no particular moment: none reads the day it runs on. */
+const FIXED_CLOCK: OpenOptions = { now: () => new Date("2026-06-01T00:00:00.000Z") };
+
 async function world(clock: OpenOptions): Promise<World> {
   if (ENGINE === "postgresql") {
     const { url, drop } = await newDatabase(true);
@@ -205,9 +208,10 @@ async function world(clock: OpenOptions): Promise<World> {
 }
 
 async function run(scenario: Scenario): Promise<void> {
+  // Every scenario states its moment, so none depends on the day it runs.
+  assert.ok(scenario.now, `${scenario.name}: a scenario gives its "now"`);
   let current = scenario.now;
-  const clock = current || scenario.steps.some((step) => step.clock)
-    ? { now: () => new Date(current as string) } : {};
+  const clock = { now: () => new Date(current as string) };
   const { store, rows, insert, dispose } = await world(clock);
   const saved: Record<string, Json> = {};
   try {
@@ -281,7 +285,7 @@ test(`a database without the v1 tables is refused with a clear error (${ENGINE})
 
 test("every SQLite connection is set up as contract/connection.json says", { skip: ENGINE !== "sqlite" }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
-  const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"));
+  const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"), FIXED_CLOCK);
   try {
     const db = (store as unknown as { db: { db: DatabaseSync } }).db.db;
     const { pragmas, busy_timeout_ms } = contractConnection();
@@ -297,7 +301,7 @@ test("every SQLite connection is set up as contract/connection.json says", { ski
 
 test("calls made at once on one SQLite store are written one after another", { skip: ENGINE !== "sqlite" }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
-  const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"));
+  const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"), FIXED_CLOCK);
   try {
     const session = await store.startSession("tom");
     // Not awaited one by one: each call waits for the one before it on the connection.

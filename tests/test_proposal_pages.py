@@ -370,9 +370,7 @@ def test_the_proposer_cannot_approve_their_own_proposal_and_is_told_at_the_form(
     ]
 
 
-def test_an_expired_approval_is_shown_expired_with_its_age(
-    reviewer_client, store, proposal, clock
-):
+def test_an_expired_approval_is_shown_expired_with_its_age(reviewer_client, store, proposal, clock):
     Proposal.objects.filter(pk=proposal.pk).update(risk_level="critical")
     today = clock()
     clock.set("2020-01-01T00:00:00Z")  # validated and decided then

@@ -4,15 +4,27 @@ Entries are ordered newest first by (instant, kind, id): the instant as ``timeut
 reads it (so rows from writers with other time formats land in the right place, and
 unreadable times come last), the kind and the id breaking ties. Pages continue after a
 cursor holding that whole key, so rows sharing a timestamp are never skipped or repeated.
+
+The instant is the time a row claims. A decision, break-glass decision or deploy outcome
+also carries the time it counts at (``decision_time``), which every entry shows beside the
+claimed one where they differ ("dated 2036-01-01 ..., recorded 2026-12-06 ..."). The
+timeline is not ordered by it: the counted time depends on the decision log (another
+table) and, for a row the log has not taken in yet, on the moment of reading, so no index
+can hold it, and such rows are found only by reading the whole table (what
+``auditlog.take_in`` does). Ordering by it would read every governed row on every page
+instead of each source's newest ``limit + 1`` keys by index; a page reads the counted time
+of the rows it shows instead, in one query.
 """
 
 import heapq
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 
+from . import decision_time, timeutil
 from .expressions import canonical_time, instant_or_empty, other_times
 from .models import (
     Approval,
@@ -40,6 +52,8 @@ SOURCES = [
 MODELS = {label: model for _, label, model, _, _ in SOURCES}
 FIELDS = {label: field for _, label, _, field, _ in SOURCES}
 LINKS = {label: links for _, label, _, _, links in SOURCES}
+# The entries the rule reads at their counted time (``decision_time``).
+GOVERNED = {"approval", "override", "deploy"}
 
 
 def _with_links(label: str, qs):
@@ -74,6 +88,17 @@ class Entry:
                     row = None
                 found.append(row)
         return found
+
+    @property
+    def counted(self) -> str | None:
+        """The time a decision or deploy counts at (canonical text, "" when unreadable);
+        None for entries the rule does not time (events, profile versions)."""
+        return getattr(self.row, decision_time.COUNTED, None)
+
+    @property
+    def moved(self) -> bool:
+        """Whether the entry counts at another time than the one it claims (and stands at)."""
+        return decision_time.differs(self.row)
 
 
 def _after(label: str, cursor: Cursor | None, instant: str) -> Q:
@@ -116,7 +141,7 @@ def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
         rows = model.objects.all()
         if label == "event" and levels:
             rows = rows.filter(event_level__in=levels)
-            by_level = [model.objects.filter(event_level=level) for level in levels]
+            by_level = [model.objects.at_level(level) for level in levels]
         else:
             by_level = [rows]
         written = [
@@ -156,6 +181,8 @@ def timeline(
         for label, pks in wanted.items()
         for row in _with_links(label, MODELS[label].objects.filter(pk__in=pks))
     }
+    # Every governed row of the page, whatever its number and kind: one query.
+    decision_time.attach(row for (label, _), row in rows.items() if label in GOVERNED)
     page = [
         Entry(label, getattr(row, FIELDS[label]), row)
         for (_, label, pk), _ in chosen
@@ -167,14 +194,21 @@ def timeline(
 
 def stream(kinds: list[str], levels: list[str], after: Cursor | None) -> Iterator[Entry]:
     """Every entry, newest first, read in chunks from each source (for exports)."""
+    now = timeutil.now()  # one moment for the whole export (rows not taken in count at it)
     sources = [
-        _entries(label, _with_links(label, qs).iterator(chunk_size=1000), field)
+        _entries(label, _with_links(label, qs).iterator(chunk_size=CHUNK), field, now)
         for label, querysets, field in _sources(kinds, levels, after)
         for qs in querysets
     ]
     yield from heapq.merge(*sources, key=lambda e: e.key, reverse=True)
 
 
-def _entries(label: str, rows, field: str) -> Iterator[Entry]:
-    for row in rows:
-        yield Entry(label, getattr(row, field), row)
+CHUNK = 1000  # rows read at once from each source of an export (and counted in one query)
+
+
+def _entries(label: str, rows: Iterable, field: str, now) -> Iterator[Entry]:
+    for chunk in itertools.batched(rows, CHUNK):
+        if label in GOVERNED:
+            decision_time.attach(chunk, now)
+        for row in chunk:
+            yield Entry(label, getattr(row, field), row)

@@ -35,7 +35,8 @@ def ts(value: object) -> SafeString:
 def dated(row: object, value: object = None) -> SafeString:
     """A governed row's time: the time it claims, and beside it the time it counts at when
     the decision log held it elsewhere (``decision_time``): "dated 2036-01-01 ..., recorded
-    2026-12-06 ...". Another row (a skill, a proposal) shows ``value``."""
+    2026-12-06 ..." ("not recorded yet, counts as of <now>" before the log takes it in).
+    Another row (a skill, a proposal, an event) shows ``value``."""
     column = getattr(row, decision_time.CLAIMED, None)
     if column is None:
         return ts(value)
@@ -43,7 +44,11 @@ def dated(row: object, value: object = None) -> SafeString:
     if not decision_time.differs(row):
         return ts(claimed)
     counted, key = getattr(row, decision_time.COUNTED), instant_key(claimed)
-    if not key or counted < key:
+    if (not key or counted < key) and getattr(row, decision_time.POSITION, None) is None:
+        # Not taken in yet: it counts as of the moment of reading, which is no record.
+        why = "the decision log has not recorded it yet: it counts as of now"
+        word = "not recorded yet, counts as of"
+    elif not key or counted < key:
         why, word = "counted from when the decision log recorded it", "recorded"
     else:
         why = "the decision log had recorded this proposal without it by then"

@@ -45,7 +45,10 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 
 ACTIVITY_COLUMNS = [
     ("kind", lambda e: e.kind),
-    ("when", lambda e: e.when),
+    ("when", lambda e: e.when),  # as the row claims it (the timeline's order)
+    # A decision's or deploy's time as the rule counts it (``decision_time``); null for
+    # events and profile versions.
+    ("counted_at", lambda e: e.counted),
     ("id", lambda e: e.row.pk),
     ("summary", lambda e: str(e.row)),
 ]

@@ -102,7 +102,8 @@ def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
     governed = (*lineage.validations, *lineage.approvals, *lineage.deploy_outcomes,
                 *lineage.overrides)  # fmt: skip
     counted = next((r for r in governed if r.pk == row.pk and type(r) is type(row)), row)
-    at = parse_iso(governance.counted_time(counted, time_column))
+    when = governance.counted_time(counted, time_column)
+    at = parse_iso(when)
     before = governance.evaluate(*_without(lineage.rows, row), at=at)
     after = governance.evaluate(*lineage.rows, at=at)
     proposal = lineage.proposal
@@ -119,7 +120,9 @@ def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
             "bypassed": list(after.bypassed),
         },
         "log_index": entry.index,
-        "occurred_at": getattr(row, time_column),
+        # When the row happened as far as the rule goes (its counted time), and what it
+        # claims where that differs: another writer's date is its word, not a fact.
+        **_times(getattr(row, time_column), when),
     }
     events = []
     if entry.kind == "approval":
@@ -142,6 +145,16 @@ def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
         )
         events.append(Event(WebhookEvent.DECISION_NEEDED, summary, url, about))
     return events
+
+
+def _times(claimed: object, counted: str) -> dict:
+    """``occurred_at`` (the counted time), and ``claimed_at`` (as stored) only where the
+    row claims another instant (a date ahead, behind the log's record, or unreadable)."""
+    if not counted:  # nothing the log could bound it by (no entry): as it is stored
+        return {"occurred_at": claimed}
+    if timeutil.instant_key(claimed) == counted:
+        return {"occurred_at": counted}
+    return {"occurred_at": counted, "claimed_at": claimed}
 
 
 def _event(name: str, summary: str, url: str, about: dict, decision: dict) -> Event:

@@ -172,6 +172,30 @@ def test_rows_another_writer_adds_are_events_too(receiver, store, waiting):
     assert recorded["decision"]["by"] == "runtime-bot"
 
 
+def test_an_event_occurs_at_the_counted_time_and_names_another_writer_s_date(
+    receiver, store, waiting, clock
+):
+    endpoint(receiver, events=["decision.recorded"])
+    clock.set("2026-12-06T10:00:00.000Z", ticking=False)
+    another_writer_approves(waiting)  # dated 2999: it counts from when the log took it in
+    decide(store, waiting, "cy", "security")  # the store's own, logged as it is written
+    clock.set("2026-12-06T11:00:00.000Z", ticking=False)
+    with connection.cursor() as cursor:  # dated before what the log had already recorded
+        cursor.execute(
+            "INSERT INTO approvals (id, proposal_id, approver, approval_type, decision, decided_at)"
+            " VALUES ('back', %s, 'late-bot', 'human', 'approved', '2026-01-01 00:00:00')",
+            [waiting.pk],
+        )
+    deliver_all()
+    by = {body["decision"]["by"]: body for body in receiver.bodies("/ok")}
+    assert by["runtime-bot"]["occurred_at"] == "2026-12-06T10:00:00.000Z"
+    assert by["runtime-bot"]["claimed_at"] == "2999-01-01T00:00:00Z"
+    assert by["late-bot"]["occurred_at"] == "2026-12-06T10:00:00.000Z"
+    assert by["late-bot"]["claimed_at"] == "2026-01-01 00:00:00"
+    assert by["cy"]["occurred_at"] == "2026-12-06T10:00:00.000Z"
+    assert "claimed_at" not in by["cy"]
+
+
 def test_an_endpoint_hears_only_of_what_happens_after_it_is_added(receiver, store, waiting):
     endpoint(receiver)
     deliver_all()

@@ -12,7 +12,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Left
 from django.db.models.lookups import Exact
 
 
@@ -28,6 +28,22 @@ def instant(column: str) -> Func:
 def instant_or_empty(column: str) -> Coalesce:
     """``instant`` with "" for an unreadable time: the sort key ``timeutil.instant_key`` gives."""
     return Coalesce(instant(column), Value(""), output_field=TextField())
+
+
+# PostgreSQL refuses a B-tree index entry over 2,704 bytes (after compression). The v1 DDL
+# indexes few columns, so an index of ours holding a whole text another writer may make
+# that long (a time, an event level) would refuse a row the v1 schema accepts (issue #20,
+# point 8). There, our indexes hold bounded keys only (0021_postgresql_bounded_index_keys):
+# a text's first INDEXED_CHARACTERS characters (a time tom_instant can read is never
+# longer), a canonical time or an instant (24 characters), or a key alone, which the
+# primary key's index of its own table already holds whole. SQLite has no such limit.
+INDEXED_CHARACTERS = 64
+
+
+def indexed_prefix(expression) -> Left:
+    """The first ``INDEXED_CHARACTERS`` characters of a column (a name) or an expression:
+    what a PostgreSQL index of ours holds of a text no other index bounds."""
+    return Left(expression, INDEXED_CHARACTERS)
 
 
 # The form every store writes (toISOString): such a text is its own instant when its date

@@ -22,7 +22,13 @@ from django.db.models.lookups import Exact
 from django.urls import reverse
 
 from . import webhook_http
-from .expressions import instant, instant_or_empty, json_text_at, other_times_index
+from .expressions import (
+    indexed_prefix,
+    instant,
+    instant_or_empty,
+    json_text_at,
+    other_times_index,
+)
 from .fields import (
     IntegerColumn,
     JSONTextField,
@@ -239,23 +245,39 @@ class ListQuerySet(models.QuerySet):
     def newest_first(self):
         return self.in_order(NEWEST_FIRST)
 
+    def _prefixed(self) -> bool:
+        """Whether the list's index holds ``started_at``'s first characters only (PostgreSQL,
+        ``expressions.INDEXED_CHARACTERS``): then the order is led by that prefix, which
+        the index serves, and rows sharing it are sorted by (started_at, id) as they come.
+        That is (started_at, id)'s order where texts compare character by character (as on
+        SQLite, and PostgreSQL's C collation); under another collation it could differ only
+        between texts longer than the prefix, which no readable time is."""
+        return connections[self.db].vendor == "postgresql"
+
     def in_order(self, order: str):
-        """``NEWEST_FIRST`` or ``OLDEST_FIRST`` by (started_at, id): the (started_at, id) index
-        serves both directions."""
-        if order == OLDEST_FIRST:
-            return self.order_by("started_at", "id")
-        return self.order_by("-started_at", "-id")
+        """``NEWEST_FIRST`` or ``OLDEST_FIRST`` by (started_at, id): the list's index serves
+        both directions."""
+        keys = [models.F("started_at"), models.F("id")]
+        if self._prefixed():
+            keys.insert(0, indexed_prefix("started_at"))
+        return self.order_by(*(k.asc() if order == OLDEST_FIRST else k.desc() for k in keys))
 
     def before(self, cursor: tuple[str, str] | None, order: str = NEWEST_FIRST):
         """The rows after ``cursor`` (a (started_at, id) pair) in ``order``."""
         if cursor is None:
             return self
         started_at, pk = cursor
-        if order == OLDEST_FIRST:
-            later = models.Q(started_at__gt=started_at) | models.Q(started_at=started_at, id__gt=pk)
+        beyond = "gt" if order == OLDEST_FIRST else "lt"
+        later = models.Q(**{f"started_at__{beyond}": started_at}) | models.Q(
+            started_at=started_at, **{f"id__{beyond}": pk}
+        )
+        if not self._prefixed():
             return self.filter(later)
-        return self.filter(
-            models.Q(started_at__lt=started_at) | models.Q(started_at=started_at, id__lt=pk)
+        # In the prefix's order first: its bound is where the index starts reading.
+        head = indexed_prefix(Value(started_at))
+        return self.alias(started_head=indexed_prefix("started_at")).filter(
+            models.Q(**{f"started_head__{beyond}e": head}),
+            models.Q(**{f"started_head__{beyond}": head}) | later,
         )
 
 
@@ -603,6 +625,16 @@ class TaskEventQuerySet(AppendOnlyQuerySet):
         own = TaskEvent.objects.filter(workflow_run=run).values("pk")
         of_steps = TaskEvent.objects.filter(step__workflow_run=run).values("pk")
         return self.filter(pk__in=own.union(of_steps))
+
+    def at_level(self, level: str):
+        """Of this level, through ``idx_task_events_level``: on PostgreSQL it holds the level's
+        first characters (``expressions.indexed_prefix``), compared first."""
+        qs = self.filter(event_level=level)
+        if connections[self.db].vendor != "postgresql":
+            return qs
+        return qs.alias(level_head=indexed_prefix("event_level")).filter(
+            level_head=indexed_prefix(Value(level))
+        )
 
     def chosen(self, types: list[str], levels: list[str]):
         """Of these types and levels; an empty list chooses every one."""

@@ -1,5 +1,6 @@
 import functools
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -205,18 +206,23 @@ def migrated_file_db(tmp_path_factory) -> Path:
     return path
 
 
-def query_plan(sql: str) -> list[str]:
+def query_plan(sql: str, *, sorts_priced_out: bool = False) -> list[str]:
     """The plan of a query, a line per step: SQLite's EXPLAIN QUERY PLAN details, or
     PostgreSQL's EXPLAIN with sequential scans priced out (tables in tests are tiny, so a
-    scan left in the plan means no index could serve)."""
+    scan left in the plan means no index could serve), and full sorts too when asked (a
+    tiny table is sorted sooner than read in an index's order: a Sort left in the plan
+    means no index gives that order)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET enable_seqscan = off")
+            if sorts_priced_out:
+                cursor.execute("SET enable_sort = off")
             try:
                 cursor.execute("EXPLAIN " + sql)
                 return [row[0].strip() for row in cursor.fetchall()]
             finally:
                 cursor.execute("RESET enable_seqscan")
+                cursor.execute("RESET enable_sort")
         cursor.execute("EXPLAIN QUERY PLAN " + sql)
         return [row[-1] for row in cursor.fetchall()]
 
@@ -226,6 +232,15 @@ def table_scans(plan: list[str]) -> list[str]:
     if connection.vendor == "postgresql":
         return [step for step in plan if "Seq Scan" in step]
     return [step for step in plan if step.startswith("SCAN")]
+
+
+def full_sorts(plan: list[str]) -> list[str]:
+    """The steps of a plan that sort every row they read: SQLite's temporary B-tree, a
+    PostgreSQL Sort. Not PostgreSQL's Incremental Sort, which orders rows an index gives
+    in its leading keys' order only among rows sharing them."""
+    if connection.vendor == "postgresql":
+        return [step for step in plan if re.match(r"(->\s+)?Sort\s+\(", step)]
+    return [step for step in plan if "TEMP B-TREE" in step]
 
 
 def drop_trigger(name: str) -> None:

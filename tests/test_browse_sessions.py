@@ -7,10 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from memory_app.models import Session, Turn
+from memory_app.models import NEWEST_FIRST, OLDEST_FIRST, Session, Turn
 from memory_app.store import RuntimeMemoryStore
 
-from .conftest import query_plan, table_scans
+from .conftest import full_sorts, query_plan, table_scans
 
 pytestmark = pytest.mark.django_db
 
@@ -475,10 +475,14 @@ def test_the_started_column_sorts_both_ways_through_its_index_and_pages(reviewer
     assert len(starts) + len(rest) == 60
     newest = reviewer_client.get(SESSIONS).context["sessions"]
     assert [s.started_at for s in newest] == sorted((s.started_at for s in newest), reverse=True)
-    plan = " ".join(query_plan("SELECT id FROM sessions ORDER BY started_at, id LIMIT 51"))
-    assert "idx_sessions_started" in plan
-    assert "TEMP B-TREE" not in plan  # SQLite's sort
-    assert "Sort" not in plan  # PostgreSQL's
+    # The pages' own queries (on PostgreSQL the index holds a prefix of started_at: 0021).
+    for order in (OLDEST_FIRST, NEWEST_FIRST):
+        for cursor in (None, (starts[-1], page.context["sessions"][-1].id)):
+            with CaptureQueriesContext(connection) as captured:
+                list(Session.objects.in_order(order).before(cursor, order)[:51])
+            plan = query_plan(captured.captured_queries[0]["sql"], sorts_priced_out=True)
+            assert "idx_sessions_started" in " ".join(plan), plan
+            assert full_sorts(plan) == [], plan
 
 
 def edit_and_delete_turns_as_another_writer(store) -> None:

@@ -86,14 +86,16 @@ def _is_time(column: str) -> bool:
     return column.endswith(("_at", "_from", "_to"))
 
 
-def row_lists(huge: int) -> st.SearchStrategy:
-    """Lists of (table, row): any value in any column, texts up to ``huge`` characters that
-    do not compress (repeated ones far longer)."""
+def row_lists(huge: tuple[int, ...]) -> st.SearchStrategy:
+    """Lists of (table, row): any value in any column, texts that do not compress of each
+    length in ``huge`` (repeated ones far longer)."""
     texts = st.one_of(
         st.text(max_size=20),
         st.sampled_from(["", "{}", "{", "[]", "abc", "-0", " 7 "]),
         st.builds(lambda s: s * 5_000, st.sampled_from(["now ", "2026-11-24T10:00:00.000Z"])),
-        st.integers(min_value=0, max_value=1_000).map(lambda n: _incompressible(n, huge)),
+        st.builds(
+            _incompressible, st.integers(min_value=0, max_value=1_000), st.sampled_from(huge)
+        ),
     )
     values = st.one_of(
         texts,
@@ -163,6 +165,8 @@ def valid_row(table: str, time: object) -> dict:
 # Rows the property must always try, whatever Hypothesis draws: 'now' in every time column
 # of every table (the refusal of issue #20, point 8, found only at random before).
 EVERY_TIME_NOW = [(table, valid_row(table, "now")) for table in COLUMNS]
+# And on PostgreSQL, every time too long for any index entry (what 0021 made our indexes take).
+EVERY_TIME_HUGE = [(table, valid_row(table, _incompressible(2, 6_400))) for table in COLUMNS]
 
 
 def _insert_sql(table: str, row: dict, mark: str, schema: str = "") -> tuple[str, list]:
@@ -222,7 +226,7 @@ def _sqlite_pair(pristine: sqlite3.Connection, foreign_keys: bool):
 
 @pytest.mark.engine("sqlite")
 @settings(max_examples=4 * settings.default.max_examples)
-@given(rows=row_lists(huge=6_400), foreign_keys=st.booleans())
+@given(rows=row_lists(huge=(6_400,)), foreign_keys=st.booleans())
 @example(rows=EVERY_TIME_NOW, foreign_keys=True)
 def test_sqlite_migrated_file_accepts_what_the_v1_ddl_accepts(
     pristine_migrated, rows, foreign_keys
@@ -292,7 +296,11 @@ def test_migrating_a_file_made_before_the_fix_makes_it_accept_now(migrated_file_
             condition = OLD_CONDITION.format(c=f'"{columns.split(", ")[-1]}"')
             conn.execute(f"DROP INDEX {name}")
             conn.execute(f"CREATE INDEX {name} ON {table} ({columns}) WHERE {condition}")
-        conn.execute("DELETE FROM django_migrations WHERE name = '0020_other_times_take_any_text'")
+        # Made before 0020, and before the migrations after it.
+        conn.execute(
+            "DELETE FROM django_migrations "
+            "WHERE app = 'memory_app' AND name >= '0020_other_times_take_any_text'"
+        )
     conn.close()
     assert _refusing_now(path) == set(OTHER_TIMES_TABLES)
     result = manage(path, "migrate", "--no-input")
@@ -321,10 +329,11 @@ def _refusing_now(path: Path) -> set[str]:
 
 PG_REFERENCE = "v1_reference"
 # A PostgreSQL B-tree entry holds at most 2,704 bytes (after compression), in the v1 DDL's
-# own indexes as in ours; ours cover more time columns, so longer texts that do not
-# compress are not generated here: test_a_huge_time_is_refused_by_our_indexes_only pins
-# that difference. Two such texts fit in one entry (our indexes have two columns at most).
-PG_HUGE = 1_200
+# own indexes as in ours: the longest text that does not compress a one-column index
+# takes is PG_LONGEST_KEY characters. Texts that long, one longer, and far shorter and
+# longer, in any column (our indexes hold bounded keys there: expressions.INDEXED_CHARACTERS).
+PG_LONGEST_KEY = 2_692
+PG_HUGE = (1_200, PG_LONGEST_KEY, PG_LONGEST_KEY + 1, 6_400)
 
 
 def v1_ddl_for_postgresql() -> str:
@@ -363,6 +372,7 @@ def _pg_execute(conn, sql: str, params: list) -> None:
 @settings(max_examples=2 * settings.default.max_examples)
 @given(rows=row_lists(huge=PG_HUGE))
 @example(rows=EVERY_TIME_NOW)
+@example(rows=EVERY_TIME_HUGE)
 def test_postgresql_migrated_tables_accept_what_the_v1_ddl_accepts(postgresql_pair, rows):
     conn = postgresql_pair
     try:
@@ -382,30 +392,115 @@ def test_postgresql_migrated_tables_accept_what_the_v1_ddl_accepts(postgresql_pa
         conn.rollback()
 
 
-@pytest.mark.engine("postgresql")
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL's B-tree entry limit (2,704 bytes): our indexes on time columns the "
-    "v1 DDL does not index refuse a longer time that does not compress",
-)
-def test_a_huge_time_is_refused_by_our_indexes_only(postgresql_pair):
-    conn = postgresql_pair
+def _pg_try(conn, sql: str, params: list) -> None:
+    """One statement in a savepoint of its own, undone whatever its outcome: rows tried
+    this way never meet each other (their keys and unique columns may be alike)."""
+    conn.execute("SAVEPOINT row")
     try:
-        conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for table, row in [*PARENTS, ("approvals", valid_row("approvals", "x"))]:
-            for schema in (PG_REFERENCE, "public"):
-                conn.execute(*_insert_sql(table, row, "%s", f"{schema}."))
-        huge = valid_row("approvals", _incompressible(0, 6_400)) | {"id": "huge"}
-        v1_sql, params = _insert_sql("approvals", huge, "%s", f"{PG_REFERENCE}.")
-        ours_sql, _ = _insert_sql("approvals", huge, "%s", "public.")
-        _alike(
-            "approvals",
-            huge,
-            _outcome(_pg_execute, conn, v1_sql, params),
-            _outcome(_pg_execute, conn, ours_sql, params),
+        conn.execute(sql, params)
+    finally:
+        conn.execute("ROLLBACK TO SAVEPOINT row")
+
+
+def _pg_both(conn, table: str, row: dict, execute=_pg_try) -> tuple[str, str]:
+    """The outcome of one row in the v1 DDL's tables and in ours."""
+    v1_sql, params = _insert_sql(table, row, "%s", f"{PG_REFERENCE}.")
+    ours_sql, _ = _insert_sql(table, row, "%s", "public.")
+    return _outcome(execute, conn, v1_sql, params), _outcome(execute, conn, ours_sql, params)
+
+
+def _pg_parents(conn, parents: list[tuple[str, dict]]) -> None:
+    """Rows the others link to, kept, accepted by both."""
+    conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for table, row in parents:
+        assert _pg_both(conn, table, row, _pg_execute) == ("accepted", "accepted"), table
+
+
+def _differing(outcomes: dict) -> dict:
+    return {
+        row: (v1, ours)
+        for row, (v1, ours) in outcomes.items()
+        if v1.startswith("refused") != ours.startswith("refused")
+    }
+
+
+@pytest.mark.engine("postgresql")
+def test_a_huge_text_in_any_column_is_accepted_as_the_v1_ddl_accepts_it(postgresql_pair):
+    """Every column that is not a key or a link (times, event levels, statuses, ...) holding
+    a text that does not compress, longer than any index entry: accepted by both, unless
+    an index of the v1 DDL's own holds the column (then refused by both). Before 0021 our
+    indexes refused such a row of sessions, workflow_runs, task_events, validation_results,
+    approvals, deploy_outcomes, behavior_profiles and personality_profiles."""
+    conn = postgresql_pair
+    huge = _incompressible(0, 6_400)
+    try:
+        _pg_parents(conn, PARENTS)
+        outcomes = {
+            (table, column): _pg_both(
+                conn, table, valid_row(table, "2026-11-24T10:00:00.000Z") | {column: huge}
+            )
+            for table, columns in COLUMNS.items()
+            for column, kind in columns
+            if kind == "value"
+        }
+    finally:
+        conn.rollback()
+    assert _differing(outcomes) == {}
+    for time in ["started_at", "created_at", "decided_at", "deployed_at", "validated_at"]:
+        table = next(t for t, c in outcomes if c == time and t != "conversation_turns")
+        assert outcomes[table, time] == ("accepted", "accepted"), (table, time)
+    assert outcomes["task_events", "event_level"] == ("accepted", "accepted")
+    # The v1 DDL's own index on the column refuses it alike: the contract, not ours.
+    assert outcomes["workflow_runs", "status"][0].startswith("refused")
+
+
+@pytest.mark.engine("postgresql")
+def test_the_longest_key_a_primary_key_takes_is_accepted_with_its_links(postgresql_pair):
+    """A key of ``PG_LONGEST_KEY`` characters that do not compress (the longest the primary
+    key's own index takes) in every table, linking to parents with such keys, and a change
+    of such a proposal (its trigger logs the key, 0010). Our indexes held such a key beside
+    a time or a number, and refused it; since 0021 they hold a key alone."""
+    conn = postgresql_pair
+    longest = _incompressible(1, PG_LONGEST_KEY)
+    links = {column for columns in COLUMNS.values() for column, kind in columns if kind == "link"}
+
+    def keyed(row: dict) -> dict:
+        return {c: longest if c == "id" or c in links else v for c, v in row.items()}
+
+    try:
+        one_more = keyed(PARENTS[0][1]) | {"id": longest + "0"}
+        assert _pg_both(conn, "sessions", one_more)[0].startswith("refused"), (
+            "PG_LONGEST_KEY is no longer the longest key a primary key takes"
+        )
+        # Parents with the longest keys, linking to the short ones (the v1 DDL's own unique
+        # (workflow_run_id, step_index) refuses a step of a run with such a key), and
+        # unlike them where the v1 DDL wants a unique pair.
+        unlike = {"workflow_steps": {"step_index": 1}, "skills_learned": {"skill_key": "k2"}}
+        longest_parents = [
+            (table, row | {"id": longest} | unlike.get(table, {})) for table, row in PARENTS
+        ]
+        _pg_parents(conn, PARENTS + longest_parents)
+        outcomes = {
+            table: _pg_both(conn, table, keyed(valid_row(table, "2026-11-24T10:00:00.000Z")))
+            for table in COLUMNS
+            if table not in dict(PARENTS)
+        }
+        outcomes["proposal changed"] = tuple(
+            _outcome(
+                _pg_try,
+                conn,
+                f"UPDATE {schema}.skill_to_logic_proposals SET risk_level = 'high', "
+                "proposal_json = '[]' WHERE id = %s",
+                [longest],
+            )
+            for schema in (PG_REFERENCE, "public")
         )
     finally:
         conn.rollback()
+    assert _differing(outcomes) == {}
+    for table in ["task_events", "approvals", "deploy_outcomes", "validation_results"]:
+        assert outcomes[table] == ("accepted", "accepted"), table
+    assert outcomes["proposal changed"] == ("accepted", "accepted")
 
 
 # tom_instant is IMMUTABLE and sits in our indexes' conditions on PostgreSQL: it must answer

@@ -3,6 +3,8 @@
 Fields are declared in the contract's column order, with its types, defaults,
 keys and indexes; other processes write the same tables. Reads are QuerySet
 methods named for the domain; runtime writes go through ``memory_app.store``.
+Our indexes beyond v1 are declared as SQLite has them; on PostgreSQL they hold bounded
+keys instead (``0021_postgresql_bounded_index_keys``), so none refuses another writer's row.
 """
 
 from __future__ import annotations

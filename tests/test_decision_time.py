@@ -257,9 +257,12 @@ def _assert_in_bounds(lineage, now: str) -> None:
     ]
     for kind, row, column in governed:
         entry = next((e for e in log if (e.kind, e.row_id) == (kind, row.pk)), None)
-        hi = now if entry is None else entry.logged_at
-        earlier = [e.logged_at for e in log if (entry is None or e.index < entry.index)]
-        lo = max((t for t in earlier if t < hi), default="")
+        if entry is None:  # not taken in: it came after the log's last take-in, whenever
+            hi, lo = now, max((e.logged_at for e in log), default="")
+        else:  # after the take-in before its own (those of its own share its logged_at)
+            hi = entry.logged_at
+            earlier = [e.logged_at for e in log if e.index < entry.index and e.logged_at < hi]
+            lo = max(earlier, default="")
         counted = decision_time.time_of(row, column)
         claimed = instant_key(getattr(row, column))
         assert lo <= counted <= hi, (kind, claimed, lo, counted, hi)

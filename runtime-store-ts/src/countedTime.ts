@@ -12,7 +12,7 @@
  * the time they claim.
  */
 import type { Param, Row, Tx } from "./engines.js";
-import { instantKey } from "./index.js";
+import { instantKey } from "./times.js";
 
 const counted = new WeakMap<Row, string>();
 // Each row's place in the decision log (absent: not taken in yet).

@@ -10,9 +10,9 @@
  *   (`SELECT ... FOR UPDATE`, `Tx.forUpdate`) or on an advisory lock (`Tx.serializeOn`),
  *   exactly as the Python store does.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+
+import type { Connection } from "./contract.js";
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | null;
@@ -38,9 +38,6 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** How every connection to the file is set up: the pragmas and lock wait both stores use. */
-export interface Connection { pragmas: Record<string, string | number>; busy_timeout_ms: number }
-
 export function isPostgresUrl(target: string): boolean {
   return /^postgres(ql)?:\/\//.test(target);
 }
@@ -56,10 +53,7 @@ export class SqliteEngine implements Engine, Tx {
 
   private constructor(private readonly db: DatabaseSync) {}
 
-  static open(file: string, contractDir: string): SqliteEngine {
-    const { pragmas, busy_timeout_ms } = JSON.parse(
-      readFileSync(join(contractDir, "connection.json"), "utf8"),
-    ) as Connection;
+  static open(file: string, { pragmas, busy_timeout_ms }: Connection): SqliteEngine {
     // timeout set explicitly: node:sqlite waits 0 ms for a lock by default.
     const db = new DatabaseSync(file, { timeout: busy_timeout_ms });
     for (const [name, value] of Object.entries(pragmas)) db.exec(`PRAGMA ${name} = ${value}`);

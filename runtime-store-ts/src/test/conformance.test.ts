@@ -287,7 +287,7 @@ test("every SQLite connection is set up as contract/connection.json says", { ski
   const tmp = mkdtempSync(join(tmpdir(), "tom-contract-"));
   const store = await RuntimeMemoryStore.bootstrap(join(tmp, "tom_runtime.sqlite"), FIXED_CLOCK);
   try {
-    const db = (store as unknown as { db: { db: DatabaseSync } }).db.db;
+    const db = (store as unknown as { core: { db: { db: DatabaseSync } } }).core.db.db;
     const { pragmas, busy_timeout_ms } = contractConnection();
     for (const [name, value] of Object.entries(pragmas)) {
       assert.deepEqual({ ...db.prepare(`PRAGMA ${name}`).get() }, { [name]: value });

@@ -1,0 +1,74 @@
+/** Sessions and their turns (memory_app's runtime wing writes the same rows). */
+import type { Core } from "./core.js";
+import { InvalidInput } from "./errors.js";
+import type { Session, Turn } from "./rows.js";
+import { choice, jsonObject, ROLES, SESSION_STATUSES, text, uuid7 } from "./values.js";
+
+export interface StartSessionOptions {
+  channel?: string | null; metadata?: unknown; startedAt?: string | Date; sessionId?: string;
+}
+export interface EndSessionOptions { status?: string; endedAt?: string | Date }
+export interface AppendTurnOptions {
+  tokenCount?: number | null; metadata?: unknown; createdAt?: string | Date; turnId?: string;
+}
+export interface SessionReplay { session: Session; turns: Turn[] }
+
+export async function startSession(core: Core, actor: string, options: StartSessionOptions = {}): Promise<Session> {
+  const row = {
+    id: options.sessionId === undefined ? uuid7() : text(options.sessionId, "id"),
+    actor: text(actor, "actor"),
+    channel: text(options.channel, "channel", false),
+    started_at: core.when(options.startedAt, "started_at"),
+    status: "active",
+    metadata_json: jsonObject(options.metadata, "metadata"),
+  };
+  return core.db.write((tx) => core.insert(tx, "sessions", row));
+}
+
+export async function endSession(core: Core, sessionId: string, options: EndSessionOptions = {}): Promise<Session> {
+  const status = choice(options.status ?? "ended", SESSION_STATUSES, "session status");
+  if (status === "active") throw new InvalidInput("an ended session cannot have status 'active'");
+  const endedAt = core.when(options.endedAt, "ended_at");
+  return core.db.write(async (tx) => {
+    await core.get(tx, "sessions", sessionId, true);
+    await tx.run("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", status, endedAt, sessionId);
+    return core.get(tx, "sessions", sessionId);
+  });
+}
+
+/** Append a turn at the next turn_index of its session (gap-free, unique). */
+export async function appendTurn(
+  core: Core, sessionId: string, role: string, content: string, options: AppendTurnOptions = {},
+): Promise<Turn> {
+  const chosenRole = choice(role, ROLES, "role");
+  if (typeof content !== "string") throw new InvalidInput(`content must be text; got ${typeof content}`);
+  const tokens = options.tokenCount;
+  if (tokens !== undefined && tokens !== null && (!Number.isInteger(tokens) || tokens < 0)) {
+    throw new InvalidInput(`token_count must be a non-negative integer; got ${JSON.stringify(tokens)}`);
+  }
+  const values = {
+    id: options.turnId === undefined ? uuid7() : text(options.turnId, "id"),
+    role: chosenRole,
+    content,
+    token_count: tokens ?? null,
+    created_at: core.when(options.createdAt, "created_at"),
+    metadata_json: jsonObject(options.metadata, "metadata"),
+  };
+  // No other writer can append between reading the last index and inserting the next
+  // one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session's row.
+  return core.db.write(async (tx) => {
+    await core.lock(tx, "sessions", sessionId);
+    const last = await tx.get("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?", sessionId);
+    const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+    return core.insert(tx, "conversation_turns", { ...values, session_id: sessionId, turn_index: index });
+  });
+}
+
+/** The session and its turns by turn_index. */
+export async function sessionReplay(core: Core, sessionId: string): Promise<SessionReplay> {
+  return core.db.read(async (tx) => {
+    const session = await core.get(tx, "sessions", sessionId);
+    const turns = await tx.all("SELECT * FROM conversation_turns WHERE session_id = ? ORDER BY turn_index", sessionId);
+    return { session, turns: turns as Turn[] };
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Behavior and personality profiles: versions with windows of effect
+ * [effective_from, effective_to), published N+1 at a time (memory_app's profiles wing).
+ */
+import type { Core } from "./core.js";
+import { takeIn } from "./decisionLog.js";
+import type { Tx } from "./engines.js";
+import { InvalidInput } from "./errors.js";
+import type { BehaviorProfile, PersonalityProfile } from "./rows.js";
+import { instantKey, isActiveAt } from "./times.js";
+import { jsonObject, MAX_INTEGER, text, uuid7 } from "./values.js";
+
+export interface PublishOptions {
+  createdBy: string; rationale?: string | null; sourceRef?: string | null;
+  effectiveFrom?: string | Date;
+}
+
+// Clock skew between a caller and this process: a start this little in the past means now.
+const START_GRACE_MS = 5_000;
+
+type ProfileTable = "behavior_profiles" | "personality_profiles";
+export type Profile = BehaviorProfile | PersonalityProfile;
+
+function versionsOf(tx: Tx, table: ProfileTable, name: string): Promise<Profile[]> {
+  return tx.all(`SELECT * FROM "${table}" WHERE profile_name = ? ORDER BY version DESC`, name) as Promise<Profile[]>;
+}
+
+/** The highest version of a profile in effect at ``at`` (default now), or null. */
+export async function activeAt(core: Core, table: ProfileTable, name: string, at?: string | Date): Promise<Profile | null> {
+  const moment = at === undefined ? core.now() : core.when(at, "at");
+  const versions = await core.db.read((tx) => versionsOf(tx, table, name));
+  return versions.find((v) => isActiveAt(v, moment)) ?? null;
+}
+
+/** Add version N+1 and close the open window at its start, atomically; never the past. */
+export async function publish(
+  core: Core, table: ProfileTable, column: string, name: unknown, document: unknown, options: PublishOptions,
+): Promise<Profile> {
+  const profileName = text(name, "profile_name");
+  const values = {
+    profile_name: profileName,
+    [column]: jsonObject(document, column),
+    rationale: text(options.rationale, "rationale", false),
+    source_ref: text(options.sourceRef, "source_ref", false),
+    created_by: text(options.createdBy, "created_by"),
+    effective_from: start(core, options.effectiveFrom),
+  };
+  return core.db.write(async (tx) => {
+    // A new profile has no row to lock: publishers of one name take turns (PostgreSQL).
+    await tx.serializeOn(`${table}:${profileName}`);
+    const versions = await versionsOf(tx, table, profileName);
+    const start = values.effective_from;
+    const toClose: unknown[] = [];
+    for (const v of versions) {
+      const begins = instantKey(v.effective_from);
+      if (begins >= start) {
+        throw new InvalidInput(`${profileName} v${String(v.version)} starts at ${String(v.effective_from)}; a new version must start after it`);
+      }
+      if (v.effective_to === null || v.effective_to === "") {
+        toClose.push(v.id);
+      } else if (instantKey(v.effective_to) > start) {
+        throw new InvalidInput(`${profileName} v${String(v.version)} is in effect until ${String(v.effective_to)}; a new version cannot start before that`);
+      }
+    }
+    for (const id of toClose) {
+      await tx.run(`UPDATE "${table}" SET effective_to = ? WHERE id = ?`, start, id as string);
+    }
+    const numbers = versions.map((v) => v.version).filter((n): n is number => Number.isInteger(n));
+    const version = Math.max(0, ...numbers) + 1;
+    if (BigInt(version) > MAX_INTEGER) throw new InvalidInput("the version numbers of this profile are used up");
+    const published = await core.insert(tx, table, {
+      id: uuid7(), ...values, version, effective_to: null, created_at: core.now(),
+    });
+    await takeIn(tx, core.now);
+    return published;
+  });
+}
+
+/** A new version's start: now or later, never in the past. */
+function start(core: Core, value: unknown): string {
+  const now = core.now();
+  const start = value === undefined || value === null ? now : core.when(value, "effective_from");
+  if (start < now) {
+    if (start < new Date(Date.parse(now) - START_GRACE_MS).toISOString()) {
+      throw new InvalidInput(
+        `effective_from ${start} is in the past: a new version starts now or later, ` +
+        "so which version was active before now never changes",
+      );
+    }
+    return now;
+  }
+  return start;
+}

@@ -1,0 +1,201 @@
+/**
+ * RuntimeMemoryStore: the one front door for every write, a thin facade over the wings'
+ * writers (conversations, workflows, profiles, promotion), with the same calls as
+ * tommemory's Python store, camelCased with an options object.
+ *
+ * Every write validates its input first and throws NotFound or InvalidInput before anything
+ * is written; every write runs in one transaction (engines.ts), so concurrent writers never
+ * interleave.
+ */
+import { contractConnection, contractText } from "./contract.js";
+import * as conversations from "./conversations.js";
+import { Core } from "./core.js";
+import { type Engine, isPostgresUrl, PostgresEngine, SqliteEngine } from "./engines.js";
+import { StoreError } from "./errors.js";
+import * as profiles from "./profiles.js";
+import * as promotion from "./promotion.js";
+import {
+  type BehaviorProfile, columnsOf, type DeployOutcome, type PersonalityProfile, type Proposal,
+  type Session, type Skill, type TaskEvent, type Turn, type Validation, V1_TABLES, type WorkflowRun,
+  type WorkflowStep,
+} from "./rows.js";
+import * as workflows from "./workflows.js";
+
+export interface OpenOptions {
+  /** The store's clock (tests and replays); the system clock by default. */
+  now?: () => Date;
+}
+
+export class RuntimeMemoryStore {
+  private readonly core: Core;
+
+  private constructor(db: Engine, clock: () => Date) {
+    this.core = new Core(db, clock);
+  }
+
+  /**
+   * Open a v1 database: a SQLite file path or a PostgreSQL URL (postgres://...). Without
+   * one, DATABASE_URL, else TOM_RUNTIME_DB, else memory/tom_runtime.sqlite, as the
+   * dashboard chooses.
+   */
+  static async open(target?: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
+    const chosen = target ?? (process.env.DATABASE_URL?.trim() || undefined)
+      ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
+    const engine = isPostgresUrl(chosen)
+      ? await PostgresEngine.open(chosen)
+      : SqliteEngine.open(chosen, contractConnection());
+    const store = new RuntimeMemoryStore(engine, options.now ?? (() => new Date()));
+    try {
+      await store.checkSchema();
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /**
+   * Create the v1 tables in a SQLite file (the seed's step 1), then open it. A PostgreSQL
+   * database gets its tables from the dashboard's migrations (python manage.py migrate).
+   */
+  static async bootstrap(path: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
+    if (isPostgresUrl(path)) {
+      throw new StoreError(
+        "bootstrap makes SQLite files; a PostgreSQL database gets its tables from " +
+        "tommemory's migrations (DATABASE_URL=... python manage.py migrate)",
+      );
+    }
+    const engine = SqliteEngine.open(path, contractConnection());
+    engine.exec(contractText("v1_schema.sql"));
+    engine.exec(contractText("tommemory_schema.sql"));
+    await engine.close();
+    return RuntimeMemoryStore.open(path, options);
+  }
+
+  /** The engine this store writes: "sqlite" or "postgresql". */
+  get engine(): "sqlite" | "postgresql" {
+    return this.core.db.name;
+  }
+
+  async close(): Promise<void> {
+    await this.core.db.close();
+  }
+
+  private async checkSchema(): Promise<void> {
+    for (const table of Object.keys(V1_TABLES) as (keyof typeof V1_TABLES)[]) {
+      const found = new Set(await this.core.db.columns(table));
+      const missing = (columnsOf(table) as string[]).filter((column) => !found.has(column));
+      if (found.size === 0 || missing.length) {
+        throw new StoreError(
+          `not a runtime memory v1 database: table ${table} ${found.size ? `lacks ${missing.join(", ")}` : "is missing"}` +
+          " (RuntimeMemoryStore.bootstrap(path) creates the v1 tables in a new file)",
+        );
+      }
+    }
+  }
+
+  // --- conversations ---------------------------------------------------------------------
+
+  startSession(actor: string, options?: conversations.StartSessionOptions): Promise<Session> {
+    return conversations.startSession(this.core, actor, options);
+  }
+
+  endSession(sessionId: string, options?: conversations.EndSessionOptions): Promise<Session> {
+    return conversations.endSession(this.core, sessionId, options);
+  }
+
+  /** Append a turn at the next turn_index of its session (gap-free, unique). */
+  appendTurn(sessionId: string, role: string, content: string, options?: conversations.AppendTurnOptions): Promise<Turn> {
+    return conversations.appendTurn(this.core, sessionId, role, content, options);
+  }
+
+  /** The session and its turns by turn_index. */
+  sessionReplay(sessionId: string): Promise<conversations.SessionReplay> {
+    return conversations.sessionReplay(this.core, sessionId);
+  }
+
+  // --- workflows -------------------------------------------------------------------------
+
+  startWorkflowRun(workflowName: string, options: workflows.StartWorkflowRunOptions): Promise<WorkflowRun> {
+    return workflows.startWorkflowRun(this.core, workflowName, options);
+  }
+
+  finishWorkflowRun(runId: string, options: workflows.FinishOptions): Promise<WorkflowRun> {
+    return workflows.finishWorkflowRun(this.core, runId, options);
+  }
+
+  /** Add the run's next step (step_index assigned like turn_index). */
+  addStep(runId: string, stepName: string, options?: workflows.AddStepOptions): Promise<WorkflowStep> {
+    return workflows.addStep(this.core, runId, stepName, options);
+  }
+
+  finishStep(stepId: string, options: workflows.FinishOptions): Promise<WorkflowStep> {
+    return workflows.finishStep(this.core, stepId, options);
+  }
+
+  /** Record a task event for a run, one of its steps, or neither (system-wide). */
+  addEvent(eventType: string, eventLevel: string, message: string, options?: workflows.AddEventOptions): Promise<TaskEvent> {
+    return workflows.addEvent(this.core, eventType, eventLevel, message, options);
+  }
+
+  /** The run, its steps by step_index with their events, and run-level events. */
+  workflowReplay(runId: string): Promise<workflows.WorkflowReplay> {
+    return workflows.workflowReplay(this.core, runId);
+  }
+
+  // --- profiles --------------------------------------------------------------------------
+
+  async publishBehaviorProfile(profileName: string, behavior: unknown, options: profiles.PublishOptions): Promise<BehaviorProfile> {
+    return await profiles.publish(this.core, "behavior_profiles", "behavior_json", profileName, behavior, options) as BehaviorProfile;
+  }
+
+  async publishPersonalityProfile(profileName: string, personality: unknown, options: profiles.PublishOptions): Promise<PersonalityProfile> {
+    return await profiles.publish(this.core, "personality_profiles", "personality_json", profileName, personality, options) as PersonalityProfile;
+  }
+
+  /** The highest behavior version in effect at ``at`` (default now), or null. */
+  async latestActiveBehaviorProfile(profileName: string, at?: string | Date): Promise<BehaviorProfile | null> {
+    return await profiles.activeAt(this.core, "behavior_profiles", profileName, at) as BehaviorProfile | null;
+  }
+
+  /** The highest personality version in effect at ``at`` (default now), or null. */
+  async latestActivePersonalityProfile(profileName: string, at?: string | Date): Promise<PersonalityProfile | null> {
+    return await profiles.activeAt(this.core, "personality_profiles", profileName, at) as PersonalityProfile | null;
+  }
+
+  // --- skills and the promotion flow ------------------------------------------------------
+
+  learnSkill(skillKey: string, description: string, options: promotion.LearnSkillOptions): Promise<Skill> {
+    return promotion.learnSkill(this.core, skillKey, description, options);
+  }
+
+  draftProposal(skillId: string, options: promotion.DraftProposalOptions): Promise<Proposal> {
+    return promotion.draftProposal(this.core, skillId, options);
+  }
+
+  /** Append a validation result; the proposal's status follows the governance rule. */
+  recordValidation(proposalId: string, options: promotion.ValidationOptions): Promise<Validation> {
+    return promotion.recordValidation(this.core, proposalId, options);
+  }
+
+  /** Append one decision under the governance rule; changing one's mind is a new row. */
+  recordApproval(proposalId: string, options: promotion.ApprovalOptions): Promise<promotion.RecordedDecision> {
+    return promotion.recordApproval(this.core, proposalId, options);
+  }
+
+  /** Append a deploy outcome; a successful deploy of an approved proposal promotes it. */
+  recordDeployOutcome(proposalId: string, options: promotion.DeployOptions): Promise<DeployOutcome> {
+    return promotion.recordDeployOutcome(this.core, proposalId, options);
+  }
+
+  /** skill -> proposal -> validations -> approvals -> deploy outcomes, in time order. */
+  proposalLineage(proposalId: string): Promise<promotion.ProposalLineage> {
+    return promotion.proposalLineage(this.core, proposalId);
+  }
+
+  /** The proposal's status as the rule derives it from its rows now (the store's clock),
+   * whatever status another writer stored. */
+  proposalStatus(proposalId: string): Promise<{ status: string }> {
+    return promotion.proposalStatus(this.core, proposalId);
+  }
+}

@@ -1,5 +1,6 @@
 """The decision log: a writer of the database who rewrites everything is still caught."""
 
+import hashlib
 import re
 from io import StringIO
 from pathlib import Path
@@ -318,3 +319,27 @@ def test_a_checkpoint_signed_before_proposal_heads_still_checks_the_log(
     state, text = log_badge(reviewer_client, decided, tmp_path, keys)
     assert state == "verified", text
     assert "decision log intact: 4 entries" in verify(directory, keys)
+
+
+@pytest.mark.engine("postgresql")
+def test_a_row_with_the_longest_id_the_engine_takes_is_logged_and_the_log_goes_on(store, decided):
+    """Another writer's validation whose id is as long as PostgreSQL's primary key takes (a
+    B-tree entry holds 2,704 bytes) and does not compress: the log takes it in, and the
+    stores' governed writes after it are logged too (take-in failed for good before 0022)."""
+    digests = (hashlib.sha256(str(n).encode()).hexdigest() for n in range(43))
+    longest = "".join(digests)[:2_692]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass,"
+            " test_pass, policy_pass, validated_at) VALUES (%s, %s, 'ci', 1, 1, 1, 1, %s)",
+            [longest, decided.pk, "2026-12-06T09:00:00.000Z"],
+        )
+    assert auditlog.take_in() == 1
+    store.record_deploy_outcome(decided.pk, deployment_target="prod", status="failed")
+    assert AuditLeaf.objects.filter(row_id=longest, kind="validation").exists()
+    assert AuditLeaf.objects.filter(kind="deploy").count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():  # still one entry per row
+        AuditLeaf.objects.create(
+            index=AuditLeaf.objects.count(), kind="validation", row_id=longest,
+            leaf_hash="0" * 64, logged_at="2026-12-06T09:00:00.000Z",
+        )  # fmt: skip

@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-deep lint format bench clean
 
 install: $(STAMP)
 
@@ -15,8 +15,7 @@ $(VENV)/bin/python:
 	"$$interp" -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@scripts/phase "install into $(VENV)" sh -c '$(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -e ".[dev]"'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -29,19 +28,22 @@ run: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
-	scripts/ensure-chromium
-	scripts/ensure-axe
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run --no-input
-	scripts/test-store-ts
+	@scripts/phase "browser tools" sh -c 'scripts/ensure-chromium && scripts/ensure-axe'
+	@scripts/phase lint sh -c '$(PY) -m ruff check . && $(PY) -m ruff format --check .'
+	@DJANGO_DEBUG=1 scripts/phase "migrations check" $(PY) manage.py makemigrations --check --dry-run --no-input
+	@scripts/phase "TypeScript store" scripts/test-store-ts
 	@# The suite on PostgreSQL (a throw-away cluster), then on SQLite; exit 75: no
 	@# PostgreSQL could be started here (scripts/with-postgres says why), SQLite only.
 	@# Autovacuum off: tables keep no statistics from rows earlier tests committed, so the
 	@# index-use tests see the plans of a table of unknown size, not of a nearly empty one.
-	@TOM_PG_OPTIONS="-c autovacuum=off" scripts/with-postgres $(PY) -m pytest -p no:cacheprovider; rc=$$?; \
+	@TOM_PG_OPTIONS="-c autovacuum=off" scripts/phase "suite on PostgreSQL" scripts/with-postgres $(PY) -m pytest -p no:cacheprovider; rc=$$?; \
 	if [ $$rc = 75 ]; then echo "Running the SQLite half only."; elif [ $$rc != 0 ]; then exit $$rc; fi
-	$(PY) -m pytest
+	@scripts/phase "suite on SQLite" $(PY) -m pytest
+
+# The property tests searched long (HYPOTHESIS_PROFILE=thorough: 500 examples each), on
+# SQLite; make test runs them at the size its 10 minutes allow (the ci profile).
+test-deep: $(STAMP)
+	@HYPOTHESIS_PROFILE=thorough scripts/phase "suite on SQLite, thorough" $(PY) -m pytest
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .

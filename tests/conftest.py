@@ -431,7 +431,12 @@ settings.register_profile(
 )
 settings.register_profile("record", database=KEPT_EXAMPLES, **COMMON)
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=500)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# CI (CI=true): the default's budget, sized so make test stays within its 10 minutes, and a
+# failure prints the blob that replays it (@reproduce_failure) into CI's log.
+settings.register_profile("ci", parent=settings.get_profile("default"), print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "default")
+)
 
 
 # --- the decision log ------------------------------------------------------------------

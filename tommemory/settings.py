@@ -1,31 +1,7 @@
 """Settings for tommemory, read from the environment with safe defaults.
 
-DATABASE_URL          a PostgreSQL URL (postgres://user:password@host:5432/name): the runtime
-                      memory database on PostgreSQL instead of the SQLite file
-TOM_RUNTIME_DB        path of the shared runtime SQLite file (default memory/tom_runtime.sqlite),
-                      used when DATABASE_URL is not set
-DJANGO_DEBUG          1/true/yes/on for development mode (default off)
-DJANGO_SECRET_KEY     required when DJANGO_DEBUG is off; in debug a dev key is generated and kept
-DJANGO_ALLOWED_HOSTS  comma-separated host names (default 127.0.0.1,localhost)
-TOM_DB_TIMEOUT        seconds a writer waits for the SQLite lock (default 30)
-TOM_GOVERNANCE        a JSON file with the governance rule (default contract/governance.json)
-TOM_AUDIT_KEY         the Ed25519 key file that signs decision-log checkpoints (audit_keygen
-                      makes one; default memory/audit.key); TOM_AUDIT_PUBLIC_KEY its verifier
-                      key (default the key file + ".pub"), TOM_AUDIT_CHECKPOINTS where
-                      checkpoints go (default memory/checkpoints), TOM_AUDIT_ORIGIN the log's
-                      name in them (default tommemory/decisions)
-TOM_BASE_URL          where links in webhooks and digests point (default http://127.0.0.1:8000)
-TOM_WEBHOOK_TIMEOUT   seconds a webhook endpoint has to answer (default 5); TOM_WEBHOOK_ATTEMPTS
-                      tries per delivery (default 6), TOM_WEBHOOK_BACKOFF seconds before the
-                      first retry, doubling after each (default 30)
-TOM_DIGEST_MINUTES    at most one decision digest per person per this many minutes (default 60)
-TOM_BREAK_GLASS       1 lets superusers record break-glass decisions that stand in for missing
-                      approvals, with a reason (default off)
-DJANGO_BEHIND_PROXY   1 when a reverse proxy sets X-Forwarded-For and X-Forwarded-Proto
-DJANGO_PROXY_COUNT    how many proxies append to X-Forwarded-For (default 1)
-DJANGO_EMAIL_HOST     SMTP host; password reset pages exist only when it is set
-                      (with DJANGO_EMAIL_PORT, DJANGO_EMAIL_USER, DJANGO_EMAIL_PASSWORD,
-                      DJANGO_EMAIL_USE_TLS, DJANGO_DEFAULT_FROM_EMAIL)
+Every setting, with its default and meaning, is listed once: docs/settings.md
+(tests/test_docs.py fails when a setting read here is missing there, or the reverse).
 """
 
 import json

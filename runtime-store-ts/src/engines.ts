@@ -10,9 +10,14 @@
  *   (`SELECT ... FOR UPDATE`, `Tx.forUpdate`) or on an advisory lock (`Tx.serializeOn`),
  *   exactly as the Python store does.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
 
 import type { Connection } from "./contract.js";
+import { StoreError } from "./errors.js";
+import { nodeSqlite } from "./nodeSqlite.js";
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | null;
@@ -35,6 +40,8 @@ export interface Engine {
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** The columns of a table, or none when it does not exist. */
   columns(table: string): Promise<string[]>;
+  /** Set the connection up as the contract says, once the database is known to be v1. */
+  setUp(): void;
   close(): Promise<void>;
 }
 
@@ -51,13 +58,42 @@ export class SqliteEngine implements Engine, Tx {
   private readonly statements = new Map<string, StatementSync>();
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: DatabaseSync) {}
+  private constructor(
+    private readonly db: DatabaseSync,
+    private readonly file: string,
+    private readonly pragmas: Connection["pragmas"],
+  ) {}
 
-  static open(file: string, { pragmas, busy_timeout_ms }: Connection): SqliteEngine {
+  /**
+   * Open a SQLite file that exists, creating nothing; with ``create``, make the file (and
+   * its folder) when missing. The contract's pragmas wait for setUp(): journal_mode=wal
+   * rewrites the file's header, which a file refused as not v1 must keep.
+   */
+  static open(file: string, { pragmas, busy_timeout_ms }: Connection, create = false): SqliteEngine {
+    const { DatabaseSync } = nodeSqlite();
+    if (create) {
+      mkdirSync(dirname(file), { recursive: true });
+    } else if (file === ":memory:" || !existsSync(file)) {
+      throw new StoreError(
+        `no database file at ${file}: open() never creates one; ` +
+        `RuntimeMemoryStore.bootstrap(${JSON.stringify(file)}) makes a new file with the v1 tables`,
+      );
+    }
     // timeout set explicitly: node:sqlite waits 0 ms for a lock by default.
-    const db = new DatabaseSync(file, { timeout: busy_timeout_ms });
-    for (const [name, value] of Object.entries(pragmas)) db.exec(`PRAGMA ${name} = ${value}`);
-    return new SqliteEngine(db);
+    const options = { timeout: busy_timeout_ms };
+    let db: DatabaseSync;
+    try {
+      // mode=rw: should the file go between the check above and here, SQLite refuses
+      // rather than making an empty one (a Node whose node:sqlite takes no URL opens the path).
+      db = create ? new DatabaseSync(file, options) : openExisting(DatabaseSync, file, options);
+    } catch (error) {
+      throw new StoreError(`cannot open ${file}: ${(error as Error).message}`);
+    }
+    return new SqliteEngine(db, file, pragmas);
+  }
+
+  setUp(): void {
+    for (const [name, value] of Object.entries(this.pragmas)) this.db.exec(`PRAGMA ${name} = ${value}`);
   }
 
   /** Run SQL scripts (the contract DDL). */
@@ -117,12 +153,30 @@ export class SqliteEngine implements Engine, Tx {
   }
 
   async columns(table: string): Promise<string[]> {
-    return this.db.prepare(`PRAGMA table_info("${table}")`).all().map((row) => String(row.name));
+    try {
+      return this.db.prepare(`PRAGMA table_info("${table}")`).all().map((row) => String(row.name));
+    } catch (error) {
+      // SQLITE_NOTADB: some other file.
+      if ((error as { errcode?: number }).errcode === 26) throw new StoreError(`${this.file} is not a SQLite database`);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
     await this.queue;
     this.db.close();
+  }
+}
+
+function openExisting(
+  Database: typeof DatabaseSync, file: string, options: { timeout: number },
+): DatabaseSync {
+  const url = new URL(`${pathToFileURL(file).href}?mode=rw`);
+  try {
+    return new Database(url as unknown as string, options);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_INVALID_ARG_TYPE") throw error;
+    return new Database(file, options);
   }
 }
 
@@ -177,8 +231,10 @@ export class PostgresEngine implements Engine {
     let pg: (typeof import("pg"))["default"];
     try {
       pg = (await import("pg")).default;
-    } catch {
-      throw new Error("a PostgreSQL URL needs node-postgres: npm install pg");
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+      // pg is an optional peer dependency: SQLite-only runtimes do without it.
+      throw new StoreError("a PostgreSQL URL needs node-postgres, which is not installed: npm install pg");
     }
     const pool = new pg.Pool({
       connectionString: url,
@@ -226,6 +282,10 @@ export class PostgresEngine implements Engine {
         table,
       )).map((row) => String(row.name)),
     );
+  }
+
+  setUp(): void {
+    // Every connection is set up by the pool's options.
   }
 
   async close(): Promise<void> {

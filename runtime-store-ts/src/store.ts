@@ -26,6 +26,11 @@ export interface OpenOptions {
   now?: () => Date;
 }
 
+/** The database the dashboard uses: DATABASE_URL, else TOM_RUNTIME_DB, else its default file. */
+function defaultTarget(): string {
+  return (process.env.DATABASE_URL?.trim() || undefined) ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
+}
+
 export class RuntimeMemoryStore {
   private readonly core: Core;
 
@@ -36,17 +41,18 @@ export class RuntimeMemoryStore {
   /**
    * Open a v1 database: a SQLite file path or a PostgreSQL URL (postgres://...). Without
    * one, DATABASE_URL, else TOM_RUNTIME_DB, else memory/tom_runtime.sqlite, as the
-   * dashboard chooses.
+   * dashboard chooses. A file that does not exist is refused, and nothing is created
+   * (bootstrap makes a new one); so is a database without the v1 tables, left as it was.
    */
   static async open(target?: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
-    const chosen = target ?? (process.env.DATABASE_URL?.trim() || undefined)
-      ?? process.env.TOM_RUNTIME_DB ?? "memory/tom_runtime.sqlite";
+    const chosen = target ?? defaultTarget();
     const engine = isPostgresUrl(chosen)
       ? await PostgresEngine.open(chosen)
       : SqliteEngine.open(chosen, contractConnection());
     const store = new RuntimeMemoryStore(engine, options.now ?? (() => new Date()));
     try {
       await store.checkSchema();
+      engine.setUp();
     } catch (error) {
       await engine.close();
       throw error;
@@ -55,21 +61,28 @@ export class RuntimeMemoryStore {
   }
 
   /**
-   * Create the v1 tables in a SQLite file (the seed's step 1), then open it. A PostgreSQL
-   * database gets its tables from the dashboard's migrations (python manage.py migrate).
+   * Create the v1 tables and ours in a SQLite file (the seed's step 1), making the file and
+   * its folder when missing, then open it; on a file that has them it changes nothing.
+   * Without a path, the file open() would choose. A PostgreSQL database gets its tables
+   * from the dashboard's migrations (python manage.py migrate).
    */
-  static async bootstrap(path: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
-    if (isPostgresUrl(path)) {
+  static async bootstrap(path?: string, options: OpenOptions = {}): Promise<RuntimeMemoryStore> {
+    const chosen = path ?? defaultTarget();
+    if (isPostgresUrl(chosen)) {
       throw new StoreError(
         "bootstrap makes SQLite files; a PostgreSQL database gets its tables from " +
         "tommemory's migrations (DATABASE_URL=... python manage.py migrate)",
       );
     }
-    const engine = SqliteEngine.open(path, contractConnection());
-    engine.exec(contractText("v1_schema.sql"));
-    engine.exec(contractText("tommemory_schema.sql"));
-    await engine.close();
-    return RuntimeMemoryStore.open(path, options);
+    const engine = SqliteEngine.open(chosen, contractConnection(), true);
+    try {
+      engine.setUp();
+      engine.exec(contractText("v1_schema.sql"));
+      engine.exec(contractText("tommemory_schema.sql"));
+    } finally {
+      await engine.close();
+    }
+    return RuntimeMemoryStore.open(chosen, options);
   }
 
   /** The engine this store writes: "sqlite" or "postgresql". */

@@ -1,6 +1,4 @@
-import functools
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -11,10 +9,10 @@ from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.db import connection
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from hypothesis.database import (
@@ -27,8 +25,17 @@ from memory_app import timeutil
 from memory_app.models import Proposal
 from memory_app.store import RuntimeMemoryStore
 
-# The engine this run tests: DATABASE_URL selects PostgreSQL, as in the settings.
-ENGINE = "postgresql" if os.environ.get("DATABASE_URL", "").strip() else "sqlite"
+from .helpers import (
+    ENGINE,
+    PASSWORD,
+    REPO,
+    TEST_NOW,
+    SharedDatabase,
+    django_env,
+    manage,
+    postgresql_admin,
+    postgresql_url,
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -41,11 +48,6 @@ def pytest_collection_modifyitems(config, items):
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = chosen
-
-
-# The moment every test starts at, whatever day the suite runs on: no test reads the wall
-# clock (test_toolchain.py checks the sources). TOM_TEST_NOW runs the suite at another day.
-TEST_NOW = os.environ.get("TOM_TEST_NOW", "2026-12-06T09:00:00.000Z")
 
 
 class Clock:
@@ -75,12 +77,6 @@ def clock(monkeypatch) -> Clock:
     return pinned
 
 
-def start_together() -> str:
-    """A moment 3 s ahead that processes started now wait for, so they write at once: on
-    the machine's monotonic clock, which every process shares (not a date)."""
-    return str(time.monotonic() + 3)
-
-
 @pytest.fixture
 def store() -> RuntimeMemoryStore:
     return RuntimeMemoryStore()
@@ -105,7 +101,7 @@ def back_then(monkeypatch):
 
 
 def _user_in(username: str, group: str | None) -> User:
-    user = User.objects.create_user(username=username, password="pw-for-tests-only")
+    user = User.objects.create_user(username=username, password=PASSWORD)
     if group:
         user.groups.add(Group.objects.get(name=group))
     return user
@@ -156,47 +152,6 @@ def proposal(db, store):
     )
 
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def django_env(db_path: Path, **extra: str) -> dict[str, str]:
-    """Environment for a separate Django process on its own database file (or on the
-    PostgreSQL database ``DATABASE_URL`` in ``extra`` names)."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
-    }
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "tommemory.settings",
-        "DJANGO_SECRET_KEY": "insecure-key-for-the-test-suite-only",
-        "TOM_RUNTIME_DB": str(db_path),
-        "PYTHONPATH": str(REPO),
-    }
-    return env | extra
-
-
-@functools.cache
-def typescript_node() -> str:
-    """The Node the TypeScript store runs on (scripts/find-node; make test set it up)."""
-    found = subprocess.run(
-        [str(REPO / "scripts" / "find-node")], capture_output=True, text=True, check=False
-    )
-    if found.returncode:
-        pytest.fail(found.stderr)
-    return found.stdout.strip()
-
-
-def manage(db_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """Run manage.py in a separate process against db_path."""
-    return subprocess.run(
-        [sys.executable, str(REPO / "manage.py"), *args],
-        env=django_env(db_path, **env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="session")
 def migrated_file_db(tmp_path_factory) -> Path:
     """A migrated runtime database file, made once; copy it before writing to it."""
@@ -204,112 +159,6 @@ def migrated_file_db(tmp_path_factory) -> Path:
     result = manage(path, "migrate", "--no-input")
     assert result.returncode == 0, result.stderr
     return path
-
-
-def query_plan(sql: str, *, sorts_priced_out: bool = False) -> list[str]:
-    """The plan of a query, a line per step: SQLite's EXPLAIN QUERY PLAN details, or
-    PostgreSQL's EXPLAIN with sequential scans priced out (tables in tests are tiny, so a
-    scan left in the plan means no index could serve), and full sorts too when asked (a
-    tiny table is sorted sooner than read in an index's order: a Sort left in the plan
-    means no index gives that order)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET enable_seqscan = off")
-            if sorts_priced_out:
-                cursor.execute("SET enable_sort = off")
-            try:
-                cursor.execute("EXPLAIN " + sql)
-                return [row[0].strip() for row in cursor.fetchall()]
-            finally:
-                cursor.execute("RESET enable_seqscan")
-                cursor.execute("RESET enable_sort")
-        cursor.execute("EXPLAIN QUERY PLAN " + sql)
-        return [row[-1] for row in cursor.fetchall()]
-
-
-def table_scans(plan: list[str]) -> list[str]:
-    """The steps of a plan that read a whole table."""
-    if connection.vendor == "postgresql":
-        return [step for step in plan if "Seq Scan" in step]
-    return [step for step in plan if step.startswith("SCAN")]
-
-
-def full_sorts(plan: list[str]) -> list[str]:
-    """The steps of a plan that sort every row they read: SQLite's temporary B-tree, a
-    PostgreSQL Sort. Not PostgreSQL's Incremental Sort, which orders rows an index gives
-    in its leading keys' order only among rows sharing them."""
-    if connection.vendor == "postgresql":
-        return [step for step in plan if re.match(r"(->\s+)?Sort\s+\(", step)]
-    return [step for step in plan if "TEMP B-TREE" in step]
-
-
-def drop_trigger(name: str) -> None:
-    """Drop one of our triggers, as a hostile writer of the database could."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see audit_triggers_lifted
-            cursor.execute(
-                "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = %s", [name]
-            )
-            (table,) = cursor.fetchone()
-            cursor.execute(f'DROP TRIGGER "{name}" ON {table}')
-        else:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-
-
-# A validated low-risk proposal 'p' as another writer would store it (for SharedDatabase).
-VALIDATED_PROPOSAL = """
-INSERT INTO skills_learned (id, skill_key, description, source_type, confidence, learned_at)
-    VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
-INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type, proposal_json,
-    risk_level, status, created_at, updated_at) VALUES ('p', 'sk', 'oxide', 'code_patch', '{}',
-    '{risk}', 'validated', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
-INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass, test_pass,
-    policy_pass, validated_at) VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z')
-"""
-
-
-class SharedDatabase:
-    """A migrated database of its own that separate processes share, on this run's engine:
-    a copy of the migrated SQLite file, or a PostgreSQL database made from a migrated
-    template. ``env`` runs a Django process on it; ``execute`` and ``executescript`` take
-    SQL with ``?`` parameters on both engines."""
-
-    def __init__(self, target: str, env: dict[str, str], connect):
-        # target: the file path or URL a RuntimeMemoryStore (either language) opens.
-        self.target, self.env, self._connect = target, env, connect
-
-    def execute(self, sql: str, params=()) -> list[tuple]:
-        conn = self._connect()
-        try:
-            if ENGINE == "postgresql":
-                sql = sql.replace("?", "%s")
-            cursor = conn.execute(sql, params)
-            rows = cursor.fetchall() if cursor.description else []
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
-
-    def executescript(self, script: str) -> None:
-        for statement in filter(str.strip, script.split(";")):
-            self.execute(statement)
-
-
-def postgresql_url(name: str) -> str:
-    """The URL of another database on the PostgreSQL server DATABASE_URL names."""
-    from urllib.parse import urlsplit
-
-    return urlsplit(os.environ["DATABASE_URL"].strip())._replace(path=f"/{name}").geturl()
-
-
-def postgresql_admin(*statements: str) -> None:
-    """Run statements (CREATE/DROP DATABASE) on the server's maintenance database."""
-    import psycopg
-
-    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
-        for statement in statements:
-            admin.execute(statement)
 
 
 @pytest.fixture(scope="session")
@@ -341,7 +190,6 @@ def shared_db(request, tmp_path, migrated_file_db, migrated_postgresql_template)
         shutil.copy(migrated_file_db, path)
         yield SharedDatabase(str(path), django_env(path), lambda: sqlite3.connect(path))
         return
-    import psycopg
 
     name = f"tommemory_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
     postgresql_admin(
@@ -365,45 +213,6 @@ def reviewer_client(client, reviewer):
 def outsider_client(client, outsider):
     client.force_login(outsider)
     return client
-
-
-@contextmanager
-def audit_triggers_lifted():
-    """Lift the append-only triggers for test cleanup only, then put them back.
-
-    The search triggers stay, so the search index keeps in sync with what is deleted.
-    """
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Django's foreign keys are checked at commit; a table with checks pending
-            # cannot be altered.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
-                "WHERE NOT tgisinternal AND tgname != 'turn_positions_insert'"
-            )
-            triggers = cursor.fetchall()
-            for table, name in triggers:
-                cursor.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
-            try:
-                yield cursor
-            finally:
-                for table, name in triggers:
-                    cursor.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
-            return
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'trigger' "
-            "AND name NOT LIKE 'turn_search%' AND name NOT LIKE 'turn_words%'"
-        )
-        triggers = cursor.fetchall()
-        for name, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        try:
-            yield cursor
-        finally:
-            for _, sql in triggers:
-                cursor.execute(sql)
 
 
 # Property-based tests: a fixed budget per test. Examples that once failed are kept in the
@@ -469,11 +278,3 @@ def decided(store):
             decided_at=f"2026-01-0{n + 2}T00:00:00.000Z",
         )  # fmt: skip
     return Proposal.objects.get(pk=proposal.id)
-
-
-def checkpoint(tmp_path, keys) -> Path:
-    """A signed checkpoint of the decision log now (audit_checkpoint); its directory."""
-    directory = tmp_path / "checkpoints"
-    with override_settings(TOM_AUDIT_KEY=keys[0]):
-        call_command("audit_checkpoint", "--dir", str(directory), stdout=StringIO())
-    return directory

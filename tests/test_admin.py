@@ -22,9 +22,7 @@ from memory_app.models import (
     WorkflowStep,
 )
 from memory_app.store import RuntimeMemoryStore
-
-from .test_browse_sessions import body, count_queries
-from .test_governance import decide, validate
+from tests.helpers import body, count_queries, decide, validate
 
 pytestmark = pytest.mark.django_db
 

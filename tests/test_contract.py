@@ -20,8 +20,7 @@ from django.db import connection, models
 
 from memory_app.governance import Verdict
 from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
-
-from .conftest import REPO, manage, postgresql_url, start_together, typescript_node
+from tests.helpers import REPO, manage, postgresql_url, start_together, typescript_node
 
 pytestmark = pytest.mark.django_db
 

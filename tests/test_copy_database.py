@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from memory_app.management.commands.copy_database import COPIED
-
-from .conftest import REPO, django_env, manage, postgresql_admin, postgresql_url
+from tests.helpers import REPO, django_env, manage, postgresql_admin, postgresql_url
 
 TABLES = [model._meta.db_table for model in COPIED]
 

@@ -33,8 +33,7 @@ from memory_app.models import (
 )
 from memory_app.store import RuntimeMemoryStore
 from memory_app.timeutil import format_iso, instant_key, parse_iso
-
-from .conftest import audit_triggers_lifted
+from tests.helpers import audit_triggers_lifted
 
 pytestmark = pytest.mark.django_db
 

@@ -24,9 +24,7 @@ from memory_app.models import (
 )
 from memory_app.store import InvalidInput
 from memory_app.timeutil import ISO_8601, format_iso, instant_key, normalize_iso, parse_iso
-
-from .conftest import ENGINE, audit_triggers_lifted
-from .test_browse_sessions import body
+from tests.helpers import ENGINE, audit_triggers_lifted, body
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test import Client
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from .hostile import (
+from tests.hostile import (
     MARKER,
     hostile_rows,
     insert_raw,

@@ -15,8 +15,7 @@ from memory_app.models import (
     WorkflowRun,
     WorkflowStep,
 )
-
-from .test_browse_sessions import body
+from tests.helpers import body
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from .conftest import REPO, django_env
+from tests.helpers import REPO, django_env
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 from django.contrib.auth.models import Group
 
-from .conftest import REPO, django_env
+from tests.helpers import REPO, django_env
 
 SETUP = "import django; django.setup(); from django.conf import settings; "
 

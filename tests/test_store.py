@@ -17,8 +17,7 @@ from memory_app.models import (
     WorkflowStep,
 )
 from memory_app.store import InvalidInput, NotFound
-
-from .conftest import query_plan, table_scans
+from tests.helpers import query_plan, table_scans
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 from memory_app import timeutil
-
-from . import conftest
-from .conftest import REPO, typescript_node
+from tests.helpers import REPO, TEST_NOW, typescript_node
 
 FINDER = REPO / "scripts" / "find-python"
 
@@ -165,6 +163,6 @@ def test_no_test_reads_the_wall_clock():
 
 
 def test_the_suite_s_clock_is_pinned_whatever_the_day(clock):
-    assert timeutil.now_iso().startswith(conftest.TEST_NOW[:16])
+    assert timeutil.now_iso().startswith(TEST_NOW[:16])
     clock.set("2031-02-28T23:59:59.000Z")
     assert timeutil.now_iso().startswith("2031-02-28T23:59:59")

@@ -17,7 +17,7 @@ from urllib.request import HTTPCookieProcessor, build_opener
 
 import pytest
 
-from .conftest import REPO, VALIDATED_PROPOSAL
+from tests.helpers import REPO, VALIDATED_PROPOSAL
 
 PASSWORD = "pw-for-tests-only"
 ACCOUNTS = (

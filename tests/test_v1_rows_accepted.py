@@ -23,8 +23,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from memory_app.timeutil import ISO_8601, sql_instant
-
-from .conftest import REPO, manage
+from tests.helpers import REPO, manage
 
 V1_SQL = (REPO / "contract" / "v1_schema.sql").read_text()
 

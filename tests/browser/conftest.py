@@ -9,7 +9,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from ..conftest import audit_triggers_lifted
+from tests.helpers import PASSWORD, audit_triggers_lifted
 
 AUDIT_TABLES = [
     "behavior_profiles",
@@ -25,7 +25,6 @@ AUDIT_TABLES = [
 ]
 ROLES = importlib.import_module("memory_app.migrations.0004_role_groups")
 CHROMIUM = os.environ.get("TOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "pw-for-tests-only"
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it are still plain synchronous code.

@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 
 from memory_app.store import RuntimeMemoryStore
-
-from .conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -58,7 +58,7 @@ def test_a_decision_made_in_the_browser_arrives_at_a_webhook(sign_in, ops, live_
     from django.core.management import call_command
 
     from memory_app.models import WebhookDelivery, WebhookEndpoint
-    from tests.test_notify import Receiver
+    from tests.helpers import Receiver
 
     receiver = Receiver()
     try:

@@ -17,8 +17,7 @@ import pytest
 from django.utils.html import escape
 
 from memory_app.store import RuntimeMemoryStore, StoreError
-
-from .conftest import REPO, django_env, manage, typescript_node
+from tests.helpers import REPO, django_env, manage, typescript_node
 
 V1_SQL = (REPO / "contract" / "v1_schema.sql").read_text()
 OURS = ("tommemory_approval_evidence", "tommemory_overrides", "tommemory_audit_log")

@@ -24,8 +24,7 @@ from memory_app.models import (
     TaskEvent,
     WorkflowRun,
 )
-
-from .conftest import full_sorts, query_plan, table_scans
+from tests.helpers import full_sorts, query_plan, table_scans
 
 pytestmark = pytest.mark.django_db
 

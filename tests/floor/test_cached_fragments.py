@@ -2,16 +2,17 @@
 may come from one request's query beyond what the key holds."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from tests.helpers import REPO
+
 pytestmark = pytest.mark.django_db
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "memory_app" / "templates"
+TEMPLATES = REPO / "memory_app" / "templates"
 CACHE_BLOCK = re.compile(r"{% cache .*?{% endcache %}", re.DOTALL)
 
 

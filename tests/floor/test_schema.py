@@ -1,13 +1,14 @@
 """The migrated schema is the v1 contract: any drift from contract/v1_schema.sql fails."""
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
-V1_SQL = Path(__file__).resolve().parent.parent / "contract" / "v1_schema.sql"
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "runtime-memory-schema-v1.md"
+from tests.helpers import REPO
+
+V1_SQL = REPO / "contract" / "v1_schema.sql"
+SEED = REPO.parent / "shared" / "seed" / "runtime-memory-schema-v1.md"
 
 # Indexes we add beyond v1, each for a query of ours (see memory_app/models.py).
 OUR_INDEXES = {

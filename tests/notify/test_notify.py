@@ -3,10 +3,8 @@
 import hashlib
 import hmac
 import json
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
@@ -25,8 +23,7 @@ from memory_app.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-
-from .test_governance import decide, validate
+from tests.helpers import Receiver, decide, validate
 
 pytestmark = pytest.mark.django_db
 
@@ -38,41 +35,6 @@ ALL_EVENTS = [
     "proposal.promoted",
     "profile.published",
 ]
-
-
-class Receiver:
-    """A webhook receiver on loopback: ``/ok`` answers 200, ``/fail`` 500, ``/slow`` waits
-    two seconds first."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                if self.path.startswith("/slow"):
-                    time.sleep(2)
-                received.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body,
-                     "at": time.monotonic()}
-                )  # fmt: skip
-                code = 500 if self.path.startswith("/fail") else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"thanks" if code == 200 else b"try later")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def bodies(self, path: str) -> list[dict]:
-        return [json.loads(r["body"]) for r in self.received if r["path"] == path]
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from django.urls import reverse
 
 from memory_app.models import Approval, DeployOutcome, TaskEvent
 from memory_app.timeutil import parse_iso
-
-from .conftest import query_plan
-from .test_browse_sessions import body
+from tests.helpers import body, query_plan
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,7 @@ from django.urls import reverse
 
 from memory_app import jsondiff
 from memory_app.models import AppendOnlyError, BehaviorProfile, PersonalityProfile
-
-from .conftest import REPO, start_together
-from .test_browse_sessions import body, count_queries
+from tests.helpers import REPO, body, count_queries, start_together
 
 pytestmark = pytest.mark.django_db
 

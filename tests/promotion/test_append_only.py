@@ -11,8 +11,7 @@ from memory_app.models import (
     TaskEvent,
     ValidationResult,
 )
-
-from .conftest import VALIDATED_PROPOSAL
+from tests.helpers import VALIDATED_PROPOSAL
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memory_app.management.commands.audit_checkpoint import signing_key
+from tests.helpers import REPO, audit_triggers_lifted, checkpoint
 from tommemory_verify.__main__ import main as verifier_main
 from tommemory_verify.note import sign, verifier_key
-
-from .conftest import REPO, audit_triggers_lifted, checkpoint
 
 pytestmark = pytest.mark.django_db
 

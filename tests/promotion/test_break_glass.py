@@ -11,9 +11,7 @@ from django.urls import reverse
 from memory_app import auditlog, governance
 from memory_app.models import AuditLeaf, Override, Proposal
 from memory_app.store import InvalidInput
-
-from .test_browse_sessions import body
-from .test_governance import decide, validate
+from tests.helpers import body, decide, validate
 
 pytestmark = pytest.mark.django_db
 

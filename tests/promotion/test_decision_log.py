@@ -14,9 +14,8 @@ from django.urls import reverse
 from memory_app import audit, auditlog
 from memory_app.management.commands.audit_checkpoint import signing_key
 from memory_app.models import Approval, ApprovalEvidence, AuditLeaf
+from tests.helpers import audit_triggers_lifted, checkpoint
 from tommemory_verify.note import sign
-
-from .conftest import audit_triggers_lifted, checkpoint
 
 pytestmark = pytest.mark.django_db
 

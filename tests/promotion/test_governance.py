@@ -11,8 +11,7 @@ from memory_app import audit, governance
 from memory_app.models import Approval, ApprovalEvidence, Proposal
 from memory_app.store import InvalidInput
 from memory_app.timeutil import parse_iso
-
-from .conftest import drop_trigger
+from tests.helpers import decide, drop_trigger, validate
 
 pytestmark = pytest.mark.django_db
 
@@ -34,19 +33,6 @@ def make_proposal(store):
         return proposal
 
     return make
-
-
-def validate(store, proposal, passed=True, at=None):
-    return store.record_validation(
-        proposal.id, validator="ci", build_pass=True, lint_pass=True, test_pass=passed,
-        policy_pass=True, validated_at=at,
-    )  # fmt: skip
-
-
-def decide(store, proposal, who, kind, decision="approved", notes=None, **kw):
-    return store.record_approval(
-        proposal.id, approver=who, approval_type=kind, decision=decision, notes=notes, **kw
-    )
 
 
 def status(proposal) -> str:

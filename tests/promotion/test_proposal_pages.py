@@ -11,10 +11,16 @@ from django.test import Client
 from django.urls import reverse
 
 from memory_app.models import Approval, Proposal
-
-from .conftest import REPO, VALIDATED_PROPOSAL, drop_trigger, start_together
-from .test_browse_sessions import body, count_queries
-from .test_governance import decide, validate
+from tests.helpers import (
+    REPO,
+    VALIDATED_PROPOSAL,
+    body,
+    count_queries,
+    decide,
+    drop_trigger,
+    start_together,
+    validate,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 from memory_app.models import Approval, Override
 from memory_app.people import has_visible, is_visible
 from memory_app.store import InvalidInput
-
-from .conftest import REPO
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from memory_app.models import NEWEST_FIRST, OLDEST_FIRST, Session, Turn
 from memory_app.store import RuntimeMemoryStore
-
-from .conftest import full_sorts, query_plan, table_scans
+from tests.helpers import body, count_queries, full_sorts, query_plan, table_scans
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +34,6 @@ def make_sessions(count: int, turns: int = 2) -> list[Session]:
             store.append_turn(session.id, "user" if t % 2 else "assistant", f"m{t}", token_count=5)
         made.append(session)
     return made
-
-
-def body(response) -> str:
-    if response.streaming:
-        return b"".join(response.streaming_content).decode()
-    return response.content.decode()
 
 
 # --- list, filters, paging -------------------------------------------------------------
@@ -105,12 +98,6 @@ def test_keyset_pages_cover_every_session_once(reviewer_client):
         url = SESSIONS + f"?after={cursor[1]}" if cursor else None
     assert len(seen) == len(set(seen)) == 120
     assert set(seen) == {s.pk for s in made}
-
-
-def count_queries(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert client.get(url).status_code == 200
-    return len(captured)
 
 
 def test_list_query_count_does_not_grow_with_rows(reviewer_client):

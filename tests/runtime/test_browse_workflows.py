@@ -7,8 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from memory_app.models import TaskEvent, WorkflowRun
-
-from .test_browse_sessions import body, count_queries
+from tests.helpers import body, count_queries
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO, django_env, manage, start_together
+from tests.helpers import REPO, django_env, manage, start_together
 
 V1_SQL = (REPO / "contract" / "v1_schema.sql").read_text()
 

@@ -1,0 +1,304 @@
+"""The test suite's shared helpers, in one home: fixtures live in conftest.py, everything
+else a test module shares (paths, processes, query plans, the engine, trigger surgery, the
+store calls many tests make) lives here. No test module imports another test module."""
+
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+# The engine this run tests: DATABASE_URL selects PostgreSQL, as in the settings.
+ENGINE = "postgresql" if os.environ.get("DATABASE_URL", "").strip() else "sqlite"
+
+
+# Every user a test makes logs in with this password.
+PASSWORD = "pw-for-tests-only"
+
+# The moment every test starts at, whatever day the suite runs on: no test reads the wall
+# clock (test_toolchain.py checks the sources). TOM_TEST_NOW runs the suite at another day.
+TEST_NOW = os.environ.get("TOM_TEST_NOW", "2026-12-06T09:00:00.000Z")
+
+
+def start_together() -> str:
+    """A moment 3 s ahead that processes started now wait for, so they write at once: on
+    the machine's monotonic clock, which every process shares (not a date)."""
+    return str(time.monotonic() + 3)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def django_env(db_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a separate Django process on its own database file (or on the
+    PostgreSQL database ``DATABASE_URL`` in ``extra`` names)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "tommemory.settings",
+        "DJANGO_SECRET_KEY": "insecure-key-for-the-test-suite-only",
+        "TOM_RUNTIME_DB": str(db_path),
+        "PYTHONPATH": str(REPO),
+    }
+    return env | extra
+
+
+@functools.cache
+def typescript_node() -> str:
+    """The Node the TypeScript store runs on (scripts/find-node; make test set it up)."""
+    found = subprocess.run(
+        [str(REPO / "scripts" / "find-node")], capture_output=True, text=True, check=False
+    )
+    if found.returncode:
+        pytest.fail(found.stderr)
+    return found.stdout.strip()
+
+
+def manage(db_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run manage.py in a separate process against db_path."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        env=django_env(db_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def query_plan(sql: str, *, sorts_priced_out: bool = False) -> list[str]:
+    """The plan of a query, a line per step: SQLite's EXPLAIN QUERY PLAN details, or
+    PostgreSQL's EXPLAIN with sequential scans priced out (tables in tests are tiny, so a
+    scan left in the plan means no index could serve), and full sorts too when asked (a
+    tiny table is sorted sooner than read in an index's order: a Sort left in the plan
+    means no index gives that order)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off")
+            if sorts_priced_out:
+                cursor.execute("SET enable_sort = off")
+            try:
+                cursor.execute("EXPLAIN " + sql)
+                return [row[0].strip() for row in cursor.fetchall()]
+            finally:
+                cursor.execute("RESET enable_seqscan")
+                cursor.execute("RESET enable_sort")
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        return [row[-1] for row in cursor.fetchall()]
+
+
+def table_scans(plan: list[str]) -> list[str]:
+    """The steps of a plan that read a whole table."""
+    if connection.vendor == "postgresql":
+        return [step for step in plan if "Seq Scan" in step]
+    return [step for step in plan if step.startswith("SCAN")]
+
+
+def full_sorts(plan: list[str]) -> list[str]:
+    """The steps of a plan that sort every row they read: SQLite's temporary B-tree, a
+    PostgreSQL Sort. Not PostgreSQL's Incremental Sort, which orders rows an index gives
+    in its leading keys' order only among rows sharing them."""
+    if connection.vendor == "postgresql":
+        return [step for step in plan if re.match(r"(->\s+)?Sort\s+\(", step)]
+    return [step for step in plan if "TEMP B-TREE" in step]
+
+
+def drop_trigger(name: str) -> None:
+    """Drop one of our triggers, as a hostile writer of the database could."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see audit_triggers_lifted
+            cursor.execute(
+                "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = %s", [name]
+            )
+            (table,) = cursor.fetchone()
+            cursor.execute(f'DROP TRIGGER "{name}" ON {table}')
+        else:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+
+
+# A validated low-risk proposal 'p' as another writer would store it (for SharedDatabase).
+VALIDATED_PROPOSAL = """
+INSERT INTO skills_learned (id, skill_key, description, source_type, confidence, learned_at)
+    VALUES ('sk', 'k', 'd', 'doc', 0.5, '2026-01-01T00:00:00.000Z');
+INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type, proposal_json,
+    risk_level, status, created_at, updated_at) VALUES ('p', 'sk', 'oxide', 'code_patch', '{}',
+    '{risk}', 'validated', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+INSERT INTO validation_results (id, proposal_id, validator, build_pass, lint_pass, test_pass,
+    policy_pass, validated_at) VALUES ('v', 'p', 'ci', 1, 1, 1, 1, '2026-01-01T00:00:00.000Z')
+"""
+
+
+class SharedDatabase:
+    """A migrated database of its own that separate processes share, on this run's engine:
+    a copy of the migrated SQLite file, or a PostgreSQL database made from a migrated
+    template. ``env`` runs a Django process on it; ``execute`` and ``executescript`` take
+    SQL with ``?`` parameters on both engines."""
+
+    def __init__(self, target: str, env: dict[str, str], connect):
+        # target: the file path or URL a RuntimeMemoryStore (either language) opens.
+        self.target, self.env, self._connect = target, env, connect
+
+    def execute(self, sql: str, params=()) -> list[tuple]:
+        conn = self._connect()
+        try:
+            if ENGINE == "postgresql":
+                sql = sql.replace("?", "%s")
+            cursor = conn.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    def executescript(self, script: str) -> None:
+        for statement in filter(str.strip, script.split(";")):
+            self.execute(statement)
+
+
+def postgresql_url(name: str) -> str:
+    """The URL of another database on the PostgreSQL server DATABASE_URL names."""
+    return urlsplit(os.environ["DATABASE_URL"].strip())._replace(path=f"/{name}").geturl()
+
+
+def postgresql_admin(*statements: str) -> None:
+    """Run statements (CREATE/DROP DATABASE) on the server's maintenance database."""
+    with psycopg.connect(postgresql_url("postgres"), autocommit=True) as admin:
+        for statement in statements:
+            admin.execute(statement)
+
+
+@contextmanager
+def audit_triggers_lifted():
+    """Lift the append-only triggers for test cleanup only, then put them back.
+
+    The search triggers stay, so the search index keeps in sync with what is deleted.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Django's foreign keys are checked at commit; a table with checks pending
+            # cannot be altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgname != 'turn_positions_insert'"
+            )
+            triggers = cursor.fetchall()
+            for table, name in triggers:
+                cursor.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
+            try:
+                yield cursor
+            finally:
+                for table, name in triggers:
+                    cursor.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
+            return
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' "
+            "AND name NOT LIKE 'turn_search%' AND name NOT LIKE 'turn_words%'"
+        )
+        triggers = cursor.fetchall()
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        try:
+            yield cursor
+        finally:
+            for _, sql in triggers:
+                cursor.execute(sql)
+
+
+def checkpoint(tmp_path, keys) -> Path:
+    """A signed checkpoint of the decision log now (audit_checkpoint); its directory."""
+    directory = tmp_path / "checkpoints"
+    with override_settings(TOM_AUDIT_KEY=keys[0]):
+        call_command("audit_checkpoint", "--dir", str(directory), stdout=StringIO())
+    return directory
+
+
+# --- pages ---------------------------------------------------------------------------
+
+
+def body(response) -> str:
+    """A page's text, streamed or not."""
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def count_queries(client, url: str) -> int:
+    """How many queries a page (answering 200) makes."""
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+# --- governed writes -------------------------------------------------------------------
+
+
+def validate(store, proposal, passed=True, at=None):
+    """A CI validation of the proposal, passed (or not) in every check but tests."""
+    return store.record_validation(
+        proposal.id, validator="ci", build_pass=True, lint_pass=True, test_pass=passed,
+        policy_pass=True, validated_at=at,
+    )  # fmt: skip
+
+
+def decide(store, proposal, who, kind, decision="approved", notes=None, **kw):
+    """One approver's decision on the proposal, through the store."""
+    return store.record_approval(
+        proposal.id, approver=who, approval_type=kind, decision=decision, notes=notes, **kw
+    )
+
+
+# --- notifications ---------------------------------------------------------------------
+
+
+class Receiver:
+    """A webhook receiver on loopback: ``/ok`` answers 200, ``/fail`` 500, ``/slow`` waits
+    two seconds first."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                if self.path.startswith("/slow"):
+                    time.sleep(2)
+                received.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body,
+                     "at": time.monotonic()}
+                )  # fmt: skip
+                code = 500 if self.path.startswith("/fail") else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"thanks" if code == 200 else b"try later")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def bodies(self, path: str) -> list[dict]:
+        return [json.loads(r["body"]) for r in self.received if r["path"] == path]

@@ -28,9 +28,11 @@ function inTmp(work: (dir: string) => Promise<void>): () => Promise<void> {
   };
 }
 
-/** Run an ES module on this Node; returns its exit code, stdout and stderr. */
+/** Run an ES module on this Node, with no database named in the environment (the
+ * PostgreSQL half names one); returns its exit code, stdout and stderr. */
 function node(source: string, cwd: string, ...flags: string[]) {
-  const ran = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", source], { cwd, encoding: "utf8" });
+  const { DATABASE_URL: _url, TOM_RUNTIME_DB: _file, ...env } = process.env;
+  const ran = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", source], { cwd, env, encoding: "utf8" });
   return { code: ran.status, stdout: ran.stdout, stderr: ran.stderr };
 }
 

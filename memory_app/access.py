@@ -51,7 +51,7 @@ def can_publish(user, model: type[models.Model]) -> bool:
 
 def can_publish_any(user) -> bool:
     """Whether the user may publish a version of either profile kind."""
-    from .models import BehaviorProfile, PersonalityProfile
+    from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
 
     return any(can_publish(user, m) for m in (BehaviorProfile, PersonalityProfile))
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.views import LoginView
 
-from ..demo import DEMO_USERS, demo_password
+from memory_app.demo import DEMO_USERS, demo_password
 
 
 class SignInView(LoginView):

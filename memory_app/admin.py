@@ -19,31 +19,24 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import access, governance
-from .fields import IntegerColumn, JSONTextField, RealColumn, TextColumn, TimestampField
-from .forms import IsoDateTimeField
-from .models import (
+from memory_app import access
+from memory_app.fields import IntegerColumn, JSONTextField, RealColumn, TextColumn, TimestampField
+from memory_app.forms import IsoDateTimeField
+from memory_app.notify.models import Digest, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
+from memory_app.promotion import rule
+from memory_app.promotion.models import (
     Approval,
-    BehaviorProfile,
     DeployOutcome,
-    Digest,
     Override,
-    PersonalityProfile,
     Proposal,
-    Session,
     Skill,
-    TaskEvent,
-    Turn,
     ValidationResult,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookEvent,
-    WorkflowRun,
-    WorkflowStep,
 )
-from .store import RuntimeMemoryStore, StoreError
-from .templatetags.memory import ts
-from .timeutil import format_iso, now_iso, parse_iso
+from memory_app.runtime.models import Session, TaskEvent, Turn, WorkflowRun, WorkflowStep
+from memory_app.store import RuntimeMemoryStore, StoreError
+from memory_app.templatetags.memory import ts
+from memory_app.timeutil import format_iso, now_iso, parse_iso
 
 INLINE_ROWS = 50
 
@@ -412,7 +405,7 @@ class ProposalAdmin(V1Admin):
     def governance_status(self, proposal):
         if proposal.pk is None:
             return "—"
-        verdict = governance.verdict_for(proposal)
+        verdict = rule.verdict_for(proposal)
         missing = f"; still missing: {', '.join(verdict.missing)}" if verdict.missing else ""
         if verdict.bypassed:
             bypassed = ", ".join(verdict.bypassed)

@@ -12,7 +12,7 @@ def _prepare_sqlite(sender, connection, **kwargs) -> None:
     """
     if connection.vendor != "sqlite":
         return
-    from .timeutil import sql_instant
+    from memory_app.timeutil import sql_instant
 
     raw = connection.connection
     raw.text_factory = lambda data: data.decode("utf-8", "replace")

@@ -14,28 +14,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import audit, auditlog
-from .governance import current_rule, evaluate, proposal_digest
-from .jsontext import dump_json
-from .models import (
+from memory_app.jsontext import dump_json
+from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
+from memory_app.promotion import decision_log, evidence_chain
+from memory_app.promotion.models import (
     Approval,
     ApprovalEvidence,
     AuditLeaf,
-    BehaviorProfile,
     DeployOutcome,
     Override,
-    PersonalityProfile,
     Proposal,
-    Session,
     Skill,
-    TaskEvent,
-    Turn,
     ValidationResult,
-    WorkflowRun,
-    WorkflowStep,
 )
-from .store import RuntimeMemoryStore
-from .timeutil import format_iso
+from memory_app.promotion.rule import current_rule, evaluate, proposal_digest
+from memory_app.runtime.models import Session, TaskEvent, Turn, WorkflowRun, WorkflowStep
+from memory_app.store import RuntimeMemoryStore
+from memory_app.timeutil import format_iso
 
 ACTORS = ["tom"] * 6 + ["oxide"] * 3 + ["user", "system"]
 CHANNELS = ["cli", "api", "sdk", "cron"]
@@ -222,7 +217,7 @@ class DemoBuilder:
         self.store.settle_search()
         # The demo's decisions, validations, deploys and profile versions enter the
         # decision log as the store's own would.
-        counts[AuditLeaf._meta.db_table] = auditlog.take_in()
+        counts[AuditLeaf._meta.db_table] = decision_log.take_in()
         return counts
 
     # --- conversations ------------------------------------------------------------------
@@ -475,7 +470,7 @@ class DemoBuilder:
                         "Too broad: narrow the patch to one module." if rejects else None,
                         format_iso(moment),
                     )  # fmt: skip
-                    link = audit.next_link(
+                    link = evidence_chain.next_link(
                         approval,
                         link,
                         validation_id=rows["validations"][-1].pk,

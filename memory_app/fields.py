@@ -12,9 +12,9 @@ every key column whose type starts with lowercase "text", an index v1 does not h
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .ids import new_id
-from .jsontext import parse_json_text
-from .timeutil import parse_iso
+from memory_app.ids import new_id
+from memory_app.jsontext import parse_json_text
+from memory_app.timeutil import parse_iso
 
 
 def validate_json_object(value: str) -> None:

@@ -11,26 +11,28 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .fields import sql_integer
-from .jsontext import parse_json_text
-from .models import (
-    NEWEST_FIRST,
-    OLDEST_FIRST,
+from memory_app.base_models import Level
+from memory_app.fields import sql_integer
+from memory_app.jsontext import parse_json_text
+from memory_app.notify.models import ChangeToken
+from memory_app.promotion.models import (
     ApprovalType,
-    ChangeToken,
-    Channel,
     Decision,
-    Level,
     ProposalStatus,
     ProposalType,
     ProposedBy,
+)
+from memory_app.promotion.people import SAYS_NOTHING, has_visible
+from memory_app.runtime.models import (
+    NEWEST_FIRST,
+    OLDEST_FIRST,
+    Channel,
     RunStatus,
     SessionStatus,
     TaskEvent,
     TriggerSource,
 )
-from .people import SAYS_NOTHING, has_visible
-from .timeutil import normalize_iso
+from memory_app.timeutil import normalize_iso
 
 
 class IsoDateTimeField(forms.CharField):

@@ -7,7 +7,7 @@ from django.db import models
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
 
-from ..fields import MAX_INTEGER
+from memory_app.fields import MAX_INTEGER
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -1,7 +1,10 @@
 from django.urls import path, register_converter
 
-from .converters import TextIdConverter
-from .views import overview, profiles, proposals, sessions, workflows
+from memory_app.converters import TextIdConverter
+from memory_app.overview import pages as overview
+from memory_app.profiles import pages as profiles
+from memory_app.promotion import pages as proposals
+from memory_app.runtime import session_pages, workflow_pages
 
 register_converter(TextIdConverter, "textid")
 
@@ -10,10 +13,10 @@ app_name = "memory_app"
 urlpatterns = [
     path("", overview.overview, name="overview"),
     path("activity/", overview.activity, name="activity"),
-    path("sessions/", sessions.session_list, name="sessions"),
-    path("sessions/<textid:session_id>/", sessions.session_detail, name="session"),
-    path("workflows/", workflows.workflow_list, name="workflows"),
-    path("workflows/<textid:run_id>/", workflows.workflow_detail, name="workflow"),
+    path("sessions/", session_pages.session_list, name="sessions"),
+    path("sessions/<textid:session_id>/", session_pages.session_detail, name="session"),
+    path("workflows/", workflow_pages.workflow_list, name="workflows"),
+    path("workflows/<textid:run_id>/", workflow_pages.workflow_detail, name="workflow"),
     path("proposals/", proposals.proposal_list, name="proposals"),
     # The decision forms post here; listed first so an id ending in /approvals or
     # /break-glass is no issue.

@@ -94,7 +94,9 @@ def back_then(monkeypatch):
     @contextmanager
     def clock():
         with monkeypatch.context() as patched:
-            patched.setattr("memory_app.store.now_iso", lambda: EARLY_NOW)
+            # Every writer that reads the store's clock (the store's front door is thin).
+            for writer in ("checks", "profiles.writes", "promotion.writes"):
+                patched.setattr(f"memory_app.{writer}.now_iso", lambda: EARLY_NOW)
             yield
 
     return clock

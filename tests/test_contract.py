@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, models
 
-from memory_app.governance import Verdict
+from memory_app.promotion.rule import Verdict
 from memory_app.store import RecordedDecision, RuntimeMemoryStore, StoreError
 from tests.helpers import REPO, manage, postgresql_url, start_together, typescript_node
 
@@ -234,8 +234,8 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
     assert "decision chain intact" in audit.stdout
     check = manage(
         db, "shell", "--no-imports", "-c",
-        "from memory_app.models import Proposal, Turn; from memory_app import governance;"
-        f"p = Proposal.objects.get(pk={ids['proposal']!r}); v = governance.verdict_for(p);"
+        "from memory_app.models import Proposal, Turn; from memory_app.promotion import rule;"
+        f"p = Proposal.objects.get(pk={ids['proposal']!r}); v = rule.verdict_for(p);"
         "print(p.status, v.status, all(d.counted for d in v.decisions), v.disagreement == '');"
         "print(Turn.objects.search('TypeScript').count())",
     )  # fmt: skip
@@ -243,10 +243,10 @@ def test_decisions_the_typescript_store_writes_verify_in_python(migrated_file_db
     # The TypeScript store logged its own rows as it wrote them, each leaf as Python hashes it.
     logged = manage(
         db, "shell", "--no-imports", "-c",
-        "from memory_app import auditlog; from memory_app.models import AuditLeaf;"
+        "from memory_app.promotion import decision_log; from memory_app.models import AuditLeaf;"
         "e = list(AuditLeaf.objects.order_by('index'));"
-        "print(' '.join(x.kind for x in e)); print(auditlog._rows_against_leaves(e));"
-        "print(auditlog.take_in())",
+        "print(' '.join(x.kind for x in e)); print(decision_log._rows_against_leaves(e));"
+        "print(decision_log.take_in())",
     )  # fmt: skip
     assert logged.stdout.splitlines()[-3:] == [
         "validation approval approval approval deploy behavior_profile",

@@ -14,7 +14,6 @@ from django.db import connection
 from django.db.models.functions import Length
 from hypothesis import strategies as st
 
-from memory_app import governance
 from memory_app.demo import LONG_EVERY, SCENARIOS, DemoBuilder, DemoSize
 from memory_app.fields import TimestampField
 from memory_app.models import (
@@ -31,6 +30,7 @@ from memory_app.models import (
     ValidationResult,
     WorkflowRun,
 )
+from memory_app.promotion import rule
 from memory_app.store import RuntimeMemoryStore
 from memory_app.timeutil import format_iso, instant_key, parse_iso
 from tests.helpers import audit_triggers_lifted
@@ -151,7 +151,7 @@ def test_demo_users_refused_outside_debug(settings):
     assert not User.objects.filter(username__startswith="demo-").exists()
 
 
-def assert_every_state_a_reviewer_should_see(verdicts: list[governance.Verdict]) -> None:
+def assert_every_state_a_reviewer_should_see(verdicts: list[rule.Verdict]) -> None:
     statuses = {v.status for v in verdicts}
     assert statuses == {"drafted", "validated", "rejected", "approved", "promoted"}
     missing_first = {tuple(v.missing)[:1] for v in verdicts if v.status == "validated"}
@@ -168,7 +168,7 @@ def assert_every_state_a_reviewer_should_see(verdicts: list[governance.Verdict])
 def test_demo_shows_every_state_a_reviewer_should_see():
     seed("--skills=22")
     proposals = list(Proposal.objects.all())
-    verdicts = [governance.verdict_for(p, now=ANCHOR) for p in proposals]
+    verdicts = [rule.verdict_for(p, now=ANCHOR) for p in proposals]
     assert_every_state_a_reviewer_should_see(verdicts)
     assert DeployOutcome.objects.filter(status="rolled_back").exists()
     # Every stored status is the one the rule derives at the anchor.
@@ -184,7 +184,7 @@ def built(anchor: datetime, seed: int) -> dict[type, list]:
     return tables
 
 
-def verdicts_of(tables: dict[type, list], anchor: datetime) -> list[governance.Verdict]:
+def verdicts_of(tables: dict[type, list], anchor: datetime) -> list[rule.Verdict]:
     """The rule applied at the anchor to each built proposal's rows, without a database."""
 
     def of(model, proposal):
@@ -192,7 +192,7 @@ def verdicts_of(tables: dict[type, list], anchor: datetime) -> list[governance.V
 
     evidence = {e.approval_id: e for e in tables[ApprovalEvidence]}
     return [
-        governance.evaluate(
+        rule.evaluate(
             p, of(ValidationResult, p), of(Approval, p), of(DeployOutcome, p), evidence,
             of(Override, p), now=anchor,
         )

@@ -12,7 +12,6 @@ from django.urls import Resolver404, resolve, reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memory_app import governance
 from memory_app.converters import storable
 from memory_app.models import (
     Approval,
@@ -22,6 +21,7 @@ from memory_app.models import (
     Session,
     TaskEvent,
 )
+from memory_app.promotion import rule
 from memory_app.store import InvalidInput
 from memory_app.timeutil import ISO_8601, format_iso, instant_key, normalize_iso, parse_iso
 from tests.helpers import ENGINE, audit_triggers_lifted, body
@@ -292,7 +292,7 @@ def test_lowering_the_risk_makes_decisions_stale_and_keeps_the_higher_bar(
         verdict = _approve(store, proposal, who, kind)
     assert verdict.status == "approved"
     Proposal.objects.filter(pk=proposal.pk).update(risk_level="low")
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.status == "validated"
     assert verdict.risk == "high"  # what is required follows the level decisions were given at
     assert verdict.missing == ["human", "policy", "security"]
@@ -314,7 +314,7 @@ def test_editing_proposal_json_behind_the_form_is_noticed_with_its_time(store, p
     change = ProposalChange.objects.get()
     assert change.column == "proposal_json"
     assert parse_iso(change.noticed_at) is not None
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert "proposal_json changed" in verdict.decisions[0].reason
 
 
@@ -325,7 +325,7 @@ def test_a_terminal_status_the_rows_do_not_explain_refuses_decisions(
     _validated(store, proposal)
     Proposal.objects.filter(pk=proposal.pk).update(status=stored)
     fresh = Proposal.objects.get(pk=proposal.pk)
-    verdict = governance.verdict_for(fresh)
+    verdict = rule.verdict_for(fresh)
     assert verdict.status == "validated"
     assert f"stored the status {stored!r}" in verdict.disagreement
     with pytest.raises(InvalidInput, match="disagrees with the rows"):
@@ -553,7 +553,7 @@ def test_the_admin_shows_text_in_number_columns_as_stored(admin_client_all, stor
 
 
 def test_activity_pages_order_every_time_form_by_instant_then_id(reviewer_client, store):
-    from memory_app.activity import Entry
+    from memory_app.overview.activity import Entry
 
     run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
     forms = [

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from memory_app.access import email_required
-from memory_app.views.account import SignInView
+from memory_app.accounts import SignInView
 
 # Sign-in, sign-out and password change; password reset only works with email
 # (memory_app.access.email_required answers 404 without it).

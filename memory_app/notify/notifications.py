@@ -31,23 +31,24 @@ from django.tasks import task
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from . import access, auditlog, governance, timeutil, webhook_http
-from .models import (
-    AuditLeaf,
-    BehaviorProfile,
+from memory_app import access, timeutil
+from memory_app.errors import StoreError
+from memory_app.notify import webhook_http
+from memory_app.notify.models import (
     DeliveryStatus,
     Digest,
-    PersonalityProfile,
-    Proposal,
-    ProposalStatus,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
     WebhookFormat,
 )
-from .timeutil import parse_iso
-from .vendor_sql import serialize_on
-from .webhook_http import Outcome
+from memory_app.notify.webhook_http import Outcome
+from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
+from memory_app.promotion import decision_log, rule
+from memory_app.promotion.lineage import proposal_lineage, with_lineage
+from memory_app.promotion.models import AuditLeaf, Proposal, ProposalStatus
+from memory_app.timeutil import parse_iso
+from memory_app.vendor_sql import serialize_on
 
 # Entries one dispatch turns into events; a longer backlog continues in the next task.
 BATCH = 500
@@ -83,15 +84,13 @@ def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
     """What one decision-log entry tells ops (nothing when its row is gone)."""
     if entry.kind in PROFILE_KINDS:
         return _profile_events(entry)
-    model, time_column = auditlog.KINDS[entry.kind]
+    model, time_column = decision_log.KINDS[entry.kind]
     row = model.objects.filter(pk=entry.row_id).first()
     if row is None:
         return []
-    from .store import RuntimeMemoryStore, StoreError  # the store enqueues dispatch
-
     if row.proposal_id not in lineages:
         try:
-            lineages[row.proposal_id] = RuntimeMemoryStore().proposal_lineage(row.proposal_id)
+            lineages[row.proposal_id] = proposal_lineage(row.proposal_id)
         except StoreError:
             lineages[row.proposal_id] = None
     lineage = lineages[row.proposal_id]
@@ -102,10 +101,10 @@ def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
     governed = (*lineage.validations, *lineage.approvals, *lineage.deploy_outcomes,
                 *lineage.overrides)  # fmt: skip
     counted = next((r for r in governed if r.pk == row.pk and type(r) is type(row)), row)
-    when = governance.counted_time(counted, time_column)
+    when = rule.counted_time(counted, time_column)
     at = parse_iso(when)
-    before = governance.evaluate(*_without(lineage.rows, row), at=at)
-    after = governance.evaluate(*lineage.rows, at=at)
+    before = rule.evaluate(*_without(lineage.rows, row), at=at)
+    after = rule.evaluate(*lineage.rows, at=at)
     proposal = lineage.proposal
     skill = lineage.skill.skill_key if lineage.skill else proposal.skill_id
     url = link(reverse("memory_app:proposal", args=[proposal.pk]))
@@ -258,7 +257,7 @@ def dispatch_now() -> int:
     enqueue their sending. Returns how many deliveries were made."""
     needed = False
     with transaction.atomic():
-        auditlog.take_in()  # rows other writers added since the last governed write
+        decision_log.take_in()  # rows other writers added since the last governed write
         # One dispatcher at a time: an entry becomes each endpoint's delivery once.
         serialize_on(WebhookEndpoint._meta.db_table)
         endpoints = list(WebhookEndpoint.objects.select_for_update().filter(active=True))
@@ -378,8 +377,8 @@ def digests_now(now: datetime | None = None) -> int:
     now = now or timeutil.now()
     waiting = [
         (p, v)
-        for p in Proposal.objects.filter(status__in=governance.OPEN_STATUSES).with_lineage()
-        if (v := governance.verdict_for(p)).status == ProposalStatus.VALIDATED and v.missing
+        for p in with_lineage(Proposal.objects.filter(status__in=rule.OPEN_STATUSES))
+        if (v := rule.verdict_for(p)).status == ProposalStatus.VALIDATED and v.missing
     ]
     sent = 0
     for person in access.deciders().exclude(email=""):
@@ -387,7 +386,7 @@ def digests_now(now: datetime | None = None) -> int:
         theirs = [
             (p, types)
             for p, v in waiting
-            if (types := v.types_open_to(name)) and not governance.own_proposal_refusal(p, name)
+            if (types := v.types_open_to(name)) and not rule.own_proposal_refusal(p, name)
         ]
         last = Digest.objects.filter(user=person).order_by("-sent_at").first()
         if not theirs or (last and now - last.sent_at < settings.TOM_DIGEST_INTERVAL):

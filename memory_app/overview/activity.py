@@ -24,17 +24,13 @@ from dataclasses import dataclass
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 
-from . import decision_time, timeutil
-from .expressions import canonical_time, instant_or_empty, other_times
-from .models import (
-    Approval,
-    BehaviorProfile,
-    DeployOutcome,
-    Override,
-    PersonalityProfile,
-    TaskEvent,
-)
-from .timeutil import instant_key
+from memory_app import timeutil
+from memory_app.expressions import canonical_time, instant_or_empty, other_times
+from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
+from memory_app.promotion import decision_time
+from memory_app.promotion.models import Approval, DeployOutcome, Override
+from memory_app.runtime.models import TaskEvent
+from memory_app.timeutil import instant_key
 
 KINDS = ("events", "approvals", "deploys", "profiles")
 

@@ -5,12 +5,14 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ..access import reader_required
-from ..activity import stream, timeline
-from ..exports import export_response, wants_export
-from ..forms import ActivityFilterForm, encode_cursor
-from ..models import Level, Proposal, ProposalStatus, RunStatus, Session, WorkflowRun
-from .common import HtmxHttpRequest, fragment, rows_key
+from memory_app.access import reader_required
+from memory_app.base_models import Level
+from memory_app.exports import export_response, wants_export
+from memory_app.forms import ActivityFilterForm, encode_cursor
+from memory_app.overview.activity import stream, timeline
+from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key
+from memory_app.promotion.models import Proposal, ProposalStatus
+from memory_app.runtime.models import RunStatus, Session, WorkflowRun
 
 LATEST = 5
 ACTIVITY_PAGE = 50

@@ -10,11 +10,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import access, jsondiff
-from ..access import reader_required
-from ..exports import export_response, wants_export
-from ..forms import IsoDateTimeField, PublishForm
-from ..models import (
+from memory_app import access, jsondiff
+from memory_app.access import reader_required
+from memory_app.exports import export_response, wants_export
+from memory_app.forms import IsoDateTimeField, PublishForm
+from memory_app.page_parts import HtmxHttpRequest, fragment
+from memory_app.profiles.models import (
     BehaviorProfile,
     PersonalityProfile,
     ProfileVersion,
@@ -22,9 +23,8 @@ from ..models import (
     next_version_number,
     window_warnings,
 )
-from ..store import RuntimeMemoryStore, StoreError
-from ..timeutil import instant_key, now_iso
-from .common import HtmxHttpRequest, fragment
+from memory_app.store import RuntimeMemoryStore, StoreError
+from memory_app.timeutil import instant_key, now_iso
 
 KINDS: dict[str, type[ProfileVersion]] = {
     "behavior": BehaviorProfile,

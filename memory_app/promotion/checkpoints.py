@@ -20,18 +20,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import transaction
 
+from memory_app.promotion import decision_log
+from memory_app.promotion.models import AuditLeaf
+from memory_app.timeutil import now_iso
+from memory_app.vendor_sql import serialize_on
 from tommemory_verify import merkle
 from tommemory_verify.heads import Head, head_of, heads_root
 from tommemory_verify.note import Checkpoint, NoteError, parse_checkpoint, split_note
 from tommemory_verify.note import sign as sign_note
 
-from . import auditlog
-from .models import AuditLeaf
-from .timeutil import now_iso
-from .vendor_sql import serialize_on
-
 # The kinds of leaf whose row belongs to a proposal (it has a proposal_id column).
-PROPOSAL_KINDS = tuple(kind for kind, cols in auditlog.COLUMNS.items() if "proposal_id" in cols)
+PROPOSAL_KINDS = tuple(kind for kind, cols in decision_log.COLUMNS.items() if "proposal_id" in cols)
 
 
 class CheckpointRefused(Exception):
@@ -52,7 +51,7 @@ def sign(key: Ed25519PrivateKey, directory: Path) -> Signed:
     with transaction.atomic():
         # The log and the rows it is read with stay still until the heads are made.
         serialize_on(AuditLeaf._meta.db_table)
-        taken = auditlog.take_in()
+        taken = decision_log.take_in()
         entries = list(
             AuditLeaf.objects.order_by("index").values_list("index", "kind", "row_id", "leaf_hash")
         )
@@ -66,7 +65,7 @@ def sign(key: Ed25519PrivateKey, directory: Path) -> Signed:
             (len(heads), heads_root(heads)),
         )
     directory.mkdir(parents=True, exist_ok=True)
-    note = directory / f"{auditlog.checkpoint_name(checkpoint)}.note"
+    note = directory / f"{decision_log.checkpoint_name(checkpoint)}.note"
     # The note last: a reader looks for notes, and finds one only with its two lists beside it.
     note.with_suffix(".leaves").write_text("".join(h.hex() + "\n" for h in hashes))
     note.with_suffix(".heads").write_text(
@@ -79,14 +78,14 @@ def sign(key: Ed25519PrivateKey, directory: Path) -> Signed:
 def proposal_heads(entries: list[tuple[int, str, str, str]]) -> list[Head]:
     """Every proposal's head, sorted by proposal id, from the log's (index, kind, row id,
     leaf hash) entries and the rows they log; every proposal row has one, rows or none."""
-    rows = {kind: auditlog.logged_rows(kind) for kind in PROPOSAL_KINDS}
-    evidence = auditlog.logged_evidence()
+    rows = {kind: decision_log.logged_rows(kind) for kind in PROPOSAL_KINDS}
+    evidence = decision_log.logged_evidence()
     mine: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
     for index, kind, row_id, leaf_hash in entries:
         if kind not in PROPOSAL_KINDS:
             continue
         row = rows[kind].get(row_id)
-        if row is None or auditlog.leaf_hash_of(kind, row, evidence.get(row_id)) != leaf_hash:
+        if row is None or decision_log.leaf_hash_of(kind, row, evidence.get(row_id)) != leaf_hash:
             raise CheckpointRefused(
                 f"entry #{index} ({kind} {row_id!r}) no longer matches its row, so the log "
                 "cannot say whose rows it holds; `python manage.py verify_audit --checkpoint "
@@ -94,7 +93,7 @@ def proposal_heads(entries: list[tuple[int, str, str, str]]) -> list[Head]:
             )
         if isinstance(row["proposal_id"], str):
             mine[row["proposal_id"]].append((index, bytes.fromhex(leaf_hash)))
-    proposals = {row["id"]: row for row in auditlog.stored_proposals()}
+    proposals = {row["id"]: row for row in decision_log.stored_proposals()}
     return [
         head_of(proposal_id, mine.get(proposal_id, []), proposals.get(proposal_id))
         for proposal_id in sorted(mine.keys() | proposals.keys())

@@ -26,6 +26,18 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, models, transaction
 
+from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
+from memory_app.promotion.models import (
+    Approval,
+    ApprovalEvidence,
+    AuditLeaf,
+    DeployOutcome,
+    Override,
+    Proposal,
+    ValidationResult,
+)
+from memory_app.timeutil import instant_key, now_iso
+from memory_app.vendor_sql import serialize_on
 from tommemory_verify import leaves, merkle
 from tommemory_verify.note import (
     Checkpoint,
@@ -34,20 +46,6 @@ from tommemory_verify.note import (
     parse_checkpoint,
     parse_verifier_key,
 )
-
-from .models import (
-    Approval,
-    ApprovalEvidence,
-    AuditLeaf,
-    BehaviorProfile,
-    DeployOutcome,
-    Override,
-    PersonalityProfile,
-    Proposal,
-    ValidationResult,
-)
-from .timeutil import instant_key, now_iso
-from .vendor_sql import serialize_on
 
 # Which rows are leaves (in this kind order), the columns a leaf covers and the time each
 # row was recorded: the contract every store logs by. What a leaf's text is, is

@@ -36,15 +36,16 @@ from datetime import datetime
 
 from django.db import connection
 
-from . import auditlog, timeutil
-from .timeutil import format_iso, instant_key
+from memory_app import timeutil
+from memory_app.promotion import decision_log
+from memory_app.timeutil import format_iso, instant_key
 
 COUNTED = "counted_at"  # the attribute ``attach`` sets: canonical text, "" when unreadable
 CLAIMED = "claimed_column"  # the column whose time the row claims (for pages)
 POSITION = "log_index"  # its place in the decision log (None: not taken in yet)
 
 # model -> (log kind, the column holding the time a row claims)
-_KIND_OF = {model: (kind, column) for kind, (model, column) in auditlog.KINDS.items()}
+_KIND_OF = {model: (kind, column) for kind, (model, column) in decision_log.KINDS.items()}
 
 # For each logged row: its moment and the previous take-in's (see the module docstring);
 # then, once, the log's last take-in (the lower bound of rows not logged yet).

@@ -7,9 +7,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from memory_app.promotion.models import Approval, ApprovalEvidence
 from tommemory_verify.bundle import GENESIS
-
-from .models import Approval, ApprovalEvidence
 
 
 def chain_hash(prev_hash: str, approval: Approval, evidence: ApprovalEvidence) -> str:

@@ -9,14 +9,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import access, governance, timeutil
-from ..access import reader_required
-from ..exports import export_response, wants_export
-from ..forms import BreakGlassForm, DecisionForm, IsoDateTimeField, ProposalFilterForm
-from ..models import Proposal
-from ..store import ProposalLineage, RuntimeMemoryStore, StoreError
-from ..timeutil import instant_key, parse_iso
-from .common import HtmxHttpRequest, fragment
+from memory_app import access, timeutil
+from memory_app.access import reader_required
+from memory_app.errors import StoreError
+from memory_app.exports import export_response, wants_export
+from memory_app.forms import BreakGlassForm, DecisionForm, IsoDateTimeField, ProposalFilterForm
+from memory_app.page_parts import HtmxHttpRequest, fragment
+from memory_app.promotion import rule
+from memory_app.promotion.lineage import ProposalLineage, with_lineage
+from memory_app.promotion.models import Proposal
+from memory_app.store import RuntimeMemoryStore
+from memory_app.timeutil import instant_key, parse_iso
 
 PAGE_SIZE = 50
 OLD_AFTER_HOURS = 72
@@ -41,7 +44,7 @@ def _get_lineage_for_override(request: HtmxHttpRequest, proposal_id: str) -> Pro
 @dataclass(frozen=True)
 class QueueRow:
     proposal: Proposal
-    verdict: governance.Verdict
+    verdict: rule.Verdict
     waited_hours: float | None
 
     @property
@@ -79,11 +82,11 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
         form.count_facets()
     proposals = form.filter(Proposal.objects.all()).by_urgency()
     if fmt := wants_export(request):
-        rows = (QueueRow(p, governance.verdict_for(p), None) for p in proposals.with_lineage())
+        rows = (QueueRow(p, rule.verdict_for(p), None) for p in with_lineage(proposals))
         return export_response(fmt, rows, QUEUE_COLUMNS, "proposals")
     page = form.chosen().get("page", 1)
-    chunk = list(proposals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1].with_lineage())
-    rows = [QueueRow(p, governance.verdict_for(p), _waited_hours(p)) for p in chunk[:PAGE_SIZE]]
+    chunk = list(with_lineage(proposals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]))
+    rows = [QueueRow(p, rule.verdict_for(p), _waited_hours(p)) for p in chunk[:PAGE_SIZE]]
     context = {
         "form": form,
         "rows": rows,
@@ -96,7 +99,7 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
 def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:
     """Learned, drafted, validated, decided, deployed: every step in time order, a governed
     row at the time it counts at (``decision_time``)."""
-    at = governance.counted_time
+    at = rule.counted_time
     entries = [
         *([("learned", lineage.skill.learned_at, lineage.skill)] if lineage.skill else []),
         ("drafted", lineage.proposal.created_at, lineage.proposal),
@@ -131,10 +134,10 @@ def _detail_context(
             return UNKNOWN_TIME
         if drafted and when < drafted:
             return NOT_YET
-        return governance.evaluate(*lineage.rows, at=parse_iso(when)).status
+        return rule.evaluate(*lineage.rows, at=parse_iso(when)).status
 
     # Said where the person deciding looks: the form.
-    own_refusal = governance.own_proposal_refusal(lineage.proposal, request.user.get_username())
+    own_refusal = rule.own_proposal_refusal(lineage.proposal, request.user.get_username())
     at_text, at_error, status_then = request.GET.get("at", ""), "", None
     try:
         at = IsoDateTimeField().clean(at_text)
@@ -188,7 +191,7 @@ def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
 def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
     lineage = _get_lineage_for_user(request, proposal_id)
     approver = request.user.get_username()
-    own_refusal = governance.own_proposal_refusal(lineage.proposal, approver)
+    own_refusal = rule.own_proposal_refusal(lineage.proposal, approver)
     form = DecisionForm(
         request.POST, verdict=lineage.verdict, approver=approver, own_refusal=own_refusal
     )
@@ -238,7 +241,7 @@ def record_override(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
         except StoreError as exc:
             shown = (
                 lineage.verdict.approval_refusal,
-                governance.own_proposal_refusal(lineage.proposal, request.user.get_username()),
+                rule.own_proposal_refusal(lineage.proposal, request.user.get_username()),
             )
             _refused(form, exc, shown)
             status = 422

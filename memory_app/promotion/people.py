@@ -17,7 +17,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-_CONTRACT_DIR = Path(__file__).resolve().parent.parent / "contract"
+_CONTRACT_DIR = Path(__file__).resolve().parents[2] / "contract"
 CONTRACT = json.loads((_CONTRACT_DIR / "people.json").read_text())
 _VISIBLE = json.loads((_CONTRACT_DIR / "visible_text.json").read_text())
 

@@ -35,27 +35,29 @@ accepted.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from . import decision_time, people, timeutil
-from .models import (
+from memory_app import timeutil
+from memory_app.base_models import Level
+from memory_app.promotion import decision_time, people
+from memory_app.promotion.models import (
     Approval,
     ApprovalEvidence,
     Decision,
     DeployOutcome,
     DeployStatus,
-    Level,
     Override,
     Proposal,
     ProposalStatus,
     ValidationResult,
+    proposal_digest,
+    text_of,
 )
-from .timeutil import format_iso, parse_iso
+from memory_app.timeutil import format_iso, parse_iso
 
 OPEN_STATUSES = (ProposalStatus.DRAFTED, ProposalStatus.VALIDATED)
 TERMINAL_STATUSES = (ProposalStatus.REJECTED, ProposalStatus.PROMOTED)
@@ -100,11 +102,6 @@ def current_rule() -> Rule:
             for level, days in config.get("expire_after_days", {}).items()
         },
     )
-
-
-def proposal_digest(proposal_json: object) -> str:
-    """The sha256 of the proposal text a decision was given against."""
-    return hashlib.sha256(text_of(proposal_json).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -445,11 +442,6 @@ def _unchecked(decision, validations) -> str:
             "checks (build, lint, test, policy)"
         )
     return ""
-
-
-def text_of(value: object) -> str:
-    """A column value as text (another writer may store a number or nothing)."""
-    return "" if value is None else str(value)
 
 
 def _disagreement(stored: str, derived: str, expired: bool) -> str:

@@ -8,22 +8,26 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from ..access import reader_required
-from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
-from ..forms import SessionFilterForm, encode_cursor
-from ..models import (
+from memory_app.access import reader_required
+from memory_app.exports import (
+    export_response,
+    json_record,
+    safe_filename,
+    stream_json,
+    wants_export,
+)
+from memory_app.forms import SessionFilterForm, encode_cursor
+from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.profiles.models import BehaviorProfile, PersonalityProfile, active_version
+from memory_app.runtime.models import (
     NEWEST_FIRST,
     SHORT_SEARCH_WINDOW,
-    BehaviorProfile,
-    PersonalityProfile,
     Role,
     Session,
     SessionStatus,
     Turn,
-    active_version,
 )
-from ..timeutil import parse_iso
-from .common import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.timeutil import parse_iso
 
 PAGE_SIZE = 50
 TURN_PAGE_SIZE = 100

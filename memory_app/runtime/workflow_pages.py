@@ -9,24 +9,30 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from ..access import reader_required
-from ..converters import storable
-from ..exports import export_response, json_record, safe_filename, stream_json, wants_export
-from ..fields import MAX_INTEGER
-from ..forms import WorkflowFilterForm, encode_cursor
-from ..models import (
+from memory_app.access import reader_required
+from memory_app.base_models import Level
+from memory_app.converters import storable
+from memory_app.exports import (
+    export_response,
+    json_record,
+    safe_filename,
+    stream_json,
+    wants_export,
+)
+from memory_app.fields import MAX_INTEGER
+from memory_app.forms import WorkflowFilterForm, encode_cursor
+from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.runtime.models import (
     NEWEST_FIRST,
     EventType,
-    Level,
     RunStatus,
     TaskEvent,
     WorkflowRun,
     WorkflowStep,
 )
-from ..store import RuntimeMemoryStore, WorkflowReplay
-from ..templatetags.memory import seconds_between
-from ..timeutil import now_iso, parse_iso
-from .common import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.store import RuntimeMemoryStore, WorkflowReplay
+from memory_app.templatetags.memory import seconds_between
+from memory_app.timeutil import now_iso, parse_iso
 
 PAGE_SIZE = 50
 # A timeline shows its steps a page at a time, each with its first events; the rest of a

@@ -10,9 +10,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from memory_app import decision_time
+from memory_app.base_models import Level
 from memory_app.jsontext import ParsedJSON, parse_json_text
-from memory_app.models import SNIPPET_MARKS, Level, Role, check_passed
+from memory_app.promotion import decision_time
+from memory_app.promotion.models import check_passed
+from memory_app.runtime.models import SNIPPET_MARKS, Role
 from memory_app.timeutil import format_iso, instant_key, parse_iso
 
 register = template.Library()

@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from memory_app.activity import _sources, timeline
 from memory_app.expressions import INDEXED_CHARACTERS
 from memory_app.models import (
     NEWEST_FIRST,
@@ -24,6 +23,7 @@ from memory_app.models import (
     TaskEvent,
     WorkflowRun,
 )
+from memory_app.overview.activity import _sources, timeline
 from tests.helpers import full_sorts, query_plan, table_scans
 
 pytestmark = pytest.mark.django_db

@@ -15,14 +15,8 @@ from django.db import connection
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from memory_app import notify
-from memory_app.models import (
-    DeliveryStatus,
-    Digest,
-    Proposal,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from memory_app.models import DeliveryStatus, Digest, Proposal, WebhookDelivery, WebhookEndpoint
+from memory_app.notify import notifications
 from tests.helpers import Receiver, decide, validate
 
 pytestmark = pytest.mark.django_db
@@ -52,11 +46,11 @@ def endpoint(receiver, path="/ok", events=ALL_EVENTS, fmt="json", **extra) -> We
 
 def deliver_all() -> None:
     """What the worker does: dispatch new log entries, then send what that made."""
-    notify.dispatch.call()
+    notifications.dispatch.call()
     pending = WebhookDelivery.objects.exclude(status__in=["delivered", "failed"])
     ids = list(pending.values_list("pk", flat=True))
     if ids:
-        notify.send.call(ids)
+        notifications.send.call(ids)
 
 
 def another_writer_approves(proposal) -> None:
@@ -178,7 +172,9 @@ def test_a_governed_write_enqueues_the_dispatcher_when_it_commits(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         decide(store, waiting, "bob", "policy")
-    assert DBTaskResult.objects.filter(task_path="memory_app.notify.dispatch").exists()
+    assert DBTaskResult.objects.filter(
+        task_path="memory_app.notify.notifications.dispatch"
+    ).exists()
 
 
 # --- formats ----------------------------------------------------------------------------
@@ -212,13 +208,13 @@ def test_a_failing_endpoint_is_retried_with_doubling_waits_then_given_up(
     settings.TOM_WEBHOOK_ATTEMPTS, settings.TOM_WEBHOOK_BACKOFF = 3, 30
     endpoint(receiver, "/fail", events=["decision.recorded"])
     decide(store, waiting, "bob", "policy")
-    notify.dispatch.call()
+    notifications.dispatch.call()
     (delivery,) = WebhookDelivery.objects.all()
     waits = []
     for _ in range(3):
         before = clock()
         with django_capture_on_commit_callbacks(execute=True):
-            notify.send.call([delivery.pk])
+            notifications.send.call([delivery.pk])
         delivery.refresh_from_db()
         if delivery.next_attempt_at:
             waits.append(round((delivery.next_attempt_at - before).total_seconds()))
@@ -227,7 +223,7 @@ def test_a_failing_endpoint_is_retried_with_doubling_waits_then_given_up(
     assert delivery.attempts == 3
     assert delivery.response_status == 500
     assert delivery.response_body == "try later"
-    retries = DBTaskResult.objects.filter(task_path="memory_app.notify.send")
+    retries = DBTaskResult.objects.filter(task_path="memory_app.notify.notifications.send")
     assert retries.count() == 2  # the third failure schedules nothing
     assert len(receiver.bodies("/fail")) == 3
 
@@ -307,7 +303,7 @@ def test_a_digest_lists_what_waits_for_the_person_with_links(
     settings, store, waiting, reachable_ops
 ):
     settings.SENDS_EMAIL = True
-    assert notify.digests_now() == 1
+    assert notifications.digests_now() == 1
     (message,) = mail.outbox
     assert message.to == ["oscar@example.org"]
     assert message.subject == "[tommemory] 1 proposal waits for your decision"
@@ -320,17 +316,18 @@ def test_at_most_one_digest_per_person_per_interval(
 ):
     settings.SENDS_EMAIL = True
     validate(store, proposal)
-    assert notify.digests_now() == 1
+    assert notifications.digests_now() == 1
     second = store.learn_skill("other", "d", source_type="doc", confidence=0.5)
     other = store.draft_proposal(
         second.id, proposed_by="oxide", proposal_type="code_patch", proposal={}, risk_level="low"
     )
     validate(store, other)
-    assert notify.digests_now() == 0  # something new, but within the interval
+    assert notifications.digests_now() == 0  # something new, but within the interval
     later = clock() + settings.TOM_DIGEST_INTERVAL + timedelta(minutes=1)
-    assert notify.digests_now(now=later) == 1
+    assert notifications.digests_now(now=later) == 1
     assert len(mail.outbox) == 2
-    assert notify.digests_now(now=later + 2 * settings.TOM_DIGEST_INTERVAL) == 0  # nothing new
+    # nothing new
+    assert notifications.digests_now(now=later + 2 * settings.TOM_DIGEST_INTERVAL) == 0
 
 
 def test_digests_go_only_to_people_who_can_act(settings, store, waiting, reviewer, outsider):
@@ -339,21 +336,21 @@ def test_digests_go_only_to_people_who_can_act(settings, store, waiting, reviewe
         person.email = f"{person.username}@example.org"
         person.save()
     superuser = User.objects.create_superuser("sam", "sam@example.org", "pw-for-tests-only")
-    assert notify.digests_now() == 1
+    assert notifications.digests_now() == 1
     assert [m.to for m in mail.outbox] == [[superuser.email]]
     assert Digest.objects.get().user == superuser
 
 
 def test_no_digest_without_a_mailer(settings, store, waiting, reachable_ops):
     settings.SENDS_EMAIL = False
-    assert notify.digests_now() == 0
+    assert notifications.digests_now() == 0
     assert mail.outbox == []
 
 
 def test_a_proposal_s_proposer_is_not_asked_to_approve_it(settings, store, waiting, reachable_ops):
     settings.SENDS_EMAIL = True
     Proposal.objects.filter(pk=waiting.pk).update(proposed_by=reachable_ops.username)
-    assert notify.digests_now() == 0
+    assert notifications.digests_now() == 0
 
 
 def test_the_notify_command_picks_up_other_writers_rows_and_sends_due_digests(
@@ -370,5 +367,7 @@ def test_the_notify_command_picks_up_other_writers_rows_and_sends_due_digests(
 
 def test_a_write_checks_the_digests_even_without_any_webhook_endpoint(store, waiting):
     decide(store, waiting, "bob", "policy")  # security still missing: a decision is needed
-    notify.dispatch.call()
-    assert DBTaskResult.objects.filter(task_path="memory_app.notify.send_digests").exists()
+    notifications.dispatch.call()
+    assert DBTaskResult.objects.filter(
+        task_path="memory_app.notify.notifications.send_digests"
+    ).exists()

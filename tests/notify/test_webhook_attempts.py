@@ -13,8 +13,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from memory_app import notify, webhook_http
 from memory_app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from memory_app.notify import notifications, webhook_http
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +113,7 @@ def delivery_to(url: str) -> WebhookDelivery:
 def send(*deliveries: WebhookDelivery) -> float:
     """The worker's send task over the deliveries; returns the seconds it took."""
     started = time.monotonic()
-    notify.send.call([d.pk for d in deliveries])
+    notifications.send.call([d.pk for d in deliveries])
     return time.monotonic() - started
 
 

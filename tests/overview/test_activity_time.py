@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from memory_app import auditlog
 from memory_app.models import Approval, DeployOutcome, Override
+from memory_app.promotion import decision_log
 from memory_app.timeutil import format_iso, parse_iso
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_a_deploy_dated_back_shows_the_take_in_it_cannot_reach_behind(
         id="dated-back", proposal=validated, deployment_target="prod", status="succeeded",
         deployed_at=at(days=-1),
     )  # fmt: skip
-    auditlog.take_in()
+    decision_log.take_in()
     html, entries = page(reviewer_client)
     assert [e.row.pk for e in entries][-1] == "dated-back"  # where it claims to be
     assert entries[-1].moved
@@ -96,7 +96,7 @@ def test_a_deploy_dated_back_shows_the_take_in_it_cannot_reach_behind(
 def test_the_export_carries_the_counted_time(reviewer_client, store, validated, clock):
     dated_2036(validated)
     clock.set(T0 + timedelta(hours=1), ticking=False)
-    auditlog.take_in()
+    decision_log.take_in()
     store.add_event("error", "critical", "disk full", created_at=at(0.5))
     url = ACTIVITY + "?kind=approvals&kind=events&format=json"
     rows = json.loads(b"".join(reviewer_client.get(url).streaming_content))
@@ -135,7 +135,7 @@ def test_the_counted_times_of_a_page_take_one_query_whatever_it_holds(
     for n in range(1, 61):  # more than a page of each governed kind, logged or not, moved or not
         one_of_each(n, at(-n) if n % 2 else "2036-01-01")
         if n == 30:
-            auditlog.take_in()
+            decision_log.take_in()
     with CaptureQueriesContext(connection) as many:
         entries = reviewer_client.get(url).context["entries"]
     assert {e.kind for e in entries} == {"approval", "deploy", "override"}

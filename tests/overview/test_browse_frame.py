@@ -201,7 +201,7 @@ def test_activity_query_count_does_not_grow_with_rows(reviewer_client, history, 
 
 @pytest.mark.engine("sqlite")
 def test_activity_reads_rows_in_other_time_forms_through_a_partial_index(history):
-    from memory_app.activity import _sources
+    from memory_app.overview.activity import _sources
 
     kinds = ["events", "approvals", "deploys", "profiles"]
     for levels in ([], ["high", "critical"]):

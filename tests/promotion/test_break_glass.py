@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from memory_app import auditlog, governance
 from memory_app.models import AuditLeaf, Override, Proposal
+from memory_app.promotion import decision_log, rule
 from memory_app.store import InvalidInput
 from tests.helpers import body, decide, validate
 
@@ -91,7 +91,7 @@ def test_the_proposer_cannot_break_glass_on_their_own_proposal(store, waiting, b
 def test_an_override_goes_stale_with_a_new_validation(store, waiting, break_glass):
     store.record_override(waiting.pk, actor="sam", reason="outage")
     validate(store, waiting)
-    verdict = governance.verdict_for(Proposal.objects.get(pk=waiting.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=waiting.pk))
     assert verdict.status == "validated"
     assert verdict.bypassed == ()
     (view,) = verdict.overrides
@@ -102,7 +102,7 @@ def test_an_override_goes_stale_with_a_new_validation(store, waiting, break_glas
 def test_an_override_expires_like_an_approval(store, waiting, break_glass, clock):
     store.record_override(waiting.pk, actor="sam", reason="outage")
     later = clock() + timedelta(days=31)  # high risk: 30 days
-    verdict = governance.verdict_for(Proposal.objects.get(pk=waiting.pk), now=later)
+    verdict = rule.verdict_for(Proposal.objects.get(pk=waiting.pk), now=later)
     assert verdict.missing == ["human", "policy", "security"]
     assert verdict.overrides[0].expired
 
@@ -114,7 +114,7 @@ def test_an_override_is_its_own_kind_in_the_log_and_append_only(store, waiting, 
     assert entry.index == AuditLeaf.objects.count() - 1
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE tommemory_overrides SET reason = 'nothing happened'")
-    assert auditlog.take_in() == 0
+    assert decision_log.take_in() == 0
 
 
 def test_the_superuser_bypasses_from_the_page_and_sees_bypassed(super_client, waiting, break_glass):

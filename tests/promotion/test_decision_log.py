@@ -11,9 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 from django.urls import reverse
 
-from memory_app import audit, auditlog
 from memory_app.management.commands.audit_checkpoint import signing_key
 from memory_app.models import Approval, ApprovalEvidence, AuditLeaf
+from memory_app.promotion import decision_log, evidence_chain
 from tests.helpers import audit_triggers_lifted, checkpoint
 from tommemory_verify.note import sign
 
@@ -41,8 +41,8 @@ def rewrite_everything(proposal) -> None:
         previous = None
         for evidence in ApprovalEvidence.objects.filter(proposal=proposal).order_by("seq"):
             approval = Approval.objects.get(pk=evidence.approval_id)
-            evidence.prev_hash = previous.row_hash if previous else audit.GENESIS
-            evidence.row_hash = audit.chain_hash(evidence.prev_hash, approval, evidence)
+            evidence.prev_hash = previous.row_hash if previous else evidence_chain.GENESIS
+            evidence.row_hash = evidence_chain.chain_hash(evidence.prev_hash, approval, evidence)
             cursor.execute(
                 "UPDATE tommemory_approval_evidence SET prev_hash = %s, row_hash = %s "
                 "WHERE approval_id = %s",
@@ -50,15 +50,15 @@ def rewrite_everything(proposal) -> None:
             )
             previous = evidence
         for entry in AuditLeaf.objects.order_by("index"):
-            rows = auditlog.stored_rows(entry.kind, [entry.row_id])
+            rows = decision_log.stored_rows(entry.kind, [entry.row_id])
             if entry.row_id in rows:
                 evidence = (
-                    auditlog.stored_evidence([entry.row_id]) if entry.kind == "approval" else {}
+                    decision_log.stored_evidence([entry.row_id]) if entry.kind == "approval" else {}
                 )
                 cursor.execute(
                     "UPDATE tommemory_audit_log SET leaf_hash = %s WHERE kind = %s AND row_id = %s",
                     [
-                        auditlog.leaf_hash_of(
+                        decision_log.leaf_hash_of(
                             entry.kind, rows[entry.row_id], evidence.get(entry.row_id)
                         ),
                         entry.kind,
@@ -88,12 +88,12 @@ def test_rows_another_writer_adds_are_taken_in_at_the_next_write_in_time_order(s
             "VALUES ('raw-validation', %s, 'human', '2026-01-08T00:00:00.000Z')",
             [decided.pk],
         )
-    assert auditlog.take_in() == 2
+    assert decision_log.take_in() == 2
     assert list(AuditLeaf.objects.order_by("index").values_list("row_id", flat=True))[-2:] == [
         "raw-validation",
         "raw-deploy",
     ]
-    assert auditlog.take_in() == 0
+    assert decision_log.take_in() == 0
 
 
 def test_the_log_refuses_changes_in_the_database(decided):
@@ -139,7 +139,7 @@ def test_a_middle_decision_edited_with_every_hash_recomputed_is_found(tmp_path, 
     with audit_triggers_lifted() as cursor:
         cursor.execute("UPDATE approvals SET approver = 'mallory' WHERE id = %s", [middle.pk])
         rewrite_everything(decided)
-    assert audit.verify(decided.pk).intact  # the chain alone is fooled
+    assert evidence_chain.verify(decided.pk).intact  # the chain alone is fooled
     with pytest.raises(CommandError, match=f"first: entry #2 \\(approval '{middle.pk}'\\)"):
         verify(directory, keys)
 
@@ -152,7 +152,7 @@ def test_the_last_decision_deleted_with_its_log_entry_is_found(tmp_path, keys, d
         cursor.execute("DELETE FROM tommemory_approval_evidence WHERE approval_id = %s", [last.pk])
         cursor.execute("DELETE FROM approvals WHERE id = %s", [last.pk])
         rewrite_everything(decided)
-    assert audit.verify(decided.pk).intact
+    assert evidence_chain.verify(decided.pk).intact
     with pytest.raises(CommandError, match="first: entry #3 is gone"):
         verify(directory, keys)
 
@@ -170,7 +170,8 @@ def test_evidence_deleted_and_its_decision_edited_is_found(tmp_path, keys, decid
                 "UPDATE tommemory_approval_evidence SET seq = %s WHERE seq = %s", [seq - 1, seq]
             )
         rewrite_everything(decided)
-    assert audit.verify(decided.pk).intact  # the chain alone sees a decision another writer made
+    # the chain alone sees a decision another writer made
+    assert evidence_chain.verify(decided.pk).intact
     with pytest.raises(CommandError, match=f"first: entry #1 \\(approval '{first.pk}'\\)"):
         verify(directory, keys)
 
@@ -204,18 +205,18 @@ def test_a_row_edited_without_touching_the_log_is_named(tmp_path, keys, decided)
 def test_the_log_and_the_standalone_verifier_know_the_same_kinds():
     from tommemory_verify import leaves
 
-    assert tuple(auditlog.KINDS) == leaves.KINDS
-    left_out = {k: set(v) for k, v in auditlog.CONTRACT["left_out"].items()}
+    assert tuple(decision_log.KINDS) == leaves.KINDS
+    left_out = {k: set(v) for k, v in decision_log.CONTRACT["left_out"].items()}
     assert left_out == leaves.LEFT_OUT
 
 
 def test_the_contract_s_leaf_columns_are_every_column_of_each_logged_table():
     """contract/decision_log.json is what every store logs by: a column it missed would be
     a change no leaf covers."""
-    for kind, (model, time) in auditlog.KINDS.items():
-        assert auditlog.COLUMNS[kind] == [f.column for f in model._meta.local_fields], kind
-        assert time in auditlog.COLUMNS[kind]
-    assert [f.column for f in ApprovalEvidence._meta.local_fields] == auditlog.EVIDENCE_COLUMNS
+    for kind, (model, time) in decision_log.KINDS.items():
+        assert decision_log.COLUMNS[kind] == [f.column for f in model._meta.local_fields], kind
+        assert time in decision_log.COLUMNS[kind]
+    assert [f.column for f in ApprovalEvidence._meta.local_fields] == decision_log.EVIDENCE_COLUMNS
 
 
 # --- the proposal page's badge ------------------------------------------------------------
@@ -333,7 +334,7 @@ def test_a_row_with_the_longest_id_the_engine_takes_is_logged_and_the_log_goes_o
             " test_pass, policy_pass, validated_at) VALUES (%s, %s, 'ci', 1, 1, 1, 1, %s)",
             [longest, decided.pk, "2026-12-06T09:00:00.000Z"],
         )
-    assert auditlog.take_in() == 1
+    assert decision_log.take_in() == 1
     store.record_deploy_outcome(decided.pk, deployment_target="prod", status="failed")
     assert AuditLeaf.objects.filter(row_id=longest, kind="validation").exists()
     assert AuditLeaf.objects.filter(kind="deploy").count() == 1

@@ -12,8 +12,8 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memory_app import auditlog, decision_time
 from memory_app.models import Approval, AuditLeaf, DeployOutcome, ValidationResult
+from memory_app.promotion import decision_log, decision_time
 from memory_app.timeutil import format_iso, instant_key, parse_iso
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def test_a_deploy_dated_back_cannot_re_age_expired_approvals(reviewer_client, st
     store.record_approval(medium.id, approver="bob", approval_type="policy", decision="approved")
     clock.set(T0 + timedelta(days=91), ticking=False)
     # Something recorded after the approvals expired (any take-in will do).
-    assert auditlog.take_in() == 0  # nothing new: leaves no moment behind
+    assert decision_log.take_in() == 0  # nothing new: leaves no moment behind
     store.record_deploy_outcome(medium.id, deployment_target="canary", status="failed")
     clock.set(T0 + timedelta(days=92), ticking=False)
     DeployOutcome.objects.create(
@@ -110,7 +110,7 @@ def test_a_deploy_dated_back_cannot_re_age_expired_approvals(reviewer_client, st
         deployed_at=format_iso(T0 + timedelta(days=1)),
     )  # fmt: skip
     assert one(statuses(reviewer_client, store, medium, clock)) == "validated"
-    auditlog.take_in()
+    decision_log.take_in()
     assert one(statuses(reviewer_client, store, medium, clock)) == "validated"
     lineage = store.proposal_lineage(medium.id)
     # It counts from the failed deploy's take-in, so it is the latest deploy.
@@ -238,7 +238,7 @@ def test_every_page_and_store_give_one_status_and_counted_times_stay_in_bounds(
             if step[0] == "take in":
                 moment += timedelta(minutes=step[1])
                 clock.set(moment, ticking=False)
-                auditlog.take_in()
+                decision_log.take_in()
             else:
                 _write(proposal, n, *step)
         clock.set(moment + timedelta(days=later), ticking=False)

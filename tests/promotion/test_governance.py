@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
-from memory_app import audit, governance
 from memory_app.models import Approval, ApprovalEvidence, Proposal
+from memory_app.promotion import evidence_chain, rule
 from memory_app.store import InvalidInput
 from memory_app.timeutil import parse_iso
 from tests.helpers import decide, drop_trigger, validate
@@ -136,7 +136,7 @@ def test_a_newer_validation_makes_earlier_decisions_stale(store, make_proposal):
     proposal = make_proposal("medium")
     decide(store, proposal, "alice", "human")
     validate(store, proposal)
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.decisions[0].stale
     assert "newer validation" in verdict.decisions[0].reason
     assert verdict.missing == ["human", "policy"]
@@ -147,7 +147,7 @@ def test_a_changed_proposal_json_makes_earlier_decisions_stale(store, make_propo
     decide(store, proposal, "alice", "human")
     assert status(proposal) == "approved"
     Proposal.objects.filter(pk=proposal.pk).update(proposal_json='{"diff": "changed"}')
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.decisions[0].stale
     assert "proposal_json changed" in verdict.decisions[0].reason
     assert verdict.status == "validated"
@@ -166,8 +166,8 @@ def test_other_writers_decisions_are_judged_by_time(store, make_proposal, clock)
         proposal=proposal, approver="runtime", approval_type="human", decision="approved",
         decided_at="2999-01-01 00:00:00",
     )  # fmt: skip
-    assert governance.verdict_for(proposal).status == "approved"
-    verdict = governance.verdict_for(proposal)
+    assert rule.verdict_for(proposal).status == "approved"
+    verdict = rule.verdict_for(proposal)
     early = next(d for d in verdict.decisions if d.approval.approver == "early-runtime")
     assert early.stale  # given before the validation the proposal has now
     assert verdict.status == "approved"
@@ -200,7 +200,7 @@ def test_status_at_any_moment_comes_from_the_rows(store, make_proposal, clock):
     fresh = Proposal.objects.get(pk=proposal.pk)
 
     def at(moment):
-        return governance.verdict_for(fresh, at=parse_iso(moment)).status
+        return rule.verdict_for(fresh, at=parse_iso(moment)).status
 
     assert at("2026-11-24T09:00:00Z") == "drafted"
     assert at("2026-11-24T10:30:00Z") == "validated"
@@ -217,10 +217,10 @@ def test_every_decision_is_chained_and_the_chain_verifies(store, make_proposal):
     decide(store, proposal, "bob", "policy")
     chain = list(ApprovalEvidence.objects.filter(proposal=proposal).order_by("seq"))
     assert [e.seq for e in chain] == [1, 2]
-    assert chain[0].prev_hash == audit.GENESIS
+    assert chain[0].prev_hash == evidence_chain.GENESIS
     assert chain[1].prev_hash == chain[0].row_hash
     assert chain[0].validation_id == proposal.validations.get().pk
-    report = audit.verify()
+    report = evidence_chain.verify()
     assert report.intact
     assert report.checked == 2
     out = StringIO()
@@ -241,7 +241,7 @@ def test_an_edit_behind_the_triggers_breaks_the_chain_at_that_row(store, make_pr
     second = decide(store, proposal, "bob", "policy").approval
     decide(store, proposal, "carol", "security")
     tamper("UPDATE approvals SET approver = 'mallory' WHERE id = %s", [second.pk])
-    report = audit.verify(proposal.pk)
+    report = evidence_chain.verify(proposal.pk)
     assert not report.intact
     assert report.breaks[0].approval_id == second.pk
     assert report.breaks[0].seq == 2
@@ -258,7 +258,7 @@ def test_a_removed_decision_breaks_the_chain(store, make_proposal):
     drop_trigger("tommemory_approval_evidence_append_only_delete")
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM approvals WHERE id = %s", [middle.pk])
-    report = audit.verify(proposal.pk)
+    report = evidence_chain.verify(proposal.pk)
     assert "decision #2 is missing" in report.breaks[0].problem
 
 
@@ -295,7 +295,7 @@ def test_the_proposer_s_own_approval_another_writer_recorded_does_not_count(stor
             " VALUES ('own', %s, 'ann', 'human', 'approved', '2999-01-01T00:00:00.000Z')",
             [proposal.pk],
         )
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.status == "validated"
     (view,) = verdict.decisions
     assert not view.counted
@@ -312,8 +312,8 @@ def test_critical_approvals_expire_after_fourteen_days(store, make_proposal):
     _approve_all(store, proposal, ["human", "policy", "security", "ops"])
     fresh = Proposal.objects.get(pk=proposal.pk)
     decided = parse_iso(Approval.objects.filter(proposal=proposal).latest("decided_at").decided_at)
-    assert governance.verdict_for(fresh, now=decided + timedelta(days=13)).status == "approved"
-    later = governance.verdict_for(fresh, now=decided + timedelta(days=15))
+    assert rule.verdict_for(fresh, now=decided + timedelta(days=13)).status == "approved"
+    later = rule.verdict_for(fresh, now=decided + timedelta(days=15))
     assert later.status == "validated"
     assert later.missing == ["human", "policy", "security", "ops"]
     assert all(v.expired and not v.counted for v in later.decisions)
@@ -328,7 +328,7 @@ def test_low_risk_approvals_never_expire(store, make_proposal):
     decide(store, proposal, "rita", "human")
     fresh = Proposal.objects.get(pk=proposal.pk)
     years_later = parse_iso("2999-01-01T00:00:00Z")
-    verdict = governance.verdict_for(fresh, now=years_later)
+    verdict = rule.verdict_for(fresh, now=years_later)
     assert verdict.status == "approved"
     assert not verdict.decisions[0].expired
 
@@ -340,7 +340,7 @@ def test_an_expired_approval_is_refused_nothing_and_a_fresh_one_counts(store, ma
     decide(store, proposal, "rita", "human")
     clock.set(today)
     decide(store, proposal, "pat", "policy")
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     assert verdict.missing == ["human"]
     decide(store, proposal, "rita", "human")
     assert status(proposal) == "approved"
@@ -352,11 +352,11 @@ def test_a_promoted_proposal_s_approvals_are_aged_at_its_deploy(store, make_prop
     store.record_deploy_outcome(proposal.id, deployment_target="tom-runtime", status="succeeded")
     fresh = Proposal.objects.get(pk=proposal.pk)
     a_year_later = clock() + timedelta(days=365)
-    assert governance.verdict_for(fresh, now=a_year_later).status == "promoted"
+    assert rule.verdict_for(fresh, now=a_year_later).status == "promoted"
     store.record_deploy_outcome(proposal.id, deployment_target="tom-runtime", status="rolled_back")
     fresh = Proposal.objects.get(pk=proposal.pk)
     # Rolled back: a new deploy needs approvals young enough for its risk.
-    assert governance.verdict_for(fresh, now=a_year_later).status == "validated"
+    assert rule.verdict_for(fresh, now=a_year_later).status == "validated"
 
 
 def test_an_approval_with_an_unreadable_time_expires_where_approvals_expire(store, make_proposal):
@@ -370,7 +370,7 @@ def test_an_approval_with_an_unreadable_time_expires_where_approvals_expire(stor
     # Rows as read, with no counted time (the decision log places a stored one at the
     # moment it saw it: test_decision_time.py).
     fresh = Proposal.objects.get(pk=proposal.pk)
-    (view,) = governance.evaluate(fresh, [], list(fresh.approvals.all()), [], {}).decisions
+    (view,) = rule.evaluate(fresh, [], list(fresh.approvals.all()), [], {}).decisions
     assert view.expired
     assert view.age is None
     assert view.reason.startswith("expired: its time is unreadable")
@@ -383,4 +383,4 @@ def test_expiry_comes_from_settings(store, make_proposal, settings, clock):
     proposal = make_proposal("low")
     decide(store, proposal, "rita", "human")
     clock.set(today)
-    assert governance.verdict_for(Proposal.objects.get(pk=proposal.pk)).status == "validated"
+    assert rule.verdict_for(Proposal.objects.get(pk=proposal.pk)).status == "validated"

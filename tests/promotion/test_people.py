@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from memory_app.people import CONTRACT, has_visible, person_key, same_person
+from memory_app.promotion.people import CONTRACT, has_visible, person_key, same_person
 from tests.helpers import REPO, typescript_node
 
 EXAMPLES = [(kind, names) for example in CONTRACT["examples"] for kind, names in example.items()]

@@ -8,8 +8,8 @@ import html
 import pytest
 from django.urls import reverse
 
-from memory_app import governance
 from memory_app.models import Approval, Override, Proposal
+from memory_app.promotion import rule
 from memory_app.store import InvalidInput
 from memory_app.timeutil import format_iso
 
@@ -80,7 +80,7 @@ def test_another_writer_s_approval_by_the_proposer_under_another_spelling_does_n
         proposal=proposal, approver=" Oxide\u200b", approval_type="human",
         decision="approved", decided_at="2999-01-01T00:00:00.000Z",
     )  # fmt: skip
-    (view,) = governance.verdict_for(Proposal.objects.get(pk=proposal.pk)).decisions
+    (view,) = rule.verdict_for(Proposal.objects.get(pk=proposal.pk)).decisions
     assert not view.counted
     assert view.reason == (
         "not counted: ' Oxide\\u200b' (the same person as 'oxide') proposed this and cannot "
@@ -108,21 +108,21 @@ def test_an_approval_written_without_a_validation_says_why_it_does_not_count(
         proposal=proposal, approver="ann", approval_type="human", decision="approved",
         decided_at=format_iso(clock()),
     )  # fmt: skip
-    (view,) = governance.verdict_for(Proposal.objects.get(pk=proposal.pk)).decisions
+    (view,) = rule.verdict_for(Proposal.objects.get(pk=proposal.pk)).decisions
     assert not view.counted
     assert view.reason == "not counted: the proposal had no validation when this was given"
 
 
 def test_a_break_glass_decision_written_after_failing_checks_does_not_count(store, proposal):
     validate(store, proposal, passed=False)
-    latest = governance.verdict_for(proposal).latest_validation
+    latest = rule.verdict_for(proposal).latest_validation
     # Behind the store (which refuses it): another writer's break-glass decision.
     Override.objects.create(
         proposal=proposal, actor="sam", reason="outage", decided_at="2999-01-01T00:00:00.000Z",
-        validation_id=latest.pk, proposal_sha256=governance.proposal_digest(proposal.proposal_json),
+        validation_id=latest.pk, proposal_sha256=rule.proposal_digest(proposal.proposal_json),
         risk_level="high",
     )  # fmt: skip
-    verdict = governance.verdict_for(Proposal.objects.get(pk=proposal.pk))
+    verdict = rule.verdict_for(Proposal.objects.get(pk=proposal.pk))
     (view,) = verdict.overrides
     assert not view.counted
     assert "the latest validation did not pass all four checks" in view.reason

@@ -17,7 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from memory_app.models import Approval, Override
-from memory_app.people import has_visible, is_visible
+from memory_app.promotion.people import has_visible, is_visible
 from memory_app.store import InvalidInput
 from tests.helpers import REPO
 

@@ -126,7 +126,7 @@ def test_search_lists_matching_turns_newest_first_under_their_session(reviewer_c
 
 
 def test_search_pages_matches_by_a_cursor_without_repeats(reviewer_client, store, monkeypatch):
-    monkeypatch.setattr("memory_app.views.sessions.PAGE_SIZE", 4)
+    monkeypatch.setattr("memory_app.runtime.session_pages.PAGE_SIZE", 4)
     session = store.start_session("tom")
     made = [store.append_turn(session.id, "user", f"needle {n}").turn_index for n in range(10)]
     seen, url = [], SESSIONS + "?q=needle"
@@ -139,7 +139,7 @@ def test_search_pages_matches_by_a_cursor_without_repeats(reviewer_client, store
 
 
 def test_search_counts_matches_up_to_a_ceiling(reviewer_client, store, monkeypatch):
-    monkeypatch.setattr("memory_app.views.sessions.MATCH_COUNT_CEILING", 5)
+    monkeypatch.setattr("memory_app.runtime.session_pages.MATCH_COUNT_CEILING", 5)
     session = store.start_session("tom")
     for n in range(6):
         store.append_turn(session.id, "user", f"needle {n} haystack" if n < 5 else "needle")

@@ -17,8 +17,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app import auditlog, checkpoints
-from memory_app.models import AuditLeaf, Proposal
+from memory_app.promotion import checkpoints, decision_log
+from memory_app.promotion.models import AuditLeaf, Proposal
 from tommemory_verify import merkle
 from tommemory_verify.bundle import FORMAT
 from tommemory_verify.heads import proposal_sha256
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         if proposal is None:
             raise CommandError(f"no proposal {proposal_id!r}")
         try:
-            note_path, leaves_path = auditlog.latest_checkpoint(
+            note_path, leaves_path = decision_log.latest_checkpoint(
                 checkpoint or settings.TOM_AUDIT_CHECKPOINTS
             )
         except FileNotFoundError as error:
@@ -51,10 +51,10 @@ class Command(BaseCommand):
         signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
         entries = []
         for kind in checkpoints.PROPOSAL_KINDS:
-            model = auditlog.KINDS[kind][0]
+            model = decision_log.KINDS[kind][0]
             ids = list(model.objects.filter(proposal_id=proposal.pk).values_list("pk", flat=True))
-            rows = auditlog.stored_rows(kind, ids)
-            evidence = auditlog.stored_evidence(ids) if kind == "approval" else {}
+            rows = decision_log.stored_rows(kind, ids)
+            evidence = decision_log.stored_evidence(ids) if kind == "approval" else {}
             logged = dict(
                 AuditLeaf.objects.filter(kind=kind, row_id__in=ids).values_list("row_id", "index")
             )
@@ -70,7 +70,7 @@ class Command(BaseCommand):
                     "evidence": evidence.get(row_id) if kind == "approval" else None,
                     "proof": [h.hex() for h in merkle.inclusion_proof(index, signed)],
                 })  # fmt: skip
-        row = auditlog.stored_proposal(proposal.pk)
+        row = decision_log.stored_proposal(proposal.pk)
         if len(entries) != head.leaves or proposal_sha256(row) != head.proposal_sha256:
             raise CommandError(
                 f"proposal {proposal.pk!r} changed after the newest checkpoint (its row, or its "

@@ -3,7 +3,7 @@
     python manage.py audit_checkpoint [--dir memory/checkpoints]
 
 Brings the log up to date (rows other writers added), signs size, root, time and the root
-of the proposal heads (what each proposal's bundle must hold, ``memory_app.checkpoints``)
+of the proposal heads (what each proposal's bundle must hold, ``memory_app.promotion.checkpoints``)
 with the key TOM_AUDIT_KEY names (a C2SP signed note), and writes
 ``checkpoint-<size>-<time>.note`` with ``.leaves`` (the leaf hashes it covers, which
 ``verify_audit`` uses to name the first entry that changed) and ``.heads`` (the proposal
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app import checkpoints
+from memory_app.promotion import checkpoints
 
 
 def signing_key(path: Path) -> Ed25519PrivateKey:

@@ -26,17 +26,10 @@ from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 from django.test.utils import override_settings
 
-from memory_app.models import (
-    V1_MODELS,
-    ApprovalEvidence,
-    AuditLeaf,
-    Digest,
-    Override,
-    ProposalChange,
-    Turn,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from memory_app.models import V1_MODELS
+from memory_app.notify.models import Digest, WebhookDelivery, WebhookEndpoint
+from memory_app.promotion.models import ApprovalEvidence, AuditLeaf, Override, ProposalChange
+from memory_app.runtime.models import Turn
 from memory_app.store import RuntimeMemoryStore
 
 SOURCE, TARGET = "copy_source", "copy_target"

@@ -9,15 +9,15 @@ noticed when this runs (cron: every minute) or at the next write through the sto
 
 from django.core.management.base import BaseCommand
 
-from memory_app import notify
+from memory_app.notify import notifications
 
 
 class Command(BaseCommand):
     help = "Turn new decision-log entries into webhook deliveries and send due email digests."
 
     def handle(self, *args, **options) -> None:
-        made = notify.dispatch_now()
-        digests = notify.digests_now()
+        made = notifications.dispatch_now()
+        digests = notifications.digests_now()
         self.stdout.write(
             f"{made} webhook deliver{'y' if made == 1 else 'ies'} queued for the worker, "
             f"{digests} digest{'' if digests == 1 else 's'} sent"

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from memory_app.models import Session, Turn
+from memory_app.runtime.models import Session, Turn
 
 
 class Command(BaseCommand):

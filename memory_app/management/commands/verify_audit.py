@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app import audit, auditlog
+from memory_app.promotion import decision_log, evidence_chain
 from tommemory_verify.note import NoteError, parse_verifier_key
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        report = audit.verify(options["proposal"], using=options["database"])
+        report = evidence_chain.verify(options["proposal"], using=options["database"])
         self.stdout.write(f"checked {report.checked} chained decision(s)")
         if report.unchained:
             self.stdout.write(
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         """Check the decision log; return what is wrong with it, or None."""
         try:
             name, public_key = parse_verifier_key(key_file.read_text())
-            report = auditlog.verify(checkpoint, name, public_key)
+            report = decision_log.verify(checkpoint, name, public_key)
         except (OSError, NoteError) as error:
             raise CommandError(f"cannot check the decision log: {error}") from error
         if not report.intact:

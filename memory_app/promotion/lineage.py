@@ -1,0 +1,133 @@
+"""The promotion wing's reads: a proposal's lineage (skill → proposal → validations →
+decisions → deploys, and break-glass) with what it means, apart from the writers so
+that pages and notifications read it without importing them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db import models
+
+from memory_app import checks, writing
+from memory_app.promotion import decision_log, decision_time, evidence_chain, rule
+from memory_app.promotion.models import (
+    Approval,
+    ApprovalEvidence,
+    DeployOutcome,
+    Override,
+    Proposal,
+    ProposalChange,
+    Skill,
+    ValidationResult,
+)
+
+
+@dataclass(frozen=True)
+class ProposalLineage:
+    """skill → proposal → validations → approvals → deploy outcomes, and what they mean."""
+
+    skill: Skill | None  # None when another writer left the link dangling
+    proposal: Proposal
+    validations: list[ValidationResult]
+    approvals: list[Approval]
+    deploy_outcomes: list[DeployOutcome]
+    evidence: dict[str, ApprovalEvidence]  # by approval id; other writers' decisions have none
+    overrides: list[Override]  # break-glass decisions
+    changes: list[ProposalChange]  # risk_level / proposal_json changes the database noticed
+
+    @property
+    def rows(self) -> tuple:
+        """The arguments ``governance.evaluate`` takes, to replay the rule at any moment."""
+        return (
+            self.proposal,
+            self.validations,
+            self.approvals,
+            self.deploy_outcomes,
+            self.evidence,
+            self.overrides,
+        )
+
+    @cached_property
+    def verdict(self) -> rule.Verdict:
+        return rule.evaluate(*self.rows)
+
+    @cached_property
+    def log(self) -> decision_log.ProposalLogStatus:
+        """The proposal's rows in the decision log, checked against the latest checkpoint."""
+        return decision_log.proposal_status(
+            {
+                "validation": [v.pk for v in self.validations],
+                "approval": [a.pk for a in self.approvals],
+                "deploy": [d.pk for d in self.deploy_outcomes],
+                "override": [o.pk for o in self.overrides],
+            }
+        )
+
+    @cached_property
+    def audit(self) -> evidence_chain.AuditReport:
+        """The proposal's decision chain, checked from these rows (no further query)."""
+        chained = sorted(self.evidence.values(), key=lambda e: e.seq)
+        unchained = [a.pk for a in self.approvals if a.pk not in self.evidence]
+        return evidence_chain.check(chained, unchained)
+
+
+def proposal_lineage(proposal_id: str) -> ProposalLineage:
+    """skill → proposal → validations → approvals (with evidence) → deploys, and
+    break-glass decisions (eight queries: the last reads the decision log's moments).
+
+    Each governed row carries its counted time (``decision_time``) and rows are in
+    that order (unreadable times first, then by id: ``timeutil``).
+    """
+    proposal = writing.get(Proposal, proposal_id)
+    validations = list(proposal.validations.all())
+    approvals = list(proposal.approvals.select_related("evidence"))
+    deploys = list(proposal.deploy_outcomes.all())
+    overrides = list(proposal.overrides.all())
+    decision_time.attach([*validations, *approvals, *deploys, *overrides])
+    return ProposalLineage(
+        skill=Skill.objects.filter(pk=proposal.skill_id).first(),
+        proposal=proposal,
+        validations=decision_time.in_order(validations, "validated_at"),
+        approvals=(approvals := decision_time.in_order(approvals, "decided_at")),
+        deploy_outcomes=decision_time.in_order(deploys, "deployed_at"),
+        evidence={a.pk: ev for a in approvals if (ev := rule.evidence_of(a))},
+        overrides=decision_time.in_order(overrides, "decided_at"),
+        changes=list(ProposalChange.objects.of(proposal)),
+    )
+
+
+def proposal_status(proposal_id: str) -> rule.Verdict:
+    """The proposal's status as the rule derives it from its rows now (the store's
+    clock), whatever status another writer stored."""
+    return rule.verdict_for(writing.get(Proposal, proposal_id), now=checks.clock())
+
+
+def with_lineage(proposals: models.QuerySet, chunk_size: int = 500) -> Iterator[Proposal]:
+    """The proposals with their skill, validations, approvals (with evidence), deploys
+    and break-glass decisions, each row with its counted time (``decision_time``).
+
+    Read in chunks, each with one query per relation. The skill is prefetched, not
+    joined, since a join would hide a proposal whose skill another writer removed; a
+    proposal stored without an id has no rows to fetch.
+    """
+    lineage = [
+        "skill",
+        "validations",
+        "deploy_outcomes",
+        "overrides",
+        models.Prefetch("approvals", queryset=Approval.objects.select_related("evidence")),
+    ]
+    for chunk in itertools.batched(proposals.iterator(chunk_size), chunk_size):
+        models.prefetch_related_objects([p for p in chunk if p.pk is not None], *lineage)
+        # The time each row counts at (one more query per chunk): governance reads it.
+        decision_time.attach(
+            row
+            for p in chunk
+            if p.pk is not None
+            for rows in (p.validations, p.approvals, p.deploy_outcomes, p.overrides)
+            for row in rows.all()
+        )
+        yield from chunk

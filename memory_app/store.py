@@ -7,7 +7,7 @@ with a clear message before anything is written; multi-row writes run in one
 transaction (IMMEDIATE, see settings), so concurrent writers never interleave. A governed
 write (a validation, a decision, break-glass, a deploy, a profile version) is taken into
 the decision log in its transaction; once it commits, the front door lets the
-notifications worker know (``memory_app.notify``).
+notifications worker know (``memory_app.notify.notifications``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from memory_app.admin import EstimatedCountPaginator
+from memory_app.admin_parts import EstimatedCountPaginator
 from memory_app.models import (
     Approval,
     BehaviorProfile,

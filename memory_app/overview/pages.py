@@ -8,8 +8,9 @@ from django.views.decorators.http import require_GET
 from memory_app.access import reader_required
 from memory_app.base_models import Level
 from memory_app.exports import export_response, wants_export
-from memory_app.forms import ActivityFilterForm, encode_cursor
+from memory_app.forms import encode_cursor
 from memory_app.overview.activity import stream, timeline
+from memory_app.overview.forms import ActivityFilterForm
 from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key
 from memory_app.promotion.models import Proposal, ProposalStatus
 from memory_app.runtime.models import RunStatus, Session, WorkflowRun

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from memory_app import access, jsondiff
 from memory_app.access import reader_required
 from memory_app.exports import export_response, wants_export
-from memory_app.forms import IsoDateTimeField, PublishForm
+from memory_app.forms import IsoDateTimeField
 from memory_app.page_parts import HtmxHttpRequest, fragment
+from memory_app.profiles.forms import PublishForm
 from memory_app.profiles.models import (
     BehaviorProfile,
     PersonalityProfile,

@@ -13,9 +13,10 @@ from memory_app import access, timeutil
 from memory_app.access import reader_required
 from memory_app.errors import StoreError
 from memory_app.exports import export_response, wants_export
-from memory_app.forms import BreakGlassForm, DecisionForm, IsoDateTimeField, ProposalFilterForm
+from memory_app.forms import IsoDateTimeField
 from memory_app.page_parts import HtmxHttpRequest, fragment
 from memory_app.promotion import rule
+from memory_app.promotion.forms import BreakGlassForm, DecisionForm, ProposalFilterForm
 from memory_app.promotion.lineage import ProposalLineage, with_lineage
 from memory_app.promotion.models import Proposal
 from memory_app.store import RuntimeMemoryStore

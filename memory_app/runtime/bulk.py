@@ -10,9 +10,7 @@ from django.db import connections, models, transaction
 
 from memory_app.fields import sql_integer
 from memory_app.jsontext import dump_json
-from memory_app.runtime.models import (
-    Turn,
-)
+from memory_app.runtime.models import Turn
 
 # The search indexes (migration 0012), each with the insert trigger a bulk load turns off,
 # and how it fills each index for the turns after a rowid in one pass instead.

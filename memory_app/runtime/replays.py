@@ -6,13 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memory_app import writing
-from memory_app.runtime.models import (
-    Session,
-    TaskEvent,
-    Turn,
-    WorkflowRun,
-    WorkflowStep,
-)
+from memory_app.runtime.models import Session, TaskEvent, Turn, WorkflowRun, WorkflowStep
 from memory_app.timeutil import chronological
 
 

@@ -16,9 +16,10 @@ from memory_app.exports import (
     stream_json,
     wants_export,
 )
-from memory_app.forms import SessionFilterForm, encode_cursor
+from memory_app.forms import encode_cursor
 from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
 from memory_app.profiles.models import BehaviorProfile, PersonalityProfile, active_version
+from memory_app.runtime.forms import SessionFilterForm
 from memory_app.runtime.models import (
     NEWEST_FIRST,
     SHORT_SEARCH_WINDOW,

@@ -20,8 +20,9 @@ from memory_app.exports import (
     wants_export,
 )
 from memory_app.fields import MAX_INTEGER
-from memory_app.forms import WorkflowFilterForm, encode_cursor
+from memory_app.forms import encode_cursor
 from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.runtime.forms import WorkflowFilterForm
 from memory_app.runtime.models import (
     NEWEST_FIRST,
     EventType,

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/append_turns.py [--turns 5000] [--rounds 5]
 
 For each store: one writer, then four writer processes at once (each its own session, one
-file, WAL, BEGIN IMMEDIATE per turn, both search indexes kept by their triggers). The
+file, WAL, one write transaction per turn: BEGIN IMMEDIATE in Python, one INSERT ... SELECT
+statement in TypeScript, both search indexes kept by their triggers). The
 four configurations take turns, round after round, so a busy moment of the machine falls on
 all of them; prints the median turns per second and the range. Needs the TypeScript store
 built (scripts/test-store-ts).

@@ -54,14 +54,7 @@ export async function appendTurn(
     created_at: core.when(options.createdAt, "created_at"),
     metadata_json: jsonObject(options.metadata, "metadata"),
   };
-  // No other writer can append between reading the last index and inserting the next
-  // one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session's row.
-  return core.db.write(async (tx) => {
-    await core.lock(tx, "sessions", sessionId);
-    const last = await tx.get("SELECT MAX(turn_index) AS last FROM conversation_turns WHERE session_id = ?", sessionId);
-    const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
-    return core.insert(tx, "conversation_turns", { ...values, session_id: sessionId, turn_index: index });
-  });
+  return core.append("conversation_turns", "sessions", sessionId, values);
 }
 
 /** The session and its turns by turn_index. */

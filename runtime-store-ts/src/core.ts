@@ -32,14 +32,27 @@ export class Core {
     return row as TableRows[T];
   }
 
-  /** Refuse an id that names no row, reading only whether it exists; lock it (PostgreSQL). */
-  async lock(tx: Tx, table: Table, id: unknown): Promise<void> {
-    if (typeof id !== "string" || !id) {
-      throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
+  /**
+   * Insert a row at its parent's next index (turn_index, step_index; engines.ts says how
+   * each engine keeps them gap-free) and return it as stored; NotFound when the parent
+   * row does not exist.
+   */
+  async append<T extends "conversation_turns" | "workflow_steps">(
+    table: T, parentTable: "sessions" | "workflow_runs", parentId: unknown, row: Row,
+  ): Promise<TableRows[T]> {
+    if (typeof parentId !== "string" || !parentId) {
+      throw new InvalidInput(`${parentTable} id must be a non-empty text, got ${JSON.stringify(parentId)}`);
     }
-    if (!(await tx.get(`SELECT 1 FROM "${table}" WHERE id = ?${tx.forUpdate}`, id))) {
-      throw new NotFound(`no ${table} row with id '${id}'`);
-    }
+    const [parentColumn, indexColumn] = table === "conversation_turns"
+      ? ["session_id", "turn_index"] : ["workflow_run_id", "step_index"];
+    const columns = (columnsOf(table) as string[]).filter((c) => c !== parentColumn && c !== indexColumn);
+    const index = await this.db.append({
+      table, parentTable, parentId, parentColumn, indexColumn, columns,
+      values: columns.map((c) => (row[c] ?? null) as Param),
+    });
+    if (index === undefined) throw new NotFound(`no ${parentTable} row with id '${parentId}'`);
+    const stored: Row = { ...row, [parentColumn]: parentId, [indexColumn]: index };
+    return Object.fromEntries((columnsOf(table) as string[]).map((c) => [c, stored[c] ?? null])) as TableRows[T];
   }
 
   /** Insert a row and return it as stored: every column is given, so no read-back. */

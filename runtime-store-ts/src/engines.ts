@@ -32,8 +32,24 @@ export interface Tx {
   serializeOn(key: string): Promise<void>;
 }
 
+/**
+ * A row appended at its parent's next index (a turn's turn_index in its session, a step's
+ * step_index in its run): one more than the parent's highest, 0 for the first, each index
+ * given once however many writers append at the same time.
+ */
+export interface Append {
+  table: string; parentTable: string; parentId: string;
+  /** The child's column naming its parent, and the one holding its index. */
+  parentColumn: string; indexColumn: string;
+  /** The row's other columns, in order, and their values. */
+  columns: string[]; values: Param[];
+}
+
 export interface Engine {
   readonly name: "sqlite" | "postgresql";
+  /** Insert ``append``'s row at its parent's next index and return that index; undefined
+   * (and nothing written) when the parent row does not exist. */
+  append(append: Append): Promise<number | undefined>;
   /** Run ``work`` in one write transaction: all of it is written, or nothing. */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** Run ``work``'s reads. */
@@ -57,6 +73,8 @@ export class SqliteEngine implements Engine, Tx {
   // Prepared once per SQL text: preparing is most of the cost of a small write.
   private readonly statements = new Map<string, StatementSync>();
   private queue: Promise<unknown> = Promise.resolve();
+  // Calls queued or running on the connection.
+  private pending = 0;
 
   private constructor(
     private readonly db: DatabaseSync,
@@ -112,9 +130,35 @@ export class SqliteEngine implements Engine, Tx {
 
   /** One call at a time on the one connection, in the order they were made. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    this.pending += 1;
     const result = this.queue.then(work);
-    this.queue = result.catch(() => undefined);
+    const done = () => { this.pending -= 1; };
+    this.queue = result.then(done, done);
     return result;
+  }
+
+  /**
+   * A turn's row in one statement that reads the next index and inserts at it: SQLite
+   * starts a statement that writes by taking the write lock, as BEGIN IMMEDIATE does,
+   * and commits it on its own, so no other writer comes between the read and the insert
+   * (three statements fewer than BEGIN IMMEDIATE, read, insert, COMMIT). Run at once when
+   * no call is queued on the connection: a call inside a transaction would join it.
+   */
+  append(a: Append): Promise<number | undefined> {
+    const columns = [...a.columns, a.parentColumn, a.indexColumn].map((c) => `"${c}"`).join(", ");
+    const sql = `INSERT INTO "${a.table}" (${columns}) SELECT ${a.columns.map(() => "?").join(", ")}, p.id, `
+      + `COALESCE((SELECT MAX(c."${a.indexColumn}") FROM "${a.table}" c WHERE c."${a.parentColumn}" = p.id) + 1, 0) `
+      + `FROM "${a.parentTable}" p WHERE p.id = ? RETURNING "${a.indexColumn}" AS n`;
+    const write = () => {
+      const row = this.sql(sql).get(...a.values, a.parentId);
+      return row === undefined ? undefined : Number(row.n);
+    };
+    if (this.pending) return this.exclusive(async () => write());
+    try {
+      return Promise.resolve(write());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async get(sql: string, ...params: Param[]): Promise<Row | undefined> {
@@ -268,6 +312,25 @@ export class PostgresEngine implements Engine {
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.transaction("BEGIN", work);
+  }
+
+  /** Lock the parent row, then read its last index and insert the next: writers of one
+   * parent take turns on its row, and each statement after the lock sees every writer
+   * before it (READ COMMITTED takes a snapshot per statement). */
+  append(a: Append): Promise<number | undefined> {
+    return this.write(async (tx) => {
+      if (!(await tx.get(`SELECT 1 FROM "${a.parentTable}" WHERE id = ? FOR UPDATE`, a.parentId))) return undefined;
+      const last = await tx.get(
+        `SELECT MAX("${a.indexColumn}") AS last FROM "${a.table}" WHERE "${a.parentColumn}" = ?`, a.parentId,
+      );
+      const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+      const columns = [...a.columns, a.parentColumn, a.indexColumn];
+      await tx.run(
+        `INSERT INTO "${a.table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+        ...a.values, a.parentId, index,
+      );
+      return index;
+    });
   }
 
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

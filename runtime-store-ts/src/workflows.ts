@@ -55,12 +55,7 @@ export async function addStep(core: Core, runId: string, stepName: string, optio
     started_at: core.when(options.startedAt, "started_at"),
     details_json: jsonObject(options.details, "details"),
   };
-  return core.db.write(async (tx) => {
-    await core.lock(tx, "workflow_runs", runId);
-    const last = await tx.get("SELECT MAX(step_index) AS last FROM workflow_steps WHERE workflow_run_id = ?", runId);
-    const index = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
-    return core.insert(tx, "workflow_steps", { ...values, workflow_run_id: runId, step_index: index });
-  });
+  return core.append("workflow_steps", "workflow_runs", runId, values);
 }
 
 export async function finishStep(core: Core, stepId: string, options: FinishOptions): Promise<WorkflowStep> {

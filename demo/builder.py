@@ -7,13 +7,13 @@ database, a benchmark database and a bug report can be rebuilt exactly.
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from memory_app.accounts import DEMO_USERS
 from memory_app.jsontext import dump_json
 from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
 from memory_app.promotion import decision_log, evidence_chain
@@ -146,16 +146,6 @@ SCENARIOS = [
 
 
 # The demo logins (debug only), one per role; None is the superuser.
-DEMO_USERS = [
-    ("demo-admin", None),
-    ("demo-reviewer", "reviewer"),
-    ("demo-ops", "ops"),
-    ("demo-profile-admin", "profile-admin"),
-]
-
-
-def demo_password() -> str:
-    return os.environ.get("TOM_DEMO_PASSWORD", "tommemory-demo")
 
 
 @dataclass

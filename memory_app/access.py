@@ -3,7 +3,9 @@
 from collections.abc import Callable
 from functools import wraps
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,14 +28,13 @@ def can_decide(user) -> bool:
 
 def deciders() -> models.QuerySet:
     """The active users ``can_decide`` lets record decisions, as one query (digests)."""
-    from django.contrib.auth.models import User
-
     app_label, codename = DECIDE_PERMISSION.split(".")
     granted = {"codename": codename, "content_type__app_label": app_label}
     by_group = models.Q(**{f"groups__permissions__{k}": v for k, v in granted.items()})
     by_user = models.Q(**{f"user_permissions__{k}": v for k, v in granted.items()})
     return (
-        User.objects.filter(is_active=True)
+        get_user_model()
+        .objects.filter(is_active=True)
         .filter(models.Q(is_superuser=True) | by_group | by_user)
         .distinct()
     )
@@ -49,11 +50,14 @@ def can_publish(user, model: type[models.Model]) -> bool:
     return user.has_perm(f"{model._meta.app_label}.add_{model._meta.model_name}")
 
 
+PROFILE_KINDS = ("BehaviorProfile", "PersonalityProfile")
+
+
 def can_publish_any(user) -> bool:
     """Whether the user may publish a version of either profile kind."""
-    from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
-
-    return any(can_publish(user, m) for m in (BehaviorProfile, PersonalityProfile))
+    # Looked up by name: access is the floor, and imports no wing's models.
+    kinds = (apps.get_model("memory_app", name) for name in PROFILE_KINDS)
+    return any(can_publish(user, m) for m in kinds)
 
 
 def roles(request: HttpRequest) -> dict[str, bool]:

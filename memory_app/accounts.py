@@ -1,9 +1,22 @@
 """Signing in: the product explained, and in debug mode the demo logins."""
 
+import os
+
 from django.conf import settings
 from django.contrib.auth.views import LoginView
 
-from memory_app.demo import DEMO_USERS, demo_password
+# The demo's logins (demo_users makes them, seed_demo's data names them); the sign-in page
+# lists them in debug mode only.
+DEMO_USERS = [
+    ("demo-admin", None),
+    ("demo-reviewer", "reviewer"),
+    ("demo-ops", "ops"),
+    ("demo-profile-admin", "profile-admin"),
+]
+
+
+def demo_password() -> str:
+    return os.environ.get("TOM_DEMO_PASSWORD", "tommemory-demo")
 
 
 class SignInView(LoginView):

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 
+from memory_app.timeutil import sql_instant
+
 
 def _prepare_sqlite(sender, connection, **kwargs) -> None:
     """Read any text other writers stored, and compare times as this project does.
@@ -12,8 +14,6 @@ def _prepare_sqlite(sender, connection, **kwargs) -> None:
     """
     if connection.vendor != "sqlite":
         return
-    from memory_app.timeutil import sql_instant
-
     raw = connection.connection
     raw.text_factory = lambda data: data.decode("utf-8", "replace")
     raw.create_function("tom_instant", 1, sql_instant, deterministic=True)

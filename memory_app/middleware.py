@@ -1,4 +1,5 @@
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -12,7 +13,5 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
         response = super().handle_no_permission(request, view_func)
         htmx = getattr(request, "htmx", None)
         if htmx and htmx.current_url_abs_path:
-            from django.contrib.auth.views import redirect_to_login
-
             response = redirect_to_login(htmx.current_url_abs_path, self.get_login_url(view_func))
         return HttpResponseClientRedirect(response.url) if htmx else response

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models.functions import Length
 from hypothesis import strategies as st
 
-from memory_app.demo import LONG_EVERY, SCENARIOS, DemoBuilder, DemoSize
+from demo.builder import LONG_EVERY, SCENARIOS, DemoBuilder, DemoSize
 from memory_app.fields import TimestampField
 from memory_app.models import (
     V1_MODELS,

@@ -43,7 +43,7 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         "waiting_by_risk": [(level, waiting.get(level, 0)) for level in reversed(Level.values)],
         "waiting_total": sum(waiting.values()),
     }
-    return render(request, "memory_app/overview.html", context)
+    return render(request, "memory_app/overview/overview.html", context)
 
 
 ACTIVITY_COLUMNS = [
@@ -79,4 +79,4 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
             [(e.kind, e.row.pk) for e in entries],
         ),
     }
-    return render(request, fragment(request, "memory_app/activity.html", "results"), context)
+    return render(request, fragment(request, "memory_app/overview/activity.html", "results"), context)

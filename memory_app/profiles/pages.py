@@ -80,7 +80,7 @@ def profile_list(request: HtmxHttpRequest) -> HttpResponse:
     summaries = _summaries()
     if fmt := wants_export(request):
         return export_response(fmt, summaries, SUMMARY_COLUMNS, "profiles")
-    return render(request, "memory_app/profile_list.html", {"summaries": summaries})
+    return render(request, "memory_app/profiles/profile_list.html", {"summaries": summaries})
 
 
 def _version_number(request: HtmxHttpRequest, key: str) -> int | None:
@@ -130,7 +130,7 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
         if before.valid and after.valid:
             context["changes"] = jsondiff.diff(before.value, after.value)
     partial = "active" if "at" in request.GET and request.htmx else "compare"
-    return render(request, fragment(request, "memory_app/profile_detail.html", partial), context)
+    return render(request, fragment(request, "memory_app/profiles/profile_detail.html", partial), context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -177,7 +177,7 @@ def publish(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
     }
     # A form that failed re-renders with its errors (422); a preview is a plain 200.
     status = 422 if form.is_bound and form.errors else 200
-    return render(request, "memory_app/profile_publish.html", context, status=status)
+    return render(request, "memory_app/profiles/profile_publish.html", context, status=status)
 
 
 def _start_text(latest: ProfileVersion | None) -> str:
@@ -215,4 +215,4 @@ def new_profile(request: HtmxHttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         return redirect(reverse("memory_app:publish_profile", args=[data["kind"], data["name"]]))
-    return render(request, "memory_app/profile_new.html", {"form": form})
+    return render(request, "memory_app/profiles/profile_new.html", {"form": form})

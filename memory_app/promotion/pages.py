@@ -94,7 +94,7 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "has_more": len(chunk) > PAGE_SIZE,
     }
-    return render(request, fragment(request, "memory_app/proposal_list.html", "results"), context)
+    return render(request, fragment(request, "memory_app/promotion/proposal_list.html", "results"), context)
 
 
 def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:
@@ -183,7 +183,7 @@ def _detail_context(
 def proposal_detail(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
     context = _detail_context(request, _lineage_or_404(proposal_id))
     partial = "replay" if {"at", "replay"} & request.GET.keys() else "proposal"
-    template_name = fragment(request, "memory_app/proposal_detail.html", partial)
+    template_name = fragment(request, "memory_app/promotion/proposal_detail.html", partial)
     return render(request, template_name, context)
 
 
@@ -266,6 +266,6 @@ def _answer(
 ) -> HttpResponse:
     """The whole proposal view after a decision: status, rule line, decisions, badges."""
     context = _detail_context(request, _lineage_or_404(lineage.proposal.pk), **shown)
-    template_name = fragment(request, "memory_app/proposal_detail.html", "proposal")
+    template_name = fragment(request, "memory_app/promotion/proposal_detail.html", "proposal")
     # htmx swaps only 2xx answers: a refused decision is shown in place with 200.
     return render(request, template_name, context, status=200 if request.htmx else status)

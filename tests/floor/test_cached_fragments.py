@@ -12,7 +12,7 @@ from tests.helpers import REPO
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATES = REPO / "memory_app" / "templates"
+TEMPLATES = REPO / "templates" / "memory_app"
 CACHE_BLOCK = re.compile(r"{% cache .*?{% endcache %}", re.DOTALL)
 
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app.demo import DEMO_USERS, demo_password
+from memory_app.accounts import DEMO_USERS, demo_password
 
 
 class Command(BaseCommand):

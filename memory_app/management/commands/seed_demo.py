@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from demo.builder import DemoBuilder, DemoSize
 from memory_app import timeutil
-from memory_app.demo import DemoBuilder, DemoSize
 from memory_app.runtime.models import Session
 from memory_app.timeutil import parse_iso
 

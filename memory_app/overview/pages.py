@@ -79,4 +79,6 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
             [(e.kind, e.row.pk) for e in entries],
         ),
     }
-    return render(request, fragment(request, "memory_app/overview/activity.html", "results"), context)
+    return render(
+        request, fragment(request, "memory_app/overview/activity.html", "results"), context
+    )

@@ -130,7 +130,9 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
         if before.valid and after.valid:
             context["changes"] = jsondiff.diff(before.value, after.value)
     partial = "active" if "at" in request.GET and request.htmx else "compare"
-    return render(request, fragment(request, "memory_app/profiles/profile_detail.html", partial), context)
+    return render(
+        request, fragment(request, "memory_app/profiles/profile_detail.html", partial), context
+    )
 
 
 @require_http_methods(["GET", "POST"])

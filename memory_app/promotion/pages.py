@@ -94,7 +94,9 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
         "page": page,
         "has_more": len(chunk) > PAGE_SIZE,
     }
-    return render(request, fragment(request, "memory_app/promotion/proposal_list.html", "results"), context)
+    return render(
+        request, fragment(request, "memory_app/promotion/proposal_list.html", "results"), context
+    )
 
 
 def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:

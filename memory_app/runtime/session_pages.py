@@ -91,7 +91,9 @@ def session_list(request: HtmxHttpRequest) -> HttpResponse:
         if page.has_more:
             last = page.rows[-1]
             context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))
-    return render(request, fragment(request, "memory_app/runtime/session_list.html", "results"), context)
+    return render(
+        request, fragment(request, "memory_app/runtime/session_list.html", "results"), context
+    )
 
 
 def _matches(text: str, narrowed: bool, sessions, *, below=None, first=None):
@@ -179,7 +181,9 @@ def session_detail(request: HtmxHttpRequest, session_id: str) -> HttpResponse:
         "behavior_url": reverse("memory_app:profile", args=["behavior", session.actor]),
         "personality_url": reverse("memory_app:profile", args=["personality", session.actor]),
     }
-    return render(request, fragment(request, "memory_app/runtime/session_detail.html", "turns"), context)
+    return render(
+        request, fragment(request, "memory_app/runtime/session_detail.html", "turns"), context
+    )
 
 
 def _attach_profile_versions(session: Session, turns: list[Turn]) -> None:
@@ -202,7 +206,9 @@ def _full_turn(request: HtmxHttpRequest, session: Session) -> HttpResponse:
         raise Http404("turn must be a whole number")
     turn = get_object_or_404(Turn, session=session, turn_index=index)
     context = {"session": session, "turn": turn}
-    return render(request, fragment(request, "memory_app/runtime/turn_detail.html", "body"), context)
+    return render(
+        request, fragment(request, "memory_app/runtime/turn_detail.html", "body"), context
+    )
 
 
 # --- replay exports (streamed: a transcript may be long) ---------------------------------

@@ -75,7 +75,9 @@ def workflow_list(request: HtmxHttpRequest) -> HttpResponse:
     if page.has_more:
         last = page.rows[-1]
         context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))
-    return render(request, fragment(request, "memory_app/runtime/workflow_list.html", "results"), context)
+    return render(
+        request, fragment(request, "memory_app/runtime/workflow_list.html", "results"), context
+    )
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,9 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         "more_page": "from" in request.GET and request.htmx,
     }
     partial = "steps" if "from" in request.GET else "timeline"
-    return render(request, fragment(request, "memory_app/runtime/workflow_detail.html", partial), context)
+    return render(
+        request, fragment(request, "memory_app/runtime/workflow_detail.html", partial), context
+    )
 
 
 def _more_events(request: HtmxHttpRequest, run: WorkflowRun, events) -> HttpResponse:
@@ -230,7 +234,9 @@ def _more_events(request: HtmxHttpRequest, run: WorkflowRun, events) -> HttpResp
         "events": page.rows,
         "next_from": offset + EVENT_PAGE_SIZE if page.has_more else None,
     }
-    return render(request, fragment(request, "memory_app/runtime/workflow_events.html", "events"), context)
+    return render(
+        request, fragment(request, "memory_app/runtime/workflow_events.html", "events"), context
+    )
 
 
 def _event_record(event: TaskEvent) -> dict:

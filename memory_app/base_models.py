@@ -1,5 +1,6 @@
 """What every wing's models share: append-only rows, a row's page, lenient JSON columns,
-and the one scale of levels (an event's level, a proposal's risk)."""
+the one scale of levels (an event's level, a proposal's risk), and the change tokens
+every cached list fragment is keyed by."""
 
 from __future__ import annotations
 
@@ -76,3 +77,23 @@ class JSONColumnsMixin:
     def json(self, field_name: str) -> ParsedJSON:
         """Parse one JSON column, keeping the raw text when another writer broke it."""
         return parse_json_text(getattr(self, field_name))
+
+
+class ChangeToken(models.Model):
+    """A token that triggers replace whenever any writer changes a listed table's rows
+    (migration 0018), so a cache of something computed over the whole table (a list's
+    facet counts) is keyed by the rows themselves. Random, so a token never comes back."""
+
+    table = models.TextField(primary_key=True)
+    token = models.TextField()
+
+    class Meta:
+        db_table = "tommemory_change_tokens"
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.token}"
+
+    @classmethod
+    def of(cls, table: str) -> str:
+        """The table's current token ("" until a writer first changes it)."""
+        return cls.objects.filter(pk=table).values_list("token", flat=True).first() or ""

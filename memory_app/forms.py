@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from memory_app.base_models import ChangeToken
 from memory_app.fields import sql_integer
-from memory_app.notify.models import ChangeToken
 from memory_app.timeutil import normalize_iso
 
 

@@ -9,12 +9,12 @@ from memory_app.base_models import (
     AppendOnlyError,
     AppendOnlyModel,
     AppendOnlyQuerySet,
+    ChangeToken,
     JSONColumnsMixin,
     Level,
     PageMixin,
 )
 from memory_app.notify.models import (
-    ChangeToken,
     DeliveryStatus,
     Digest,
     WebhookDelivery,

@@ -120,23 +120,3 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"digest to {self.user_id} at {self.sent_at:%Y-%m-%d %H:%M}"
-
-
-class ChangeToken(models.Model):
-    """A token that triggers replace whenever any writer changes a listed table's rows
-    (migration 0018), so a cache of something computed over the whole table (a list's
-    facet counts) is keyed by the rows themselves. Random, so a token never comes back."""
-
-    table = models.TextField(primary_key=True)
-    token = models.TextField()
-
-    class Meta:
-        db_table = "tommemory_change_tokens"
-
-    def __str__(self) -> str:
-        return f"{self.table}: {self.token}"
-
-    @classmethod
-    def of(cls, table: str) -> str:
-        """The table's current token ("" until a writer first changes it)."""
-        return cls.objects.filter(pk=table).values_list("token", flat=True).first() or ""

@@ -1,8 +1,11 @@
 /**
  * The governance rule, as memory_app/governance.py applies it to a proposal's rows: which
  * decisions count, the status they derive, and why a new decision would be refused. The
- * rule's settings are contract/governance.json, which the Python side reads too.
+ * rule's settings are contract/governance.json, or the file TOM_GOVERNANCE names, as on the
+ * Python side.
  */
+import { readFileSync } from "node:fs";
+
 import { contractText, people } from "./contract.js";
 import { timeOf } from "./countedTime.js";
 import type { Row } from "./engines.js";
@@ -13,13 +16,24 @@ import { LEVELS, textOf } from "./values.js";
 const OPEN_STATUSES = ["drafted", "validated"];
 const TERMINAL_STATUSES = ["rejected", "promoted"];
 
-/** The governance rule's defaults, the same file the Python side reads. */
+/** The governance rule: the approval types each risk level requires, the levels needing
+ * distinct people, and how long an approval counts. */
 export interface Rule {
   required: Record<string, string[]>; distinct_people: string[];
   expire_after_days?: Record<string, number | null>;
 }
+const rules = new Map<string, Rule>();
+/** The rule the dashboard applies too: a JSON file of the contract's form named by
+ * TOM_GOVERNANCE (read as the dashboard's settings read it: an empty value names none), else
+ * the contract's governance.json; so both stores derive one status from the same rows. */
 export function contractRule(): Rule {
-  return JSON.parse(contractText("governance.json")) as Rule;
+  const named = process.env.TOM_GOVERNANCE || "";
+  let rule = rules.get(named);
+  if (rule === undefined) {
+    rule = JSON.parse(named ? readFileSync(named, "utf8") : contractText("governance.json")) as Rule;
+    rules.set(named, rule);
+  }
+  return rule;
 }
 
 export interface Verdict {

@@ -23,7 +23,7 @@ from memory_app.errors import InvalidInput, NotFound, StoreError
 from memory_app.notify import notifications
 from memory_app.profiles import writes as profile_writes
 from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
-from memory_app.promotion import lineage
+from memory_app.promotion import decision_log, lineage
 from memory_app.promotion import writes as promotion_writes
 from memory_app.promotion.lineage import ProposalLineage
 from memory_app.promotion.writes import RecordedDecision, RecordedOverride
@@ -45,14 +45,18 @@ __all__ = [
 ]
 
 
-def _tells_ops[**P, R](write: Callable[P, R]) -> staticmethod[P, R]:
-    """A governed write through the front door: once it commits, the notifications worker
-    hears of it (``notifications.dispatch_soon``); a refused write tells no one."""
+def _governed[**P, R](write: Callable[P, R]) -> staticmethod[P, R]:
+    """A governed write through the front door: in one transaction with the decision log's
+    take-in of its rows (``decision_log.take_in``); once it commits, the notifications
+    worker hears of it (``notifications.dispatch_soon``). A refused write logs and tells
+    nothing."""
 
     @functools.wraps(write)
     def governed(*args: P.args, **kwargs: P.kwargs) -> R:
-        written = write(*args, **kwargs)
-        transaction.on_commit(notifications.dispatch_soon)
+        with transaction.atomic():
+            written = write(*args, **kwargs)
+            decision_log.take_in()
+            transaction.on_commit(notifications.dispatch_soon)
         return written
 
     return staticmethod(governed)
@@ -88,15 +92,15 @@ class RuntimeMemoryStore:
     # --- skills, proposals and governed rows (memory_app.promotion.writes) --------------
     learn_skill = staticmethod(promotion_writes.learn_skill)
     draft_proposal = staticmethod(promotion_writes.draft_proposal)
-    record_validation = _tells_ops(promotion_writes.record_validation)
-    record_approval = _tells_ops(promotion_writes.record_approval)
-    record_override = _tells_ops(promotion_writes.record_override)
-    record_deploy_outcome = _tells_ops(promotion_writes.record_deploy_outcome)
+    record_validation = _governed(promotion_writes.record_validation)
+    record_approval = _governed(promotion_writes.record_approval)
+    record_override = _governed(promotion_writes.record_override)
+    record_deploy_outcome = _governed(promotion_writes.record_deploy_outcome)
 
     # --- profiles (memory_app.profiles.writes) ------------------------------------------
-    publish_behavior_profile = _tells_ops(profile_writes.publish_behavior_profile)
-    publish_personality_profile = _tells_ops(profile_writes.publish_personality_profile)
-    publish_version = _tells_ops(profile_writes.publish_version)
+    publish_behavior_profile = _governed(profile_writes.publish_behavior_profile)
+    publish_personality_profile = _governed(profile_writes.publish_personality_profile)
+    publish_version = _governed(profile_writes.publish_version)
     check_publish = staticmethod(profile_writes.check_publish)
 
     # --- the minimum v1 query set -------------------------------------------------------

@@ -164,3 +164,11 @@ def sql_instant(value: object) -> str | None:
 def chronological[T](rows: list[T], attr: str) -> list[T]:
     """Sort rows by the instant in a timestamp column, then id; unreadable times first."""
     return sorted(rows, key=lambda row: (instant_key(getattr(row, attr)), str(row.pk)))
+
+
+def seconds_between(start: object, end: object) -> float | None:
+    """Seconds from start to end, or None when either is missing or unparseable."""
+    begin, finish = parse_iso(start), parse_iso(end)
+    if begin is None or finish is None:
+        return None
+    return (finish - begin).total_seconds()

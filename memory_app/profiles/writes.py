@@ -1,5 +1,6 @@
 """The profiles wing's writes: publishing the next version of a behavior or personality
-profile, closing the open window, each version taken into the decision log."""
+profile, closing the open window. ``RuntimeMemoryStore`` is their front door, which takes
+each version into the decision log in the same transaction."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from memory_app.profiles.models import (
     next_version_number,
     windows_to_close,
 )
-from memory_app.promotion import decision_log
 from memory_app.timeutil import format_iso, now_iso, parse_iso
 from memory_app.vendor_sql import serialize_on
 
@@ -132,5 +132,4 @@ def publish_version[P: ProfileVersion](
         published = model.objects.create(
             version=_next_version(versions), effective_to=None, created_at=now_iso(), **values
         )
-        decision_log.take_in()
         return published

@@ -1,7 +1,8 @@
 """The promotion wing's writes: skills, proposals and their governed rows (validations,
-decisions, break-glass, deploys), each under the governance rule (``rule``) and taken
-into the decision log in its transaction. ``RuntimeMemoryStore`` is their front door,
-which also lets the notifications worker know once a governed write commits."""
+decisions, break-glass, deploys), each under the governance rule (``rule``).
+``RuntimeMemoryStore`` is their front door: it runs a governed write in one transaction
+with the decision log's take-in of its rows, and lets the notifications worker know once
+it commits."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.db import transaction
 from memory_app import checks, writing
 from memory_app.base_models import Level
 from memory_app.errors import InvalidInput
-from memory_app.promotion import decision_log, evidence_chain, people, rule
+from memory_app.promotion import evidence_chain, people, rule
 from memory_app.promotion.models import (
     Approval,
     ApprovalEvidence,
@@ -152,7 +153,6 @@ def record_validation(
         proposal = writing.get(Proposal, proposal_id, lock=True)
         result = ValidationResult.objects.create(proposal=proposal, **values)
         _sync_status(proposal, result.validated_at)
-        decision_log.take_in()
     return result
 
 
@@ -212,7 +212,6 @@ def record_approval(
             idempotency_token=token,
         ).save()
         verdict = _sync_status(proposal, approval.decided_at)
-        decision_log.take_in()
         return RecordedDecision(approval, verdict, duplicate=False)
 
 
@@ -249,7 +248,6 @@ def record_override(proposal_id: str, *, actor: str, reason: str) -> RecordedOve
             risk_level=text_of(proposal.risk_level),
         )
         verdict = _sync_status(proposal, override.decided_at)
-        decision_log.take_in()
         return RecordedOverride(override, verdict)
 
 
@@ -276,7 +274,6 @@ def record_deploy_outcome(
         proposal = writing.get(Proposal, proposal_id, lock=True)
         outcome = DeployOutcome.objects.create(proposal=proposal, **values)
         _sync_status(proposal, outcome.deployed_at)
-        decision_log.take_in()
     return outcome
 
 

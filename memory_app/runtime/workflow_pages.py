@@ -31,9 +31,8 @@ from memory_app.runtime.models import (
     WorkflowRun,
     WorkflowStep,
 )
-from memory_app.store import RuntimeMemoryStore, WorkflowReplay
-from memory_app.templatetags.memory import seconds_between
-from memory_app.timeutil import now_iso, parse_iso
+from memory_app.runtime.replays import WorkflowReplay, workflow_replay
+from memory_app.timeutil import now_iso, parse_iso, seconds_between
 
 PAGE_SIZE = 50
 # A timeline shows its steps a page at a time, each with its first events; the rest of a
@@ -139,7 +138,7 @@ def _count(request: HtmxHttpRequest, name: str) -> int:
 def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
     run = get_object_or_404(WorkflowRun, pk=run_id)
     if request.GET.get("format") == "json":
-        replay = RuntimeMemoryStore().workflow_replay(run.pk)
+        replay = workflow_replay(run.pk)
         filename = f"workflow-{safe_filename(run.pk)}.json"
         return stream_json(_replay_json(replay), filename, "application/json")
     types, levels = _event_filter(request)

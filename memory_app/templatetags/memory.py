@@ -15,7 +15,7 @@ from memory_app.jsontext import ParsedJSON, parse_json_text
 from memory_app.promotion import decision_time
 from memory_app.promotion.models import check_passed
 from memory_app.runtime.models import SNIPPET_MARKS, Role
-from memory_app.timeutil import format_iso, instant_key, parse_iso
+from memory_app.timeutil import format_iso, instant_key, parse_iso, seconds_between
 
 register = template.Library()
 
@@ -112,14 +112,6 @@ _TOKEN = re.compile(r"^[a-z_]{1,24}$")
 def status_class(value: object) -> str:
     """A CSS class for a status another writer may have spelled any way."""
     return f"status-{value}" if isinstance(value, str) and _TOKEN.match(value) else "status-other"
-
-
-def seconds_between(start: object, end: object) -> float | None:
-    """Seconds from start to end, or None when either is missing or unparseable."""
-    begin, finish = parse_iso(start), parse_iso(end)
-    if begin is None or finish is None:
-        return None
-    return (finish - begin).total_seconds()
 
 
 @register.filter

@@ -26,14 +26,28 @@ from tests.hostile import (
 pytestmark = pytest.mark.django_db
 
 
+# Each role, with the pages where what it sees differs: a reviewer reads every page, ops
+# also get the decision form on proposals, a profile admin the publish form on profiles,
+# the superuser every part (the admin, break-glass, and each page as a fragment). An
+# outsider sees no row anywhere (every page refuses them: tests/overview/test_browse_frame.py),
+# so generated rows change nothing of theirs.
+SEES = {
+    "sue-superuser": lambda url: True,
+    "rita-reviewer": lambda url: not url.startswith("/admin/"),
+    "oscar-ops": lambda url: url.startswith("/proposals/"),
+    "paula-admin": lambda url: url.startswith("/profiles/"),
+}
+
+
 @pytest.fixture
-def clients(reviewer, ops, profile_admin, outsider) -> dict[str, Client]:
+def clients(reviewer, ops, profile_admin) -> dict[str, Client]:
     admin = User.objects.create_superuser("sue-superuser", password="pw-for-tests-only")
     made = {}
-    for user in (admin, reviewer, ops, profile_admin, outsider):
+    for user in (admin, reviewer, ops, profile_admin):
         client = Client()
         client.force_login(user)
         made[user.username] = client
+    assert made.keys() == SEES.keys()
     return made
 
 
@@ -51,8 +65,8 @@ def test_any_stored_value_renders_on_every_page_for_every_role(clients, rows):
     with transaction.atomic():
         insert_raw(rows)
         urls = page_urls(rows)
-        for client in clients.values():
-            for url in urls:
+        for username, client in clients.items():
+            for url in filter(SEES[username], urls):
                 _check(client, url)
         # Fragments: the same URLs as htmx asks for them (the superuser sees every part).
         for url in urls:

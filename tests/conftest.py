@@ -39,12 +39,15 @@ from .helpers import (
 
 
 def pytest_collection_modifyitems(config, items):
-    """Leave out tests of the other engine (``@pytest.mark.engine("sqlite")``): make test
-    runs the suite once per engine."""
+    """Leave out tests of the other engine (``@pytest.mark.engine("sqlite")``), and on
+    PostgreSQL those that do not depend on the engine (``@pytest.mark.engine_free``): make
+    test runs the suite once per engine, and what does not depend on it once."""
     chosen, other = [], []
     for item in items:
         marker = item.get_closest_marker("engine")
-        (other if marker and marker.args[0] != ENGINE else chosen).append(item)
+        elsewhere = marker is not None and marker.args[0] != ENGINE
+        once = item.get_closest_marker("engine_free") is not None and ENGINE != "sqlite"
+        (other if elsewhere or once else chosen).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = chosen

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from django.conf import global_settings
 
+# Nothing here depends on the database engine: it runs once, in the SQLite half.
+pytestmark = pytest.mark.engine_free
+
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 README = REPO / "README.md"
@@ -274,6 +277,7 @@ def test_the_parser_finds_every_way_a_setting_is_read():
     source = """
 import os
 from os import environ
+
 
 def env_flag(label, name, default=False):
     return os.environ.get(name) or default

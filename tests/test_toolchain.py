@@ -7,8 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from memory_app import timeutil
 from tests.helpers import REPO, TEST_NOW, typescript_node
+
+# Nothing here depends on the database engine: it runs once, in the SQLite half.
+pytestmark = pytest.mark.engine_free
 
 FINDER = REPO / "scripts" / "find-python"
 

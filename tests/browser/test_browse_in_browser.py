@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 from memory_app.models import Turn
 from memory_app.store import RuntimeMemoryStore
 
-pytestmark = pytest.mark.browser
+# What the browser shows is the same page on either engine, whose queries the page tests
+# run on both: these run once, in the SQLite half.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_free]
 
 
 @pytest.fixture

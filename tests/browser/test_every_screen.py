@@ -8,7 +8,9 @@ from django.urls import reverse
 from memory_app.store import RuntimeMemoryStore
 from tests.helpers import PASSWORD
 
-pytestmark = pytest.mark.browser
+# What the browser shows is the same page on either engine, whose queries the page tests
+# run on both: these run once, in the SQLite half.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_free]
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 

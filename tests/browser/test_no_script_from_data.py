@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 from memory_app.models import Approval, BehaviorProfile, Session, TaskEvent, Turn
 from memory_app.store import RuntimeMemoryStore
 
-pytestmark = pytest.mark.browser
+# What the browser shows is the same page on either engine, whose queries the page tests
+# run on both: these run once, in the SQLite half.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_free]
 
 SCRIPT = "<script>window.__ran = 'script'; alert('script')</script>"
 IMG = "<img src=x onerror=\"window.__ran = 'img'; alert('img')\">"

@@ -7,6 +7,9 @@ from memory_app.ids import new_id, uuid7
 from memory_app.jsontext import parse_json_text
 from memory_app.timeutil import format_iso, normalize_iso, now_iso, parse_iso
 
+# Nothing here depends on the database engine: it runs once, in the SQLite half.
+pytestmark = pytest.mark.engine_free
+
 JS_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 

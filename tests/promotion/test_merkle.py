@@ -1,5 +1,6 @@
 """The Merkle log's hashing and proofs, against RFC 6962's reference vectors."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,11 +14,15 @@ from tommemory_verify.merkle import (
     verify_inclusion,
 )
 
+# Nothing here depends on the database engine: it runs once, in the SQLite half.
+pytestmark = pytest.mark.engine_free
+
 # The certificate-transparency test data: eight leaves and the root after each.
 LEAVES = [bytes.fromhex(h) for h in (
     "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
     "606162636465666768696a6b6c6d6e6f",
 )]  # fmt: skip
+
 ROOTS = [
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",

@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 from memory_app.promotion.people import CONTRACT, has_visible, person_key, same_person
 from tests.helpers import REPO, typescript_node
 
+# Nothing here depends on the database engine: it runs once, in the SQLite half.
+pytestmark = pytest.mark.engine_free
+
 EXAMPLES = [(kind, names) for example in CONTRACT["examples"] for kind, names in example.items()]
 
 

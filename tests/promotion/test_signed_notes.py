@@ -14,6 +14,9 @@ from tommemory_verify.note import (
     verifier_key,
 )
 
+# Nothing here depends on the database engine: it runs once, in the SQLite half.
+pytestmark = pytest.mark.engine_free
+
 NAME = "tommemory.example/decisions"
 ROOT = "A" * 43 + "="
 

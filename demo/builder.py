@@ -291,6 +291,8 @@ class DemoBuilder:
     # --- workflows ----------------------------------------------------------------------
 
     def _workflows(self) -> Iterator[tuple]:
+        """Runs, their steps and events, in batches (one pass of the seeded random numbers,
+        whose order is what keeps the demo deterministic, hence one function)."""
         rng, total = self.rng, self.size.runs
         runs, steps, events = [], [], []
         for n in range(total):
@@ -383,7 +385,10 @@ class DemoBuilder:
         """Proposals in every state a reviewer should see (``SCENARIOS``), in turn.
 
         Each one's status is what the governance rule derives from its rows; decisions
-        carry evidence chained by ``audit.next_link``, as the store writes them.
+        carry evidence chained by ``evidence_chain.next_link``, as the store writes them.
+
+        One function because the seeded random numbers are drawn in this order: cutting it
+        would change every demo database.
         """
         rng = self.rng
         skills, proposals, validations, approvals, deploys, evidence = [], [], [], [], [], []

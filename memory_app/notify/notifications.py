@@ -1,6 +1,6 @@
 """Ops hear when they are needed: webhooks and email digests.
 
-Events come from the decision log (``auditlog``): every governed row, whichever process
+Events come from the decision log (``decision_log``): every governed row, whichever process
 wrote it, becomes an entry there in order, so walking the entries after the last one an
 endpoint heard of finds every decision needed or recorded, status change and published
 profile version once. For each entry the governance rule is replayed at the row's time
@@ -81,7 +81,10 @@ def link(path: str) -> str:
 
 
 def events_of(entry: AuditLeaf, lineages: dict) -> list[Event]:
-    """What one decision-log entry tells ops (nothing when its row is gone)."""
+    """What one decision-log entry tells ops (nothing when its row is gone).
+
+    A little over 60 lines: the event's body is built in one place, field by field, as a
+    receiver reads it (docs/notifications.md), rather than assembled across helpers."""
     if entry.kind in PROFILE_KINDS:
         return _profile_events(entry)
     model, time_column = decision_log.KINDS[entry.kind]

@@ -11,7 +11,7 @@ claimed one where they differ ("dated 2036-01-01 ..., recorded 2026-12-06 ...").
 timeline is not ordered by it: the counted time depends on the decision log (another
 table) and, for a row the log has not taken in yet, on the moment of reading, so no index
 can hold it, and such rows are found only by reading the whole table (what
-``auditlog.take_in`` does). Ordering by it would read every governed row on every page
+``decision_log.take_in`` does). Ordering by it would read every governed row on every page
 instead of each source's newest ``limit + 1`` keys by index; a page reads the counted time
 of the rows it shows instead, in one query.
 """

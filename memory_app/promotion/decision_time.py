@@ -1,7 +1,7 @@
 """The time a governed row counts at: the time it claims, held to what the decision log saw.
 
 A writer chooses the time it writes in a validation, decision, deploy outcome or
-break-glass row; the decision log (``auditlog``) records when tommemory first saw the row.
+break-glass row; the decision log (``decision_log``) records when tommemory first saw the row.
 So a row's *counted* time is its claimed time clamped to two moments the log knows:
 
 - ``hi``: no later than when the log recorded the row (its entry's ``logged_at``), or, for

@@ -40,7 +40,7 @@ class ProposalLineage:
 
     @property
     def rows(self) -> tuple:
-        """The arguments ``governance.evaluate`` takes, to replay the rule at any moment."""
+        """The arguments ``rule.evaluate`` takes, to replay the rule at any moment."""
         return (
             self.proposal,
             self.validations,

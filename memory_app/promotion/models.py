@@ -315,7 +315,7 @@ class Override(AppendOnlyModel):
     """A break-glass decision: a superuser let a proposal through the governance rule.
 
     Kept in its own table, not ``approvals``, so no v1 reader takes it for an ordinary
-    approval; ``governance`` counts it (shown as "bypassed") when it was given against the
+    approval; ``rule`` counts it (shown as "bypassed") when it was given against the
     latest validation, the current ``proposal_json`` and risk level, and has not expired.
     """
 
@@ -338,7 +338,7 @@ class Override(AppendOnlyModel):
 
 
 class AuditLeaf(AppendOnlyModel):
-    """One entry of the append-only decision log: a Merkle tree leaf (``auditlog``).
+    """One entry of the append-only decision log: a Merkle tree leaf (``decision_log``).
 
     Every decision (its approvals row with its evidence), validation, deploy outcome and
     published profile version gets one, in the order the log took them in. ``leaf_hash``

@@ -219,7 +219,11 @@ def evaluate(
     rule: Rule | None = None,
 ) -> Verdict:
     """Apply the rule to the rows up to ``at`` (default: all of them) as of ``at`` (default
-    ``now``, default the clock)."""
+    ``now``, default the clock).
+
+    Long on purpose: this is the one home of the governance rule, its steps in the order
+    contract/governance.json states them and runtime-store-ts/src/rule.ts mirrors, so the
+    two stores can be read side by side; the pieces that stand alone are helpers below."""
     rule = rule or current_rule()
     validations = _upto(validations, "validated_at", at)
     approvals = _upto(approvals, "decided_at", at)

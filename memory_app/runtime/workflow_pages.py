@@ -136,6 +136,9 @@ def _count(request: HtmxHttpRequest, name: str) -> int:
 @require_GET
 @reader_required
 def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
+    """A run's page: its JSON replay, more events of a step, or the timeline (paged steps,
+    live refresh). About 70 lines because each answer reads the same request in turn, the
+    timeline's context in one place; the parts that stand alone are helpers above."""
     run = get_object_or_404(WorkflowRun, pk=run_id)
     if request.GET.get("format") == "json":
         replay = workflow_replay(run.pk)

@@ -1,5 +1,5 @@
 """A writer cannot move a decision in time: every status reads a governed row at its counted
-time (memory_app/decision_time.py), the time it claims held between moments the decision
+time (memory_app/promotion/decision_time.py), the time it claims held between moments the decision
 log knows, and every page and store says the same status."""
 
 import json

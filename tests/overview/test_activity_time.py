@@ -1,7 +1,8 @@
 """The activity timeline says when a decision or deploy counts
-(memory_app/promotion/decision_time.py): an entry stands at the time it claims, and one that counts at another time is marked and
-shows both ("dated 2036-01-01 ..., recorded 2026-12-06 ..."), on the page, in its cached
-fragment and in its export, for a bounded number of queries whatever the page holds."""
+(memory_app/promotion/decision_time.py): an entry stands at the time it claims, and one that
+counts at another time is marked and shows both ("dated 2036-01-01 ..., recorded 2026-12-06
+..."), on the page, in its cached fragment and in its export, for a bounded number of queries
+whatever the page holds."""
 
 import json
 from datetime import timedelta

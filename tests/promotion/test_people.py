@@ -1,11 +1,10 @@
 """Who is the same person (contract/people.json): one key for a name in both languages.
 
 The Python key (memory_app/promotion/people.py) and the TypeScript one
-(runtime-store-ts/src/people.ts) are compared on the contract's examples, on every code point, and on Hypothesis-made names
-built from the characters where they could part: invisible ones, whitespace, combining
-marks, case pairs, compatibility forms, and characters Unicode assigned after 15.1 (which
-Node's ICU knows and the contract does not).
-"""
+(runtime-store-ts/src/people.ts) are compared on the contract's examples, on every code point, and
+on Hypothesis-made names built from the characters where they could part: invisible ones,
+whitespace, combining marks, case pairs, compatibility forms, and characters Unicode assigned after
+15.1 (which Node's ICU knows and the contract does not)."""
 
 import json
 import subprocess

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from memory_app.fields import IntegerColumn, JSONTextField, RealColumn, TextColumn, TimestampField
-from memory_app.templatetags.memory import ts
+from memory_app.time_element import time_element
 from memory_app.timeutil import format_iso, now_iso, parse_iso
 
 INLINE_ROWS = 50
@@ -118,7 +118,7 @@ class ShowsValuesAsStored:
         def show(row):
             value = getattr(row, column)
             if is_time:
-                return ts(value)
+                return time_element(value)
             if value is None or isinstance(value, int | float):
                 return value
             return format_html('<span class="ts-raw" title="not a number">{}</span>', value)

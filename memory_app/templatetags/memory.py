@@ -15,22 +15,16 @@ from memory_app.jsontext import ParsedJSON, parse_json_text
 from memory_app.promotion import decision_time
 from memory_app.promotion.models import check_passed
 from memory_app.runtime.models import SNIPPET_MARKS, Role
-from memory_app.timeutil import format_iso, instant_key, parse_iso, seconds_between
+from memory_app.time_element import time_element
+from memory_app.timeutil import instant_key, seconds_between
 
 register = template.Library()
 
 
 @register.simple_tag
 def ts(value: object) -> SafeString:
-    """A time in the viewer's zone (set by app.js) with UTC on hover; odd values as written."""
-    moment = parse_iso(value)
-    if moment is None:
-        shown = "—" if value in (None, "") else str(value)
-        return format_html('<span class="ts-raw" title="not an ISO-8601 time">{}</span>', shown)
-    utc = moment.strftime("%Y-%m-%d %H:%M:%S")
-    return format_html(
-        '<time datetime="{}" title="{} UTC">{} UTC</time>', format_iso(moment), utc, utc
-    )
+    """A time as every page shows it (``time_element``)."""
+    return time_element(value)
 
 
 @register.simple_tag

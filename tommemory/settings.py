@@ -107,7 +107,7 @@ AXES_CLIENT_IP_CALLABLE = "memory_app.access.client_address"
 
 # Email (Django's MAILERS): SMTP when a mail host is configured; in debug without one, the
 # console. Password reset pages exist only with a mail host (a reset link must reach the
-# person); decision digests (memory_app.notify) go out with a mail host, or in debug.
+# person); decision digests (memory_app.notify.notifications) go out with a mail host, or in debug.
 MAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
 if DEBUG and not MAIL_HOST:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
@@ -130,7 +130,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
 # Rendered fragments of rows (transcripts, lists), keyed by the rows' own values
-# (memory_app.views.common.rows_key), so no writer's change is ever served stale. Per
+# (memory_app.page_parts.rows_key), so no writer's change is ever served stale. Per
 # process and bounded: a few hundred fragments of at most ~100 KB each.
 CACHES = {
     "default": {
@@ -196,7 +196,7 @@ if DATABASE_URL := os.environ.get("DATABASE_URL", "").strip():
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The decision log's checkpoints (memory_app.auditlog): signed with a key that lives
+# The decision log's checkpoints (memory_app.promotion.checkpoints): signed with a key that lives
 # outside the database, kept in a directory that can live on another host.
 TOM_AUDIT_KEY = Path(os.environ.get("TOM_AUDIT_KEY") or BASE_DIR / "memory" / "audit.key")
 TOM_AUDIT_PUBLIC_KEY = Path(
@@ -209,7 +209,7 @@ TOM_AUDIT_ORIGIN = os.environ.get("TOM_AUDIT_ORIGIN", "tommemory/decisions")
 # Break-glass (memory_app.store.record_override): off unless an administrator turns it on.
 TOM_BREAK_GLASS = env_bool("TOM_BREAK_GLASS")
 
-# Notifications (memory_app.notify): webhooks and email digests, sent by a background
+# Notifications (memory_app.notify.notifications): webhooks and email digests, sent by a background
 # worker (python manage.py db_worker) from tasks kept in this database.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # Links in webhook payloads and emails point here.
@@ -226,7 +226,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# The governance rule (memory_app.governance): the approval types each risk level needs,
+# The governance rule (memory_app.promotion.rule): the approval types each risk level needs,
 # and the levels whose required types must each come from a different person.
 # The governance rule: the contract's defaults (contract/governance.json, which every
 # RuntimeMemoryStore reads too), or a JSON file of the same form named by TOM_GOVERNANCE.

@@ -30,7 +30,7 @@ from .note import NoteError, open_note, parse_checkpoint, split_note
 FORMAT = "tommemory-audit-bundle/2"
 # Bundles whose checkpoint committed to no proposal heads: they cannot be proven complete.
 OLD_FORMATS = ("tommemory-audit-bundle/1",)
-# The prev_hash of a proposal's first decision (memory_app.audit chains from it).
+# The prev_hash of a proposal's first decision (memory_app.promotion.evidence_chain chains from it).
 GENESIS = "0" * 64
 
 _HEX = re.compile(r"[0-9a-f]{64}")

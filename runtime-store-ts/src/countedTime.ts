@@ -1,6 +1,6 @@
 /**
  * The time a governed row counts at: the time it claims, held to what the decision log saw
- * (memory_app/decision_time.py is the same rule in Python; the README says why).
+ * (memory_app/promotion/decision_time.py is the same rule in Python; the README says why).
  *
  * - hi: no later than when the log recorded the row (its entry's logged_at), or, for a row
  *   the log has not taken in yet, than the moment it is read;

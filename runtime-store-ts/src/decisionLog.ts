@@ -2,7 +2,7 @@
  * The decision log: one append-only Merkle log of every governed row (tommemory_audit_log;
  * contract/decision_log.json says which rows are leaves and what a leaf covers). Every
  * governed write takes in what the log has not seen yet, in its own transaction, as
- * memory_app/auditlog.py take_in does.
+ * memory_app/promotion/decision_log.py take_in does.
  */
 import { createHash } from "node:crypto";
 

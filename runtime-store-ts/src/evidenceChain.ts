@@ -1,6 +1,6 @@
 /**
  * The evidence of each decision and the hash chain through a proposal's decisions, exactly
- * as memory_app/audit.py makes them (tommemory_approval_evidence).
+ * as memory_app/promotion/evidence_chain.py makes them (tommemory_approval_evidence).
  */
 import { createHash } from "node:crypto";
 
@@ -15,7 +15,7 @@ export function digest(proposalJson: unknown): string {
   return createHash("sha256").update(textOf(proposalJson), "utf8").digest("hex");
 }
 
-/** The hash of one decision, exactly as memory_app/audit.py computes it. */
+/** The hash of one decision, exactly as memory_app/promotion/evidence_chain.py computes it. */
 export function chainHash(approval: Row, evidence: Row): string {
   const content: unknown[] = [
     evidence.prev_hash, approval.id, approval.proposal_id, approval.approver,

@@ -1,6 +1,6 @@
 /**
  * What people write that the rule reads: who they are (contract/people.json), and whether
- * they said something (contract/visible_text.json), as memory_app/people.py judges them.
+ * they said something (contract/visible_text.json), as memory_app/promotion/people.py judges them.
  *
  * Two names are one person when their keys are equal; a text a person must give (a
  * rejection's notes) says something when it has a visible character, and a name without

@@ -143,7 +143,7 @@ export const DEPLOY_OUTCOME_COLUMNS = {
 
 // --- ours ----------------------------------------------------------------------------------
 
-/** A decision's evidence and its link in the hash chain (memory_app/audit.py). */
+/** A decision's evidence and its link in the hash chain (memory_app/promotion/evidence_chain.py). */
 export type ApprovalEvidence = {
   approval_id: string; seq: number; validation_id: string | null; proposal_sha256: string;
   idempotency_token: string | null; prev_hash: string; row_hash: string; proposal_id: string;

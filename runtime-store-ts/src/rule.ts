@@ -1,5 +1,5 @@
 /**
- * The governance rule, as memory_app/governance.py applies it to a proposal's rows: which
+ * The governance rule, as memory_app/promotion/rule.py applies it to a proposal's rows: which
  * decisions count, the status they derive, and why a new decision would be refused. The
  * rule's settings are contract/governance.json, or the file TOM_GOVERNANCE names, as on the
  * Python side.
@@ -47,7 +47,7 @@ export interface ProposalRows {
   evidence: Map<unknown, Row>;
 }
 
-/** The governance rule, as memory_app/governance.py applies it to a proposal's rows. */
+/** The governance rule, as memory_app/promotion/rule.py applies it to a proposal's rows. */
 export function evaluate(proposal: Row, rows: ProposalRows, rule: Rule, now: Date): Verdict {
   const { validations, approvals, deploys, overrides, evidence } = rows;
   const scale = LEVELS as readonly string[];
@@ -135,7 +135,7 @@ function allPassed(validation: Row): boolean {
 
 /** The instant the rule places a governed row at ("" when unreadable): the one home of
  * which time of a row the rule reads, its counted time (countedTime.ts; Python:
- * memory_app/governance.py counted_time). */
+ * memory_app/promotion/rule.py counted_time). */
 function countedTime(row: Row, column: string): string {
   return timeOf(row, column);
 }

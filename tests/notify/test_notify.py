@@ -371,3 +371,13 @@ def test_a_write_checks_the_digests_even_without_any_webhook_endpoint(store, wai
     assert DBTaskResult.objects.filter(
         task_path="memory_app.notify.notifications.send_digests"
     ).exists()
+
+
+def test_tasks_queued_under_the_names_before_the_wings_still_run():
+    """A queue filled before notify became a wing holds memory_app.notify.<name>: the worker
+    still finds each task there (a retry queued then would otherwise never be sent)."""
+    for name in ("dispatch", "send", "send_digests"):
+        queued = DBTaskResult(
+            task_path=f"memory_app.notify.{name}", queue_name="default", backend_name="default"
+        )
+        assert queued.task.func is getattr(notifications, name).func

@@ -32,13 +32,9 @@ test: $(STAMP)
 	@scripts/phase lint sh -c '$(PY) -m ruff check . && $(PY) -m ruff format --check .'
 	@DJANGO_DEBUG=1 scripts/phase "migrations check" $(PY) manage.py makemigrations --check --dry-run --no-input
 	@scripts/phase "TypeScript store" scripts/test-store-ts
-	@# The suite on PostgreSQL (a throw-away cluster), then on SQLite; exit 75: no
-	@# PostgreSQL could be started here (scripts/with-postgres says why), SQLite only.
-	@# Autovacuum off: tables keep no statistics from rows earlier tests committed, so the
-	@# index-use tests see the plans of a table of unknown size, not of a nearly empty one.
-	@TOM_PG_OPTIONS="-c autovacuum=off" scripts/phase "suite on PostgreSQL" scripts/with-postgres $(PY) -m pytest -p no:cacheprovider; rc=$$?; \
-	if [ $$rc = 75 ]; then echo "Running the SQLite half only."; elif [ $$rc != 0 ]; then exit $$rc; fi
-	@scripts/phase "suite on SQLite" $(PY) -m pytest
+	@# The suite on PostgreSQL (a throw-away cluster) and on SQLite, side by side, one per
+	@# core; without a PostgreSQL here (scripts/with-postgres says why) the SQLite half alone.
+	@scripts/phase "both engines, side by side" scripts/test-engines $(PY)
 
 # The property tests searched long (HYPOTHESIS_PROFILE=thorough: 500 examples each), on
 # SQLite; make test runs them at the size its 10 minutes allow (the ci profile).

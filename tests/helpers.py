@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
@@ -33,6 +34,12 @@ PASSWORD = "pw-for-tests-only"
 # The moment every test starts at, whatever day the suite runs on: no test reads the wall
 # clock (test_toolchain.py checks the sources). TOM_TEST_NOW runs the suite at another day.
 TEST_NOW = os.environ.get("TOM_TEST_NOW", "2026-12-06T09:00:00.000Z")
+
+
+def days_ahead(clock, days: int) -> str:
+    """The day ``days`` after the test clock's, as a date: a start the stores take as the
+    future on whatever day TEST_NOW is."""
+    return (clock() + timedelta(days=days)).date().isoformat()
 
 
 def start_together() -> str:

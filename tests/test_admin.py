@@ -22,7 +22,7 @@ from memory_app.models import (
     WorkflowStep,
 )
 from memory_app.store import RuntimeMemoryStore
-from tests.helpers import body, count_queries, decide, validate
+from tests.helpers import body, count_queries, days_ahead, decide, validate
 
 pytestmark = pytest.mark.django_db
 
@@ -145,19 +145,20 @@ def test_a_published_version_opens_read_only_with_a_link_to_publish_the_next(
     assert BehaviorProfile.objects.count() == 1
 
 
-def test_profile_admin_add_publishes_the_next_version(client, profile_admin, lineage):
+def test_profile_admin_add_publishes_the_next_version(client, profile_admin, lineage, clock):
     profile_admin.is_staff = True
     profile_admin.save()
     client.force_login(profile_admin)
+    start = days_ahead(clock, 180)
     response = client.post(
         reverse("admin:memory_app_behaviorprofile_add"),
         {"profile_name": "tom", "document": '{"a": 2}', "rationale": "tuned",
-         "effective_from": "2027-06-01", "source_ref": ""},
+         "effective_from": start, "source_ref": ""},
     )  # fmt: skip
     assert response.status_code == 302
     v1_after, v2 = BehaviorProfile.objects.order_by("version")
     assert v1_after.behavior_json == '{"a":1}'
-    assert v1_after.effective_to == "2027-06-01T00:00:00.000Z"
+    assert v1_after.effective_to == f"{start}T00:00:00.000Z"
     assert (v2.version, v2.behavior_json, v2.created_by) == (2, '{"a":2}', profile_admin.username)
 
 

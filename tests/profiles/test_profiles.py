@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from memory_app import jsondiff
 from memory_app.models import AppendOnlyError, BehaviorProfile, PersonalityProfile
-from tests.helpers import REPO, body, count_queries, start_together
+from tests.helpers import REPO, body, count_queries, days_ahead, start_together
 
 pytestmark = pytest.mark.django_db
 
@@ -162,12 +162,12 @@ def test_profile_pages_need_a_role(outsider_client, tom):
         assert outsider_client.get(url).status_code == 403
 
 
-def test_profile_page_query_count_is_constant(reviewer_client, tom, store):
+def test_profile_page_query_count_is_constant(reviewer_client, tom, store, clock):
     few = count_queries(reviewer_client, profile_url())
     for month in range(7, 13):
         store.publish_behavior_profile(
             "tom", {"m": month}, created_by="p", rationale="r",
-            effective_from=f"2027-{month:02d}-01T00:00:00Z",
+            effective_from=days_ahead(clock, 30 * month),
         )  # fmt: skip
     assert count_queries(reviewer_client, profile_url()) == few
 
@@ -197,12 +197,13 @@ def test_transcript_links_each_turn_to_the_versions_then_active(reviewer_client,
 
 
 def test_publishing_previews_the_diff_then_publishes_and_names_the_version(
-    admin_client, profile_admin, tom
+    admin_client, profile_admin, tom, clock
 ):
+    start = days_ahead(clock, 270)
     data = {
         "document": '{"tone": "warm"}',
         "rationale": "friendlier",
-        "effective_from": "2027-09-01",
+        "effective_from": start,
         "source_ref": "ticket-9",
         "created_by": "mallory",
     }
@@ -217,7 +218,7 @@ def test_publishing_previews_the_diff_then_publishes_and_names_the_version(
     response = admin_client.post(publish_url(), data | {"confirm": "1"}, follow=True)
     assert response.redirect_chain[-1][0] == profile_url()
     assert (
-        "Published tom v4, in effect from 2027-09-01T00:00:00.000Z, open-ended; "
+        f"Published tom v4, in effect from {start}T00:00:00.000Z, open-ended; "
         "v3 now ends there." in body(response)
     )
     versions = list(BehaviorProfile.objects.versions_of("tom"))
@@ -227,7 +228,7 @@ def test_publishing_previews_the_diff_then_publishes_and_names_the_version(
         profile_admin.username,
         "friendlier",
     )
-    assert newest.effective_from == previous.effective_to == "2027-09-01T00:00:00.000Z"
+    assert newest.effective_from == previous.effective_to == f"{start}T00:00:00.000Z"
     assert newest.effective_to is None
 
 

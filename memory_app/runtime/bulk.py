@@ -63,6 +63,9 @@ def bulk_insert(
     validated. ``using`` names the database (an alias of ``DATABASES``).
     On SQLite turns are indexed for search in one pass per index after the insert
     rather than row by row through the insert triggers, which is several times slower.
+    It is one function because the trigger surgery around the insert (off, insert,
+    index, on) must stay in one transaction in one place; split, a piece could leave the
+    search triggers off.
     """
     connection = connections[using]
     columns = [f.column for f in model._meta.local_fields]

@@ -71,16 +71,21 @@ def one(found: dict[str, str]) -> str:
     return next(iter(found.values()))
 
 
-def test_a_decision_dated_in_the_future_counts_from_when_it_was_recorded(
-    reviewer_client, store, medium, clock
-):
+def _dated_2036_then_taken_in(store, medium, clock) -> None:
+    """Another writer's human approval dated 2036; an hour after T0 bob's policy approval
+    through the store takes it in (any governed write does): it counts from then on."""
     Approval.objects.create(
         id="dated-2036", proposal=medium, approver="ann", approval_type="human",
         decision="approved", decided_at="2036-01-01T00:00:00.000Z",
     )  # fmt: skip
     clock.set(T0 + timedelta(hours=1), ticking=False)
-    # Any governed write takes the row in: it counts from now on.
     store.record_approval(medium.id, approver="bob", approval_type="policy", decision="approved")
+
+
+def test_a_decision_dated_in_the_future_counts_from_when_it_was_recorded(
+    reviewer_client, store, medium, clock
+):
+    _dated_2036_then_taken_in(store, medium, clock)
     assert one(statuses(reviewer_client, store, medium, clock)) == "approved"
     html = _text(reviewer_client.get(page_url(medium)))
     assert 'dated <time datetime="2036-01-01T00:00:00.000Z"' in html
@@ -154,12 +159,7 @@ def test_an_unreadable_time_counts_from_when_the_log_saw_the_row(
 
 
 def test_the_replay_places_rows_at_their_counted_times(reviewer_client, store, medium, clock):
-    Approval.objects.create(
-        id="dated-2036", proposal=medium, approver="ann", approval_type="human",
-        decision="approved", decided_at="2036-01-01T00:00:00.000Z",
-    )  # fmt: skip
-    clock.set(T0 + timedelta(hours=1), ticking=False)
-    store.record_approval(medium.id, approver="bob", approval_type="policy", decision="approved")
+    _dated_2036_then_taken_in(store, medium, clock)
     replay = reviewer_client.get(page_url(medium) + "?replay=steps").context["replay"]
     assert [(kind, when) for kind, when, _, _ in replay][-2:] == [
         ("decided", "2026-12-06T10:00:00.000Z"),

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from memory_app.fields import IntegerColumn, JSONTextField, RealColumn, TextColumn, TimestampField
 from memory_app.time_element import time_element
-from memory_app.timeutil import format_iso, now_iso, parse_iso
+from memory_app.timeutil import format_iso, now
 
 INLINE_ROWS = 50
 
@@ -64,7 +64,7 @@ def recent_filter(field: str, label: str) -> type[admin.SimpleListFilter]:
             span = self.spans.get(self.value())
             if span is None:
                 return queryset
-            since = format_iso(parse_iso(now_iso()) - span)
+            since = format_iso(now() - span)
             return queryset.filter(**{f"{field}__gte": since})
 
     return RecentFilter

@@ -32,7 +32,7 @@ from memory_app.runtime.models import (
     WorkflowStep,
 )
 from memory_app.runtime.replays import WorkflowReplay, workflow_replay
-from memory_app.timeutil import now_iso, parse_iso, seconds_between
+from memory_app.timeutil import now, parse_iso, seconds_between
 
 PAGE_SIZE = 50
 # A timeline shows its steps a page at a time, each with its first events; the rest of a
@@ -94,7 +94,7 @@ def _scale(run: WorkflowRun, steps: list[WorkflowStep]) -> dict[str, Bar]:
     latest = WorkflowStep.objects.latest_instant(run)
     ends = [e for e in (parse_iso(run.finished_at), parse_iso(latest)) if e is not None]
     if run.status in LIVE or not ends:
-        ends.append(parse_iso(now_iso()))
+        ends.append(now())
     end = max(ends)
     if begin is None or end <= begin:
         return {}

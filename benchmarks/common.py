@@ -29,13 +29,16 @@ def production_env(db: Path, database_url: str | None = None) -> dict[str, str]:
         "DJANGO_SECURE_COOKIES": "0",
         "DJANGO_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        # collectstatic (prepare) gathers them here, as production's own folder.
+        "TOM_STATIC_ROOT": str(REPO / "benchmarks" / "out" / "static"),
         "PYTHONPATH": str(REPO),
         "DJANGO_SETTINGS_MODULE": "tommemory.settings",
     }
 
 
 def prepare(db: Path, database_url: str | None = None) -> dict[str, str]:
-    """Migrate the database and make the benchmark reviewer; return the server environment."""
+    """Migrate the database, gather the static files and make the benchmark reviewer;
+    return the server environment."""
     env = production_env(db, database_url)
     setup = (
         "from django.contrib.auth.models import User, Group\n"
@@ -45,6 +48,7 @@ def prepare(db: Path, database_url: str | None = None) -> dict[str, str]:
     )
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], env=env, check=True)
     subprocess.run([*manage, "shell", "-v0", "-c", setup], env=env, check=True)
     return env
 

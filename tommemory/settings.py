@@ -245,9 +245,21 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# The production server (gunicorn) serves static files through WhiteNoise, straight from
-# the app and project folders: no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+# Production: WhiteNoise serves the static files compressed (gzip, brotli) under names that
+# carry a hash of their content, cached for a year as immutable, from the folder
+# `manage.py collectstatic` fills (tommemory/wsgi.py refuses to start without it). Debug
+# (make run), and the test suite (TOM_HASHED_STATIC=0, tests/env.py: its servers must
+# serve the files as they are being edited), serve the source folders as they are.
+if env_bool("TOM_HASHED_STATIC", not DEBUG):
+    STATIC_ROOT = Path(os.environ.get("TOM_STATIC_ROOT") or BASE_DIR / "staticfiles")
+    if not STATIC_ROOT.is_absolute():
+        STATIC_ROOT = BASE_DIR / STATIC_ROOT
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+else:
+    WHITENOISE_USE_FINDERS = True
 
 # Built-in Content Security Policy: no inline script or style anywhere.
 from django.utils.csp import CSP  # noqa: E402

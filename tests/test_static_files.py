@@ -39,7 +39,8 @@ for url in links:
             response.headers.get("Content-Encoding", "identity"),
             response.headers.get("Cache-Control"),
         ]
-print(json.dumps({"links": links, "served": served}))
+favicon = client.get("/favicon.ico", secure=True)["Location"]
+print(json.dumps({"links": links, "served": served, "favicon": favicon}))
 """
 
 
@@ -71,6 +72,7 @@ def test_production_serves_static_files_compressed_under_hashed_names_for_a_year
         "/static/memory_app/favicon.svg",
     }
     assert any(name.startswith("/static/django_htmx/") for name in names)
+    assert found["favicon"] in found["links"]
     assert all(name != url for name, url in zip(names, found["links"], strict=True)), found
     for url in found["links"]:
         if url.endswith((".css", ".js")):
@@ -81,6 +83,11 @@ def test_production_serves_static_files_compressed_under_hashed_names_for_a_year
 
 def test_the_production_server_refuses_to_start_before_collectstatic(tmp_path):
     env = django_env(tmp_path / "db.sqlite", **PRODUCTION, TOM_STATIC_ROOT=str(tmp_path / "no"))
+    # manage.py runs before it (migrate: the URLs load without the manifest).
+    checked = manage(
+        tmp_path / "db.sqlite", "check", **PRODUCTION, TOM_STATIC_ROOT=str(tmp_path / "no")
+    )
+    assert checked.returncode == 0, checked.stderr
     started = subprocess.run(
         [sys.executable, "-c", "import tommemory.wsgi"],
         env=env,

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.urls import urlpatterns as auth_url_patterns
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from memory_app.access import email_required
@@ -22,10 +23,12 @@ auth_urls = [
 ]
 
 urlpatterns = [
-    # Browsers ask for /favicon.ico whatever the page links; answer without a login.
+    # Browsers ask for /favicon.ico whatever the page links; answer without a login. The
+    # file's (hashed) name is read when asked: in production the manifest collectstatic
+    # writes may not be there yet when the URLs load (manage.py migrate runs first).
     path(
         "favicon.ico",
-        login_not_required(RedirectView.as_view(url=static("memory_app/favicon.svg"))),
+        login_not_required(RedirectView.as_view(url=lazy(static, str)("memory_app/favicon.svg"))),
     ),
     path("admin/", admin.site.urls),
     path("accounts/login/", SignInView.as_view(), name="login"),

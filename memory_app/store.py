@@ -102,6 +102,11 @@ class RuntimeMemoryStore:
     publish_personality_profile = _governed(profile_writes.publish_personality_profile)
     publish_version = _governed(profile_writes.publish_version)
     check_publish = staticmethod(profile_writes.check_publish)
+    # A withdrawal changes no row the decision log covers (a version's leaf leaves out
+    # effective_to): its own table keeps who, when and why.
+    withdraw_behavior_profile = staticmethod(profile_writes.withdraw_behavior_profile)
+    withdraw_personality_profile = staticmethod(profile_writes.withdraw_personality_profile)
+    withdraw_version = staticmethod(profile_writes.withdraw_version)
 
     # --- the minimum v1 query set -------------------------------------------------------
 

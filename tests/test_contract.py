@@ -167,7 +167,7 @@ def test_every_store_call_is_covered_by_a_scenario():
         "recordApproval", "recordDeployOutcome", "publishBehaviorProfile",
         "publishPersonalityProfile", "latestActiveBehaviorProfile",
         "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",
-        "proposalStatus",
+        "proposalStatus", "withdrawBehaviorProfile", "withdrawPersonalityProfile",
     }  # fmt: skip
     assert api <= calls, f"no scenario calls {sorted(api - calls)}"
 
@@ -182,7 +182,13 @@ def test_the_governance_defaults_are_the_contract_s():
 # contract/tommemory_schema.sql is SQLite DDL (the TypeScript store's bootstrap).
 @pytest.mark.engine("sqlite")
 @pytest.mark.parametrize(
-    "table", ["tommemory_approval_evidence", "tommemory_overrides", "tommemory_audit_log"]
+    "table",
+    [
+        "tommemory_approval_evidence",
+        "tommemory_overrides",
+        "tommemory_audit_log",
+        "tommemory_profile_withdrawals",
+    ],
 )
 def test_the_contract_s_own_tables_are_the_ones_the_migrations_make(tmp_path, table):
 

@@ -7,9 +7,16 @@ import itertools
 
 from django.db import models
 
-from memory_app.base_models import AppendOnlyError, JSONColumnsMixin
+from memory_app.base_models import (
+    AppendOnlyError,
+    AppendOnlyModel,
+    AppendOnlyQuerySet,
+    JSONColumnsMixin,
+)
+from memory_app.errors import InvalidInput
 from memory_app.expressions import other_times_index
 from memory_app.fields import IntegerColumn, JSONTextField, TextColumn, TextIdField, TimestampField
+from memory_app.ids import new_id
 from memory_app.jsontext import ParsedJSON
 from memory_app.timeutil import instant_key, parse_iso
 
@@ -30,6 +37,11 @@ class ProfileQuerySet(models.QuerySet):
         """Close the open windows among these versions at ``at``."""
         open_windows = self.filter(models.Q(effective_to__isnull=True) | models.Q(effective_to=""))
         return super(ProfileQuerySet, open_windows).update(effective_to=at)
+
+    def reopen_windows(self) -> int:
+        """Open these versions' windows again: the one change a withdrawal makes to the
+        versions its withdrawn one had closed (migration 0023 lets no other reopen through)."""
+        return super().update(effective_to=None)
 
     def versions_of(self, name: str):
         """Every version of one profile, newest first (one indexed query)."""
@@ -76,6 +88,11 @@ class ProfileVersion(JSONColumnsMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.effective_to in (None, "")
+
+    def starts_after(self, at: object) -> bool:
+        """Whether this version is scheduled: its start is readable and after ``at``."""
+        start = instant_key(self.effective_from)
+        return bool(start) and start > instant_key(at)
 
     def is_active_at(self, at: object) -> bool:
         """Whether the window ``[effective_from, effective_to)`` contains ``at``.
@@ -138,27 +155,78 @@ def next_version_number(versions: list[ProfileVersion]) -> int:
     return max(numbers, default=0) + 1
 
 
-def windows_to_close(versions: list[ProfileVersion], name: str, start: str) -> list:
-    """The open windows a version starting at ``start`` closes; ValueError on any overlap.
+class StartRefused(InvalidInput):
+    """A refused start of a new version: ``text`` with ``{}`` where the time it names goes,
+    so a form can show that time beside the field in the reader's zone."""
+
+    def __init__(self, text: str, moment: object):
+        super().__init__(text.format(moment))
+        self.text, self.moment = text, moment
+
+
+def windows_to_close(
+    versions: list[ProfileVersion], name: str, start: str, withdrawn: frozenset = frozenset()
+) -> list:
+    """The open windows a version starting at ``start`` closes; StartRefused on any overlap.
 
     A new version starts after every existing start, and no closed window may run past it.
+    A withdrawn version (its id in ``withdrawn``) was never in effect, and counts for neither.
     """
     begin = instant_key(start)
     to_close = []
     for version in versions:
+        if version.pk in withdrawn:
+            continue
         if instant_key(version.effective_from) >= begin:
-            raise ValueError(
-                f"{name} v{version.version} starts at {version.effective_from}; "
-                f"a new version must start after it"
+            raise StartRefused(
+                f"{name} v{version.version} starts at {{}}; a new version must start after it",
+                version.effective_from,
             )
         if version.is_open:
             to_close.append(version.pk)
         elif instant_key(version.effective_to) > begin:
-            raise ValueError(
-                f"{name} v{version.version} is in effect until {version.effective_to}; "
-                f"a new version cannot start before that"
+            raise StartRefused(
+                f"{name} v{version.version} is in effect until {{}}; "
+                "a new version cannot start before that",
+                version.effective_to,
             )
     return to_close
+
+
+class WithdrawalQuerySet(AppendOnlyQuerySet):
+    def of(self, model: type[ProfileVersion], version_ids: list) -> WithdrawalQuerySet:
+        """The withdrawals of these versions of one profile kind."""
+        return self.filter(profile_table=model._meta.db_table, version_id__in=version_ids)
+
+
+class ProfileWithdrawal(AppendOnlyModel):
+    """A scheduled profile version withdrawn before it started: who, when and why.
+
+    tommemory's own table beside v1 (contract/tommemory_schema.sql; both stores write it).
+    The withdrawal itself is in the v1 rows, so v1 readers see it too: the withdrawn
+    version's window is closed at its own start (empty: never in effect), and the
+    windows it had closed are open again (``profiles.writes.withdraw_version``).
+    """
+
+    id = models.TextField(primary_key=True, default=new_id, editable=False)
+    profile_table = models.TextField()
+    version_id = models.TextField()
+    withdrawn_by = models.TextField()
+    withdrawn_at = models.TextField()
+    reason = models.TextField()
+
+    objects = WithdrawalQuerySet.as_manager()
+
+    class Meta:
+        db_table = "tommemory_profile_withdrawals"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile_table", "version_id"], name="uniq_profile_withdrawal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawn by {self.withdrawn_by}"
 
 
 class BehaviorProfile(ProfileVersion):

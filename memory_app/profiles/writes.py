@@ -1,6 +1,7 @@
 """The profiles wing's writes: publishing the next version of a behavior or personality
-profile, closing the open window. ``RuntimeMemoryStore`` is their front door, which takes
-each version into the decision log in the same transaction."""
+profile, closing the open window, and withdrawing a scheduled version before it starts.
+``RuntimeMemoryStore`` is their front door, which takes each version into the decision log
+in the same transaction."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any
 from django.db import transaction
 
 from memory_app import checks
-from memory_app.errors import InvalidInput
-from memory_app.fields import MAX_INTEGER
+from memory_app.errors import InvalidInput, NotFound
+from memory_app.fields import MAX_INTEGER, sql_integer
 from memory_app.profiles.models import (
     BehaviorProfile,
     PersonalityProfile,
     ProfileVersion,
+    ProfileWithdrawal,
+    StartRefused,
     next_version_number,
     windows_to_close,
 )
@@ -32,9 +35,10 @@ def _start(value: datetime | str | None) -> str:
     start = now if value is None else checks.when(value, "effective_from")
     if start < now:
         if start < format_iso(parse_iso(now) - START_GRACE):
-            raise InvalidInput(
-                f"effective_from {start} is in the past: a new version starts now or later, "
-                "so which version was active before now never changes"
+            raise StartRefused(
+                "effective_from {} is in the past: a new version starts now or later, "
+                "so which version was active before now never changes",
+                start,
             )
         start = now
     return start
@@ -73,10 +77,9 @@ def check_publish(
     values = _publish_values(
         model, profile_name, document, created_by, rationale, source_ref, effective_from
     )
-    _windows_to_close(
-        list(model.objects.versions_of(values["profile_name"])),
-        values["profile_name"],
-        values["effective_from"],
+    versions = list(model.objects.versions_of(values["profile_name"]))
+    windows_to_close(
+        versions, values["profile_name"], values["effective_from"], _withdrawn(model, versions)
     )
 
 
@@ -94,11 +97,10 @@ def _publish_values(
     }
 
 
-def _windows_to_close(versions: list[ProfileVersion], name: str, start: str) -> list:
-    try:
-        return windows_to_close(versions, name, start)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+def _withdrawn(model: type[ProfileVersion], versions: list[ProfileVersion]) -> frozenset:
+    """The ids of the withdrawn versions among ``versions`` (one query)."""
+    ids = [v.pk for v in versions]
+    return frozenset(ProfileWithdrawal.objects.of(model, ids).values_list("version_id", flat=True))
 
 
 def publish_version[P: ProfileVersion](
@@ -116,7 +118,8 @@ def publish_version[P: ProfileVersion](
     Old versions are never rewritten: the only change to one is closing its open
     ``effective_to``. A start in the past is refused (it would rewrite which version
     was active then), and so is one that would overlap an already-closed window or
-    that is not after the latest version's start. The IMMEDIATE transaction
+    that is not after the latest version's start (a withdrawn version counts for
+    neither: it was never in effect). The IMMEDIATE transaction
     serialises concurrent publishers: each gets its own version number or a clear
     refusal.
     """
@@ -127,9 +130,86 @@ def publish_version[P: ProfileVersion](
     with transaction.atomic():
         serialize_on(f"{model._meta.db_table}:{name}")
         versions = list(model.objects.versions_of(name))
-        to_close = _windows_to_close(versions, name, start_text)
+        to_close = windows_to_close(versions, name, start_text, _withdrawn(model, versions))
         model.objects.filter(pk__in=to_close).close_windows(start_text)
         published = model.objects.create(
             version=_next_version(versions), effective_to=None, created_at=now_iso(), **values
         )
         return published
+
+
+def withdraw_version(
+    model: type[ProfileVersion], profile_name: str, version: int, *, withdrawn_by: str, reason: str
+) -> ProfileWithdrawal:
+    """Withdraw a scheduled version before it starts: the version before it stays in effect.
+
+    Append-only, and visible to a v1 reader: in one transaction the withdrawal (who, when,
+    why) is recorded, the version's window is closed at its own start (an empty window:
+    never in effect) and the windows its publishing closed (those ending at its start) are
+    open again. Only the latest version not withdrawn, not yet started (at the store's
+    clock) and still open can be withdrawn; anything else is refused, writing nothing.
+    """
+    name = checks.text(profile_name, "profile_name")
+    if not sql_integer(version):
+        raise InvalidInput(f"version must be a whole number; got {version!r}")
+    by = checks.text(withdrawn_by, "withdrawn_by")
+    why = checks.text(reason, "reason")
+    with transaction.atomic():
+        serialize_on(f"{model._meta.db_table}:{name}")
+        versions = list(model.objects.versions_of(name))
+        withdrawn = _withdrawn(model, versions)
+        target = _withdrawable(versions, withdrawn, name, version)
+        recorded = ProfileWithdrawal.objects.create(
+            profile_table=model._meta.db_table,
+            version_id=target.pk,
+            withdrawn_by=by,
+            withdrawn_at=now_iso(),
+            reason=why,
+        )
+        model.objects.filter(pk=target.pk).close_windows(target.effective_from)
+        # The windows this version's publishing closed: exactly those ending at its start.
+        closed_by_it = [
+            v.pk
+            for v in versions
+            if v.pk not in withdrawn and v is not target and v.effective_to == target.effective_from
+        ]
+        model.objects.filter(pk__in=closed_by_it).reopen_windows()
+        return recorded
+
+
+def _withdrawable(
+    versions: list[ProfileVersion], withdrawn: frozenset, name: str, number: int
+) -> ProfileVersion:
+    """The version ``number`` of ``versions`` if it may be withdrawn now; refused otherwise."""
+    target = next((v for v in versions if v.version == number), None)
+    if target is None:
+        raise NotFound(f"{name} has no v{number}")
+    if target.pk in withdrawn:
+        raise InvalidInput(f"{name} v{number} is already withdrawn")
+    latest = next(v for v in versions if v.pk not in withdrawn)
+    if latest is not target:
+        raise InvalidInput(
+            f"{name} v{number} is not the latest version (v{latest.version} is): "
+            "only the latest can be withdrawn"
+        )
+    if not target.starts_after(now_iso()):
+        raise InvalidInput(
+            f"{name} v{number} started at {target.effective_from}: only a version that "
+            "has not started yet can be withdrawn"
+        )
+    if not target.is_open:
+        raise InvalidInput(
+            f"{name} v{number} already ends at {target.effective_to}: only a version "
+            "whose window is open can be withdrawn"
+        )
+    return target
+
+
+def withdraw_behavior_profile(profile_name: str, version: int, **kwargs) -> ProfileWithdrawal:
+    """Withdraw a scheduled behavior profile version (see ``withdraw_version``)."""
+    return withdraw_version(BehaviorProfile, profile_name, version, **kwargs)
+
+
+def withdraw_personality_profile(profile_name: str, version: int, **kwargs) -> ProfileWithdrawal:
+    """Withdraw a scheduled personality profile version (see ``withdraw_version``)."""
+    return withdraw_version(PersonalityProfile, profile_name, version, **kwargs)

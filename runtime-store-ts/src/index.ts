@@ -23,7 +23,7 @@ export { leafHash } from "./decisionLog.js";
 export type { Row } from "./engines.js";
 export { InvalidInput, NotFound, StoreError } from "./errors.js";
 export { chainHash } from "./evidenceChain.js";
-export type { PublishOptions } from "./profiles.js";
+export type { PublishOptions, WithdrawOptions } from "./profiles.js";
 export * from "./rows.js";
 export { contractRule, type Rule } from "./rule.js";
 export { type OpenOptions, RuntimeMemoryStore } from "./store.js";

@@ -173,6 +173,16 @@ export const DECISION_LOG_ENTRY_COLUMNS = {
   index: "number", kind: "text", row_id: "text", leaf_hash: "text", logged_at: "text",
 } as const satisfies Columns<DecisionLogEntry>;
 
+/** A scheduled profile version withdrawn before it started: who, when, why. */
+export type ProfileWithdrawal = {
+  id: string; profile_table: string; version_id: string; withdrawn_by: string;
+  withdrawn_at: string; reason: string;
+};
+export const PROFILE_WITHDRAWAL_COLUMNS = {
+  id: "text", profile_table: "text", version_id: "text", withdrawn_by: "text",
+  withdrawn_at: "text", reason: "text",
+} as const satisfies Columns<ProfileWithdrawal>;
+
 // --- tables --------------------------------------------------------------------------------
 
 /** The v1 tables' columns by table name, in the DDL's order. */
@@ -196,6 +206,7 @@ export const OUR_TABLES = {
   tommemory_approval_evidence: APPROVAL_EVIDENCE_COLUMNS,
   tommemory_overrides: OVERRIDE_COLUMNS,
   tommemory_audit_log: DECISION_LOG_ENTRY_COLUMNS,
+  tommemory_profile_withdrawals: PROFILE_WITHDRAWAL_COLUMNS,
 } as const;
 
 /** Each table's row type by table name. */
@@ -206,6 +217,7 @@ export interface TableRows {
   skill_to_logic_proposals: Proposal; validation_results: Validation; approvals: Approval;
   deploy_outcomes: DeployOutcome; tommemory_approval_evidence: ApprovalEvidence;
   tommemory_overrides: Override; tommemory_audit_log: DecisionLogEntry;
+  tommemory_profile_withdrawals: ProfileWithdrawal;
 }
 export type Table = keyof TableRows;
 

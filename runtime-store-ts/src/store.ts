@@ -15,7 +15,7 @@ import { StoreError } from "./errors.js";
 import * as profiles from "./profiles.js";
 import * as promotion from "./promotion.js";
 import {
-  type BehaviorProfile, columnsOf, type DeployOutcome, type PersonalityProfile, type Proposal,
+  type BehaviorProfile, columnsOf, type DeployOutcome, type PersonalityProfile, type ProfileWithdrawal, type Proposal,
   type Session, type Skill, type TaskEvent, type Turn, type Validation, V1_TABLES, type WorkflowRun,
   type WorkflowStep,
 } from "./rows.js";
@@ -164,6 +164,16 @@ export class RuntimeMemoryStore {
 
   async publishPersonalityProfile(profileName: string, personality: unknown, options: profiles.PublishOptions): Promise<PersonalityProfile> {
     return await profiles.publish(this.core, "personality_profiles", "personality_json", profileName, personality, options) as PersonalityProfile;
+  }
+
+  /** Withdraw a scheduled behavior version before it starts (the one before stays in effect). */
+  withdrawBehaviorProfile(profileName: string, version: number, options: profiles.WithdrawOptions): Promise<ProfileWithdrawal> {
+    return profiles.withdraw(this.core, "behavior_profiles", profileName, version, options);
+  }
+
+  /** Withdraw a scheduled personality version before it starts (the one before stays in effect). */
+  withdrawPersonalityProfile(profileName: string, version: number, options: profiles.WithdrawOptions): Promise<ProfileWithdrawal> {
+    return profiles.withdraw(this.core, "personality_profiles", profileName, version, options);
   }
 
   /** The highest behavior version in effect at ``at`` (default now), or null. */

@@ -45,6 +45,8 @@ const POSITIONAL: Record<string, string[]> = {
   workflowReplay: ["runId"],
   publishBehaviorProfile: ["profileName", "behavior"],
   publishPersonalityProfile: ["profileName", "personality"],
+  withdrawBehaviorProfile: ["profileName", "version"],
+  withdrawPersonalityProfile: ["profileName", "version"],
   latestActiveBehaviorProfile: ["profileName", "at"],
   latestActivePersonalityProfile: ["profileName", "at"],
   learnSkill: ["skillKey", "description"],

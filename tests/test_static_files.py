@@ -29,6 +29,7 @@ django.setup()
 from django.test import Client
 client = Client()
 page = client.get("/accounts/login/", secure=True).content.decode()
+zipped = client.get("/accounts/login/", secure=True, headers={"accept-encoding": "gzip"})
 links = re.findall(r'<(?:link|script)\\b[^>]*\\b(?:href|src)="([^"]+)"', page)
 served = {}
 for url in links:
@@ -40,7 +41,8 @@ for url in links:
             response.headers.get("Cache-Control"),
         ]
 favicon = client.get("/favicon.ico", secure=True)["Location"]
-print(json.dumps({"links": links, "served": served, "favicon": favicon}))
+page_encoding = zipped.headers.get("Content-Encoding")
+print(json.dumps({"links": links, "served": served, "favicon": favicon, "page": page_encoding}))
 """
 
 
@@ -73,6 +75,7 @@ def test_production_serves_static_files_compressed_under_hashed_names_for_a_year
     }
     assert any(name.startswith("/static/django_htmx/") for name in names)
     assert found["favicon"] in found["links"]
+    assert found["page"] == "gzip"  # the page itself too
     assert all(name != url for name, url in zip(names, found["links"], strict=True)), found
     for url in found["links"]:
         if url.endswith((".css", ".js")):

@@ -58,6 +58,10 @@ def parse_json_text(raw: object) -> ParsedJSON:
     text = str(raw)
     try:
         value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Where it went wrong, so a person can find it in a long document.
+        where = f"{INVALID} at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        return ParsedJSON(raw=text, problem=where)
     except (TypeError, ValueError, RecursionError):
         return ParsedJSON(raw=text)
     if depth(value) > MAX_DEPTH:

@@ -34,5 +34,10 @@ urlpatterns = [
     path("profiles/", profiles.profile_list, name="profiles"),
     path("profiles/new/", profiles.new_profile, name="new_profile"),
     path("profiles/<str:kind>/<textid:name>/publish/", profiles.publish, name="publish_profile"),
+    path(
+        "profiles/<str:kind>/<textid:name>/withdraw/<int:version>/",
+        profiles.withdraw,
+        name="withdraw_profile",
+    ),
     path("profiles/<str:kind>/<textid:name>/", profiles.profile_detail, name="profile"),
 ]

@@ -1,4 +1,4 @@
-"""The profiles wing's form: publishing a new version."""
+"""The profiles wing's forms: publishing a new version, withdrawing a scheduled one."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -32,3 +32,13 @@ class PublishForm(forms.Form):
         if not isinstance(parsed.value, dict):
             raise ValidationError("The document must be a JSON object ({...}).")
         return parsed.value
+
+
+class WithdrawForm(forms.Form):
+    """Why a scheduled version is withdrawn before it starts (kept with who and when)."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=10_000,
+        error_messages={"required": "Say why this version is withdrawn."},
+    )

@@ -156,12 +156,17 @@ def next_version_number(versions: list[ProfileVersion]) -> int:
 
 
 class StartRefused(InvalidInput):
-    """A refused start of a new version: ``text`` with ``{}`` where the time it names goes,
-    so a form can show that time beside the field in the reader's zone."""
+    """A refused start of a new version, said of ``subject``: ``text`` has ``{}`` where the
+    time it names goes, so a form can show it beside the field in the reader's zone."""
 
-    def __init__(self, text: str, moment: object):
-        super().__init__(text.format(moment))
+    def __init__(self, subject: str, text: str, moment: object):
+        super().__init__(f"{subject} " + text.format(moment))
         self.text, self.moment = text, moment
+
+
+def _literal(text: object) -> str:
+    """``text`` as it reads after ``str.format`` (a name may hold braces)."""
+    return str(text).replace("{", "{{").replace("}", "}}")
 
 
 def windows_to_close(
@@ -179,14 +184,16 @@ def windows_to_close(
             continue
         if instant_key(version.effective_from) >= begin:
             raise StartRefused(
-                f"{name} v{version.version} starts at {{}}; a new version must start after it",
+                name,
+                f"v{_literal(version.version)} starts at {{}}; a new version must start after it",
                 version.effective_from,
             )
         if version.is_open:
             to_close.append(version.pk)
         elif instant_key(version.effective_to) > begin:
             raise StartRefused(
-                f"{name} v{version.version} is in effect until {{}}; "
+                name,
+                f"v{_literal(version.version)} is in effect until {{}}; "
                 "a new version cannot start before that",
                 version.effective_to,
             )
@@ -194,9 +201,13 @@ def windows_to_close(
 
 
 class WithdrawalQuerySet(AppendOnlyQuerySet):
+    def of_kind(self, model: type[ProfileVersion]) -> WithdrawalQuerySet:
+        """The withdrawals of versions of one profile kind."""
+        return self.filter(profile_table=model._meta.db_table)
+
     def of(self, model: type[ProfileVersion], version_ids: list) -> WithdrawalQuerySet:
         """The withdrawals of these versions of one profile kind."""
-        return self.filter(profile_table=model._meta.db_table, version_id__in=version_ids)
+        return self.of_kind(model).filter(version_id__in=version_ids)
 
 
 class ProfileWithdrawal(AppendOnlyModel):

@@ -1,4 +1,5 @@
-"""Profile version history, effective windows, diffs, and publishing a new version."""
+"""Profile version history, effective windows, diffs, publishing a new version and
+withdrawing a scheduled one."""
 
 from dataclasses import dataclass
 
@@ -8,23 +9,27 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from memory_app import access, jsondiff
 from memory_app.access import reader_required
 from memory_app.exports import export_response, wants_export
 from memory_app.forms import IsoDateTimeField
 from memory_app.page_parts import HtmxHttpRequest, fragment
-from memory_app.profiles.forms import PublishForm
+from memory_app.profiles.forms import PublishForm, WithdrawForm
 from memory_app.profiles.models import (
     BehaviorProfile,
     PersonalityProfile,
     ProfileVersion,
+    ProfileWithdrawal,
+    StartRefused,
     active_version,
     next_version_number,
     window_warnings,
 )
-from memory_app.store import RuntimeMemoryStore, StoreError
+from memory_app.store import NotFound, RuntimeMemoryStore, StoreError
+from memory_app.time_element import time_element
 from memory_app.timeutil import instant_key, now_iso
 
 KINDS: dict[str, type[ProfileVersion]] = {
@@ -47,20 +52,34 @@ class Summary:
     active: ProfileVersion | None
     versions: int
     last_change: str
+    scheduled: list[ProfileVersion]  # oldest first
+
+
+def _scheduled(versions: list[ProfileVersion], withdrawn: dict, now: str) -> list:
+    """The versions (newest first) not withdrawn that start after ``now``."""
+    return [v for v in versions if v.pk not in withdrawn and v.starts_after(now)]
 
 
 def _summaries() -> list[Summary]:
-    """One row per profile name and kind (one query per kind: profiles are small)."""
+    """One row per profile name and kind (two queries per kind: profiles are small)."""
     now = now_iso()
     rows = []
     for kind, model in KINDS.items():
+        withdrawn = {w.version_id: w for w in ProfileWithdrawal.objects.of_kind(model)}
         by_name: dict[str, list[ProfileVersion]] = {}
         for version in model.objects.order_by("profile_name", "-version"):
             by_name.setdefault(version.profile_name, []).append(version)
         for name, versions in by_name.items():
             last = max(versions, key=lambda v: instant_key(v.created_at))
             rows.append(
-                Summary(kind, name, active_version(versions, now), len(versions), last.created_at)
+                Summary(
+                    kind,
+                    name,
+                    active_version(versions, now),
+                    len(versions),
+                    last.created_at,
+                    _scheduled(versions, withdrawn, now)[::-1],
+                )
             )
     return rows
 
@@ -93,18 +112,53 @@ def _version_number(request: HtmxHttpRequest, key: str) -> int | None:
 @require_GET
 @reader_required
 def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
+    context = _detail_context(request, kind, name)
+    partial = "active" if "at" in request.GET and request.htmx else "compare"
+    return render(
+        request, fragment(request, "memory_app/profiles/profile_detail.html", partial), context
+    )
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """A version as the profile page lists it."""
+
+    version: ProfileVersion
+    withdrawal: ProfileWithdrawal | None
+    scheduled: bool
+
+
+def _withdrawable(versions: list, withdrawn: dict, scheduled: list) -> ProfileVersion | None:
+    """The version a withdrawal would take (the store decides: this only offers the form):
+    the latest not withdrawn, if it is scheduled and open."""
+    latest = next((v for v in versions if v.pk not in withdrawn), None)
+    return latest if latest in scheduled and latest.is_open else None
+
+
+def _detail_context(request: HtmxHttpRequest, kind: str, name: str) -> dict:
+    """Everything the profile page shows: its versions (withdrawn and scheduled ones
+    marked), which is active now or at ``?at=``, and the comparison ``?base=&compare=``."""
     model = _model_for(kind)
     versions = list(model.objects.versions_of(name))  # newest first
     if not versions:
         raise Http404(f"no {kind} profile named {name!r}")
     by_number = {v.version: v for v in versions}
+    now = now_iso()
+    withdrawals = ProfileWithdrawal.objects.of(model, [v.pk for v in versions])
+    withdrawn = {w.version_id: w for w in withdrawals}
+    scheduled = _scheduled(versions, withdrawn, now)
+    can_publish = access.can_publish(request.user, model)
     context = {
         "kind": kind,
         "name": name,
         "versions": versions,
-        "active_now": active_version(versions, now_iso()),
-        "warnings": window_warnings(versions),
-        "can_publish": access.can_publish(request.user, model),
+        "active_now": active_version(versions, now),
+        # A withdrawn version's empty window is no gap or overlap to warn about.
+        "warnings": window_warnings([v for v in versions if v.pk not in withdrawn]),
+        "rows": [VersionRow(v, withdrawn.get(v.pk), v in scheduled) for v in versions],
+        "withdrawable": _withdrawable(versions, withdrawn, scheduled) if can_publish else None,
+        "withdraw_form": WithdrawForm(),
+        "can_publish": can_publish,
         "next_version": next_version_number(versions),
     }
     # "Active at": the same answer as RuntimeMemoryStore.latest_active_*_profile.
@@ -129,10 +183,37 @@ def profile_detail(request: HtmxHttpRequest, kind: str, name: str) -> HttpRespon
         context["diff_valid"] = before.valid and after.valid
         if before.valid and after.valid:
             context["changes"] = jsondiff.diff(before.value, after.value)
-    partial = "active" if "at" in request.GET and request.htmx else "compare"
-    return render(
-        request, fragment(request, "memory_app/profiles/profile_detail.html", partial), context
-    )
+    return context
+
+
+@require_POST
+@reader_required
+def withdraw(request: HtmxHttpRequest, kind: str, name: str, version: int) -> HttpResponse:
+    """Withdraw a scheduled version before it starts (profile admins only): the version
+    before it stays in effect; who, when and why are kept. A refusal re-renders the
+    profile page with the reason beside the form (422), having written nothing."""
+    model = _model_for(kind)
+    if not access.can_publish(request.user, model):
+        raise PermissionDenied("Withdrawing profile versions needs the profile-admin role.")
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            RuntimeMemoryStore().withdraw_version(
+                model,
+                name,
+                version,
+                withdrawn_by=request.user.get_username(),
+                reason=form.cleaned_data["reason"],
+            )
+        except NotFound as exc:
+            raise Http404(str(exc)) from None
+        except StoreError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Withdrew {name} v{version}: it never takes effect.")
+            return redirect(reverse("memory_app:profile", args=[kind, name]))
+    context = _detail_context(request, kind, name) | {"withdraw_form": form}
+    return render(request, "memory_app/profiles/profile_detail.html", context, status=422)
 
 
 @require_http_methods(["GET", "POST"])
@@ -165,6 +246,9 @@ def publish(request: HtmxHttpRequest, kind: str, name: str) -> HttpResponse:
                 messages.success(request, _published_message(published, latest))
                 return redirect(reverse("memory_app:profile", args=[kind, name]))
             store.check_publish(model, name, data["document"], **values)
+        except StartRefused as exc:
+            # Beside the field it is about, its time in the reader's zone.
+            form.add_error("effective_from", format_html(exc.text, time_element(exc.moment)))
         except StoreError as exc:
             form.add_error(None, str(exc))
         else:

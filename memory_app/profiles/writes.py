@@ -36,7 +36,8 @@ def _start(value: datetime | str | None) -> str:
     if start < now:
         if start < format_iso(parse_iso(now) - START_GRACE):
             raise StartRefused(
-                "effective_from {} is in the past: a new version starts now or later, "
+                "effective_from",
+                "{} is in the past: a new version starts now or later, "
                 "so which version was active before now never changes",
                 start,
             )

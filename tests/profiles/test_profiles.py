@@ -80,10 +80,10 @@ def test_profile_list_shows_active_version_count_and_last_change(reviewer_client
     store.publish_behavior_profile("future", {}, created_by="p", effective_from="2999-01-01")
     html = body(reviewer_client.get(reverse("memory_app:profiles")))
     assert ">tom</a>" in html
-    assert "<td>v3</td>" in html
-    assert "<td>v1</td>" in html  # the personality profile
+    assert '<td data-label="Active now">v3</td>' in html
+    assert '<td data-label="Active now">v1</td>' in html  # the personality profile
     assert "none active" in html  # "future" only starts in 2999
-    assert '<td class="num">3</td>' in html
+    assert '<td data-label="Versions" class="num">3</td>' in html
 
 
 def test_profile_page_shows_windows_authors_rationale_and_active_now(reviewer_client, tom):

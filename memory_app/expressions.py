@@ -115,6 +115,21 @@ def other_times_index(column: str, name: str, *, after: tuple[str, ...] = ()) ->
     return Index(fields=[*after, column], condition=other_times(column), name=name)
 
 
+def canonical_time_index(column: str, name: str, *, also: tuple[str, ...] = ()) -> Index:
+    """An index of the rows whose ``column`` is a canonical time (text order is time order),
+    then ``also``: a range of such times is read from it on both engines alike, and its
+    keys are bounded on PostgreSQL (24 characters, then ``also``'s integers)."""
+    return Index(fields=[column, *also], condition=Q(canonical_time(column)), name=name)
+
+
+def other_times_prefix_index(column: str, name: str) -> Index:
+    """A partial index of the rows ``other_times`` finds, holding their first
+    ``INDEXED_CHARACTERS`` characters: the same on both engines (SQLite's ``substr`` needs
+    no function of ours, so other writers can still write the table), bounded on
+    PostgreSQL. Ordering by that prefix reads the few rows through it."""
+    return Index(indexed_prefix(column), condition=other_times(column), name=name)
+
+
 class JSONTextAt(Func):
     """The text of a JSON column's top-level key; NULL where the JSON is broken or lacks it."""
 

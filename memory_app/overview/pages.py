@@ -11,9 +11,14 @@ from memory_app.exports import export_response, wants_export
 from memory_app.forms import encode_cursor
 from memory_app.overview.activity import stream, timeline
 from memory_app.overview.forms import ActivityFilterForm
-from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key
+from memory_app.overview.governance_story import governance
+from memory_app.overview.panels import conversation_panel, governance_panel, workflow_panel
+from memory_app.overview.story import conversations, workflows
+from memory_app.overview.window import PRESET_LABELS, chosen_window
+from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, without_empty_parameters
 from memory_app.promotion.models import Proposal, ProposalStatus
 from memory_app.runtime.models import RunStatus, Session, WorkflowRun
+from memory_app.timeutil import format_iso
 
 LATEST = 5
 ACTIVITY_PAGE = 50
@@ -42,8 +47,24 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
         ),
         "waiting_by_risk": [(level, waiting.get(level, 0)) for level in reversed(Level.values)],
         "waiting_total": sum(waiting.values()),
+        **_story(request),
     }
     return render(request, "memory_app/overview/overview.html", context)
+
+
+def _story(request: HtmxHttpRequest) -> dict:
+    """The window the query string chooses (or the default, and why) and its story."""
+    window, window_errors = chosen_window(request.GET)
+    return {
+        "window": window,
+        "window_errors": window_errors,
+        "presets": PRESET_LABELS,
+        "custom_from": format_iso(window.start)[:16],
+        "custom_to": format_iso(window.end)[:16],
+        "conversations": conversation_panel(window, conversations(window)),
+        "workflows": workflow_panel(window, workflows(window)),
+        "governance": governance_panel(window, governance(window)),
+    }
 
 
 ACTIVITY_COLUMNS = [
@@ -59,10 +80,10 @@ ACTIVITY_COLUMNS = [
 
 @require_GET
 @reader_required
+@without_empty_parameters
 def activity(request: HtmxHttpRequest) -> HttpResponse:
     form = ActivityFilterForm(request.GET)
-    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
-        form.count_levels()
+    form.count_levels()  # a fragment sends them again too (hx-swap-oob): a reload's counts
     filters = form.chosen()
     kinds, levels = filters.get("kind", []), filters.get("level", [])
     if fmt := wants_export(request):

@@ -15,7 +15,11 @@ from memory_app.base_models import (
     Level,
     PageMixin,
 )
-from memory_app.expressions import other_times_index
+from memory_app.expressions import (
+    canonical_time_index,
+    other_times_index,
+    other_times_prefix_index,
+)
 from memory_app.fields import (
     IntegerColumn,
     JSONTextField,
@@ -148,6 +152,9 @@ class Proposal(PageMixin, JSONColumnsMixin, models.Model):
             models.Index(fields=["status", "risk_level"], name="idx_proposals_status_risk"),
             # Not in v1: a skill's proposals, and the cascade when a skill goes.
             models.Index(fields=["skill"], name="idx_proposals_skill"),
+            # Not in v1: the overview's proposals opened over time.
+            canonical_time_index("created_at", "idx_proposals_canonical"),
+            other_times_prefix_index("created_at", "idx_proposals_other_times"),
         ]
 
     def __str__(self) -> str:
@@ -207,10 +214,20 @@ class ValidationResult(JSONColumnsMixin, AppendOnlyModel):
     def __str__(self) -> str:
         return f"{self.validator} validation {self.id}"
 
+    CHECKS = ("build", "lint", "test", "policy")
+
+    @property
+    def checks(self) -> list[tuple[str, bool]]:
+        """Each of the four checks by name, and whether it passed (pages name each one)."""
+        return [(name, check_passed(getattr(self, f"{name}_pass"))) for name in self.CHECKS]
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [name for name, passed in self.checks if not passed]
+
     @property
     def all_passed(self) -> bool:
-        checks = (self.build_pass, self.lint_pass, self.test_pass, self.policy_pass)
-        return all(check_passed(check) for check in checks)
+        return not self.failed_checks
 
 
 class Approval(AppendOnlyModel):
@@ -360,6 +377,9 @@ class AuditLeaf(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["kind", "row_id"], name="uniq_audit_log_row"),
         ]
+        # Not in v1: the overview's decisions counted in a window were recorded since it
+        # began (a counted time is never later than its entry's ``logged_at``).
+        indexes = [models.Index(fields=["kind", "logged_at"], name="idx_audit_log_logged")]
 
     def __str__(self) -> str:
         return f"log entry #{self.index}: {self.kind} {self.row_id}"

@@ -20,11 +20,13 @@ from memory_app.base_models import (
     PageMixin,
 )
 from memory_app.expressions import (
+    canonical_time_index,
     indexed_prefix,
     instant,
     instant_or_empty,
     json_text_at,
     other_times_index,
+    other_times_prefix_index,
 )
 from memory_app.fields import IntegerColumn, JSONTextField, TextColumn, TextIdField, TimestampField
 
@@ -197,6 +199,9 @@ class Session(PageMixin, JSONColumnsMixin, models.Model):
         indexes = [
             # Not in v1: the sessions list pages newest first by (started_at, id).
             models.Index(fields=["started_at", "id"], name="idx_sessions_started"),
+            # Not in v1: the overview's sessions over time (both engines alike).
+            canonical_time_index("started_at", "idx_sessions_canonical"),
+            other_times_prefix_index("started_at", "idx_sessions_other_times"),
         ]
 
     def __str__(self) -> str:
@@ -381,6 +386,9 @@ class Turn(JSONColumnsMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["session", "created_at"], name="idx_turns_session_created"),
+            # Not in v1: the overview's turns and tokens over time, from the index alone.
+            canonical_time_index("created_at", "idx_turns_canonical", also=("token_count",)),
+            other_times_prefix_index("created_at", "idx_turns_other_times"),
         ]
 
     def __str__(self) -> str:
@@ -430,6 +438,9 @@ class WorkflowRun(PageMixin, JSONColumnsMixin, models.Model):
             models.Index(fields=["status", "started_at"], name="idx_workflow_runs_status"),
             # Not in v1: the workflows list pages newest first by (started_at, id).
             models.Index(fields=["started_at", "id"], name="idx_workflow_runs_started"),
+            # Not in v1: the overview's runs over time.
+            canonical_time_index("started_at", "idx_workflow_runs_canonical"),
+            other_times_prefix_index("started_at", "idx_workflow_runs_other_times"),
         ]
 
     def __str__(self) -> str:

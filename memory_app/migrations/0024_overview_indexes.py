@@ -1,0 +1,70 @@
+"""The overview's aggregates read through indexes on both engines (issue #22).
+
+For sessions, turns, workflow runs and proposals, two partial indexes over the time the
+overview buckets by, declared alike for SQLite and PostgreSQL:
+
+- the rows whose time is canonical (``expressions.canonical_time_index``): a window is a
+  range of such texts, and the bucket a prefix of the text; the turns' index also holds
+  ``token_count``, so turns and tokens over time are read from the index alone;
+- the few rows whose time is in another form or unreadable
+  (``expressions.other_times_prefix_index``, their first 64 characters): read whole and
+  placed by ``timeutil`` in Python.
+
+Both hold bounded keys on PostgreSQL (issue #20, point 8), and SQLite's need no function of
+ours, so other writers still write these tables without it. The decision log gains
+(kind, logged_at): a decision counts no later than the log recorded it, so those counted
+in a window are among those recorded since it began.
+"""
+
+from django.db import migrations, models
+from django.db.models.functions import Left
+
+from memory_app.expressions import CanonicalTime
+
+
+def _canonical(column: str, name: str, *also: str) -> models.Index:
+    return models.Index(
+        condition=models.Q(CanonicalTime(models.F(column))), fields=[column, *also], name=name
+    )
+
+
+def _other(column: str, name: str) -> models.Index:
+    return models.Index(
+        Left(column, 64),
+        condition=models.Q(CanonicalTime(models.F(column)), _negated=True),
+        name=name,
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("memory_app", "0023_profile_withdrawals")]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="auditleaf",
+            index=models.Index(fields=["kind", "logged_at"], name="idx_audit_log_logged"),
+        ),
+        migrations.AddIndex(
+            model_name="proposal", index=_canonical("created_at", "idx_proposals_canonical")
+        ),
+        migrations.AddIndex(
+            model_name="proposal", index=_other("created_at", "idx_proposals_other_times")
+        ),
+        migrations.AddIndex(
+            model_name="session", index=_canonical("started_at", "idx_sessions_canonical")
+        ),
+        migrations.AddIndex(
+            model_name="session", index=_other("started_at", "idx_sessions_other_times")
+        ),
+        migrations.AddIndex(
+            model_name="turn",
+            index=_canonical("created_at", "idx_turns_canonical", "token_count"),
+        ),
+        migrations.AddIndex(model_name="turn", index=_other("created_at", "idx_turns_other_times")),
+        migrations.AddIndex(
+            model_name="workflowrun", index=_canonical("started_at", "idx_workflow_runs_canonical")
+        ),
+        migrations.AddIndex(
+            model_name="workflowrun", index=_other("started_at", "idx_workflow_runs_other_times")
+        ),
+    ]

@@ -128,6 +128,11 @@ class ListFilterForm(forms.Form):
         qs = qs.filter(**{f: chosen[f] for f in self.EXACT if f in chosen})
         return qs.filter(**{f"{f}__icontains": chosen[f] for f in self.FREE_TEXT if f in chosen})
 
+    def facet_fields(self) -> list[forms.BoundField]:
+        """The facets' fields: what a list filtered in place sends again with its rows (its
+        counts follow the filter)."""
+        return [self[name] for name in self.FACETS]
+
     def count_facets(self) -> None:
         """Label each facet value with its count among the rows the other filters leave."""
         for name in self.FACETS if self.rows is not None else ():

@@ -1,10 +1,14 @@
 """Helpers shared by the views: typed HTMX requests, fragments, keyset pages, fragment keys."""
 
+import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.encoding import escape_uri_path
 from django_htmx.middleware import HtmxDetails
 
 from memory_app.fields import MAX_INTEGER
@@ -17,6 +21,26 @@ class HtmxHttpRequest(HttpRequest):
 def fragment(request: HtmxHttpRequest, template_name: str, partial: str) -> str:
     """The whole page, or only its named partial for an HTMX request."""
     return f"{template_name}#{partial}" if request.htmx else template_name
+
+
+def without_empty_parameters(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A list page asked with empty parameters redirects to the same query without them.
+
+    A filter form submitted without scripts sends every field, the empty ones too
+    (``?actor=&channel=cli``); the URL a person then shares or bookmarks should carry only
+    what was chosen (``?channel=cli``). app.js drops them before an in-place request.
+    """
+
+    @functools.wraps(view)
+    def clean(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        pairs = [(key, value) for key, values in request.GET.lists() for value in values]
+        kept = [(key, value) for key, value in pairs if value != ""]
+        if len(kept) == len(pairs):
+            return view(request, *args, **kwargs)
+        query = urlencode(kept)
+        return HttpResponseRedirect(escape_uri_path(request.path) + (f"?{query}" if query else ""))
+
+    return clean
 
 
 def whole_number(value: object) -> int | None:

@@ -17,7 +17,14 @@ from memory_app.exports import (
     wants_export,
 )
 from memory_app.forms import encode_cursor
-from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.page_parts import (
+    HtmxHttpRequest,
+    fragment,
+    rows_key,
+    take_page,
+    whole_number,
+    without_empty_parameters,
+)
 from memory_app.profiles.models import BehaviorProfile, PersonalityProfile, active_version
 from memory_app.runtime.forms import SessionFilterForm
 from memory_app.runtime.models import (
@@ -67,10 +74,10 @@ MATCH_COLUMNS = [
 
 @require_GET
 @reader_required
+@without_empty_parameters
 def session_list(request: HtmxHttpRequest) -> HttpResponse:
     form = SessionFilterForm(request.GET, rows=Session.objects.all())
-    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
-        form.count_facets()
+    form.count_facets()  # a fragment sends them again too (hx-swap-oob): a reload's counts
     filters = form.chosen()
     sessions = form.filter(Session.objects.all())
     context = {"form": form, "query": filters.get("q", "")}
@@ -110,8 +117,9 @@ def _matches(text: str, narrowed: bool, sessions, *, below=None, first=None):
 def _search_page(filters: dict, narrowed: bool, sessions) -> dict:
     """A page of matching turns, newest first, and how many match, counted to a ceiling.
 
-    Two queries whatever the number of matches: a word in every thirtieth turn of a
-    million reads the page's rows and at most ``MATCH_COUNT_CEILING`` + 1 rowids.
+    Three queries whatever the number of matches: a word in every thirtieth turn of a
+    million reads the page's rows, their sessions' titles and at most
+    ``MATCH_COUNT_CEILING`` + 1 rowids.
     """
     text = filters["q"]
     below = filters["match_after"][0] if "match_after" in filters else None
@@ -119,6 +127,7 @@ def _search_page(filters: dict, narrowed: bool, sessions) -> dict:
     page = take_page(
         list(rows.with_snippet(text).select_related("session")[: PAGE_SIZE + 1]), PAGE_SIZE
     )
+    _attach_titles(page.rows)
     counted = _matches(text, narrowed, sessions, first=MATCH_COUNT_CEILING + 1)
     total = counted[: MATCH_COUNT_CEILING + 1].count()
     context = {
@@ -132,6 +141,17 @@ def _search_page(filters: dict, narrowed: bool, sessions) -> dict:
     if page.has_more:
         context["next_cursor"] = ("match_after", encode_cursor(page.rows[-1].search_rowid))
     return context
+
+
+def _attach_titles(turns: list[Turn]) -> None:
+    """Give each matching turn's session its title (the start of its first user turn), so
+    the matches stand under it: one query for the page, through the (session_id,
+    turn_index) index."""
+    ids = {turn.session_id for turn in turns}
+    titled = Session.objects.filter(pk__in=ids).with_turn_totals().values_list("pk", "title")
+    titles = dict(titled) if ids else {}
+    for turn in turns:
+        turn.session.title = titles.get(turn.session_id)
 
 
 def _preview_turns(session: Session, start: int, roles) -> list[Turn]:

@@ -21,12 +21,20 @@ from memory_app.exports import (
 )
 from memory_app.fields import MAX_INTEGER
 from memory_app.forms import encode_cursor
-from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, take_page, whole_number
+from memory_app.page_parts import (
+    HtmxHttpRequest,
+    fragment,
+    rows_key,
+    take_page,
+    whole_number,
+    without_empty_parameters,
+)
 from memory_app.runtime.forms import WorkflowFilterForm
 from memory_app.runtime.models import (
     NEWEST_FIRST,
     EventType,
     RunStatus,
+    StepStatus,
     TaskEvent,
     WorkflowRun,
     WorkflowStep,
@@ -60,17 +68,17 @@ RUN_COLUMNS = [
 
 @require_GET
 @reader_required
+@without_empty_parameters
 def workflow_list(request: HtmxHttpRequest) -> HttpResponse:
     form = WorkflowFilterForm(request.GET, rows=WorkflowRun.objects.all())
-    if not request.htmx:  # a fragment leaves the filter form (and its counts) as they are
-        form.count_facets()
+    form.count_facets()  # a fragment sends them again too (hx-swap-oob): a reload's counts
     order = form.chosen().get("sort", NEWEST_FIRST)
     runs = form.filter(WorkflowRun.objects.all()).in_order(order)
     if fmt := wants_export(request):
         return export_response(fmt, runs.iterator(), RUN_COLUMNS, "workflow-runs")
     rows = runs.before(form.chosen().get("after"), order)[: PAGE_SIZE + 1]
     page = take_page(list(rows), PAGE_SIZE)
-    context = {"form": form, "runs": page.rows, "statuses": RunStatus.values, "order": order}
+    context = {"form": form, "runs": page.rows, "order": order, "live": sorted(LIVE)}
     if page.has_more:
         last = page.rows[-1]
         context["next_cursor"] = ("after", encode_cursor(last.started_at, last.id))
@@ -131,6 +139,28 @@ def _count(request: HtmxHttpRequest, name: str) -> int:
     """A ``?from=``-like parameter; anything but a whole number SQL can page by is 0."""
     number = whole_number(request.GET.get(name, 0)) or 0
     return number if number <= MAX_INTEGER // 2 else 0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Where a failed run failed (its first failed step, if any) and why (the most severe
+    event there, the latest of its level), for the top of its page."""
+
+    step: WorkflowStep | None
+    event: TaskEvent | None
+
+
+def _failure(run: WorkflowRun) -> Failure | None:
+    """Why a failed run failed: at most three queries, and none for any other run."""
+    if run.status != RunStatus.FAILED:
+        return None
+    steps = WorkflowStep.objects.for_replay(run)
+    step = steps.filter(status=StepStatus.FAILED).first()
+    events = TaskEvent.objects.filter(step=step) if step else TaskEvent.objects.of_run(run)
+    for level in (Level.CRITICAL, Level.HIGH):
+        if event := events.filter(event_level=level).in_time_order().last():
+            return Failure(step, event)
+    return Failure(step, None)
 
 
 @require_GET
@@ -205,6 +235,7 @@ def workflow_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         "chosen_types": types,
         "chosen_levels": levels,
         "live": run.status in LIVE,
+        "failure": None if request.htmx else _failure(run),  # the page's head only
         # A page of steps loaded below the others brings the live refresh up to it.
         "more_page": "from" in request.GET and request.htmx,
     }

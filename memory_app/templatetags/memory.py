@@ -16,7 +16,7 @@ from memory_app.promotion import decision_time
 from memory_app.promotion.models import check_passed
 from memory_app.runtime.models import SNIPPET_MARKS, Role
 from memory_app.time_element import time_element
-from memory_app.timeutil import instant_key, seconds_between
+from memory_app.timeutil import format_iso, instant_key, now, seconds_between
 
 register = template.Library()
 
@@ -76,6 +76,17 @@ def related(row: object, field: str) -> object:
 
 
 @register.filter
+def starts_with_word(text: object, word: object) -> bool:
+    """Whether ``text`` begins with ``word`` as a whole word, in any case: an event whose
+    message starts with its type shows the type once ("policy guard stopped the step",
+    not "policy policy guard stopped the step")."""
+    if not isinstance(text, str) or not isinstance(word, str) or not word.strip():
+        return False
+    head = text.strip().split(maxsplit=1)[:1]
+    return bool(head) and head[0].rstrip(":,.").casefold() == word.strip().casefold()
+
+
+@register.filter
 def number(value: object) -> object:
     """A number column's value; anything else another writer stored there is marked."""
     if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
@@ -121,6 +132,13 @@ def duration(start: object, end: object) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+@register.simple_tag
+def elapsed(status: object, start: object) -> str:
+    """How long a queued or running run has been so, since it started: "running for 3m 05s"
+    (to ``timeutil.now``, the one clock)."""
+    return f"{status} for {duration(start, format_iso(now()))}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -63,12 +63,13 @@
     }
   });
 
-  // On a narrow screen the navigation folds behind a "Menu" button.
+  // On a narrow screen the navigation is folded behind a "Menu" button from the first paint
+  // (app.css); this opens it. No class is set on the page here: one would move the layout
+  // once the script ran.
   function foldNavigation() {
     const toggle = document.querySelector(".menu-toggle");
     const nav = document.getElementById("main-nav");
     if (!toggle || !nav) return;
-    document.documentElement.classList.add("js");
     toggle.addEventListener("click", function () {
       const open = toggle.getAttribute("aria-expanded") !== "true";
       toggle.setAttribute("aria-expanded", String(open));
@@ -76,6 +77,27 @@
     });
   }
 
+  // A filter form sends every field, empty ones too: drop those (and any in the request's
+  // own URL), so the list's pushed URL carries only what is chosen. Without scripts the
+  // server redirects such a URL to its clean form instead.
+  function dropEmpty(params) {  // FormData or URLSearchParams
+    Array.from(new Set(params.keys())).forEach(function (key) {
+      const kept = params.getAll(key).filter(function (value) { return value !== ""; });
+      params.delete(key);
+      kept.forEach(function (value) { params.append(key, value); });
+    });
+  }
+
+  function withoutEmpty(event) {
+    const detail = event.detail;
+    if (detail.verb !== "get") return;
+    dropEmpty(detail.formData);
+    const url = new URL(detail.path, location.href);
+    dropEmpty(url.searchParams);
+    if (url.origin === location.origin) detail.path = url.pathname + url.search + url.hash;
+  }
+
+  document.addEventListener("htmx:configRequest", withoutEmpty);
   document.addEventListener("DOMContentLoaded", function () {
     localizeTimes(document);
     openLinkedTurn();

@@ -1,4 +1,5 @@
-"""Every page, every person: no sideways scrolling at 390 px, no serious axe-core violation."""
+"""Every page, every person: no sideways scrolling, no word broken across lines, no serious
+axe-core violation, no layout shift after load."""
 
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def world(live_app, back_then, ops):
     """One row of each kind, so every page has something to show."""
     store = RuntimeMemoryStore()
     session = store.start_session("tom", channel="cli", metadata={"topic": "a long topic " * 8})
-    store.append_turn(session.id, "user", "Wie spät ist es? " + "x" * 300)
+    store.append_turn(session.id, "system", "Follow the active profile.", token_count=19)
+    store.append_turn(session.id, "user", "Wie spät ist es? " + "x" * 300, token_count=9)
     store.append_turn(session.id, "assistant", "Es ist " + "sehr " * 80 + "spät.")
     run = store.start_workflow_run(
         "nightly-digest-with-a-rather-long-name", trigger_source="cron", initiated_by="scheduler"
@@ -78,6 +80,54 @@ def _overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+# Every word of visible text that the browser broke across lines although it would have fit
+# on one line of its block (so the layout, not the word, is at fault): a table column or
+# flex item squeezed below its longest word ("Channe/l", "SYS/TEM"). A word wider than its
+# block (a 300-letter token, a long id in a card) may wrap; so may text at a hyphen or a
+# slash, and CJK text anywhere. Text inside a box that scrolls on its own (pre, textarea,
+# select) is exempt: it never squeezes the page.
+BROKEN_WORDS = """() => {
+  const broken = [];
+  const range = document.createRange();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const cjk = /[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}]/u;
+  const squeezable = (el) => {
+    const own = getComputedStyle(el).display;
+    const parent = el.parentElement && getComputedStyle(el.parentElement).display;
+    return own.startsWith("inline") || own.startsWith("table") || own === "contents"
+      || /flex|grid/.test(parent || "");
+  };
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || !node.data.trim()) continue;
+    if (el.closest("pre, textarea, select, script, style, svg")) continue;
+    if (!el.getClientRects().length || getComputedStyle(el).visibility !== "visible") continue;
+    let block = el;
+    while (block.parentElement && squeezable(block)) block = block.parentElement;
+    const style = getComputedStyle(block);
+    const room = block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    for (const match of node.data.matchAll(/[^\\s\\-\\/]+[\\-\\/]?/g)) {
+      if (cjk.test(match[0])) continue;
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0);
+      const onAnotherLine = rects.some((r) => Math.abs(r.top - rects[0].top) > rects[0].height / 2);
+      const width = rects.reduce((sum, r) => sum + r.width, 0);
+      if (onAnotherLine && width <= room + 1) {
+        const where = el.tagName.toLowerCase() + (el.className ? "." + el.className : "");
+        const sizes = `${Math.round(width)} px, room ${Math.round(room)}`;
+        broken.push(`"${match[0]}" in ${where} (${sizes})`);
+      }
+    }
+  }
+  return broken.slice(0, 8);
+}"""
+
+
+def _broken_words(page) -> list[str]:
+    return page.evaluate(BROKEN_WORDS)
+
+
 def _serious_violations(page) -> list[str]:
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.evaluate(AXE.read_text())
@@ -90,16 +140,18 @@ def _serious_violations(page) -> list[str]:
 
 
 @pytest.mark.parametrize("width", [360, 390, 1280, 2560])
-def test_no_page_scrolls_sideways_or_fails_axe(page, live_app, sign_in, world, superuser, width):
+def test_no_page_scrolls_sideways_breaks_a_word_or_fails_axe(
+    page, live_app, sign_in, world, superuser, width
+):
     page.set_viewport_size({"width": width, "height": 900})
     found = {}
     page.goto(live_app.url + reverse("login"))
-    found["/accounts/login/"] = (_overflow(page), _serious_violations(page))
+    found["/accounts/login/"] = (_overflow(page), _broken_words(page), _serious_violations(page))
     sign_in(superuser)
     for path in _pages(world):
         page.goto(live_app.url + path)
-        found[path] = (_overflow(page), _serious_violations(page))
-    problems = [f"{path}: {result}" for path, result in found.items() if result != (0, [])]
+        found[path] = (_overflow(page), _broken_words(page), _serious_violations(page))
+    problems = [f"{path}: {result}" for path, result in found.items() if result != (0, [], [])]
     assert problems == [], "\n".join(problems)
 
 

@@ -60,7 +60,12 @@ def test_a_decision_dated_ahead_is_marked_with_when_it_counts(
     clock.set(T0 + timedelta(hours=1), ticking=False)
     html, entries = page(reviewer_client)
     # Not taken in yet: it counts as of the moment of reading, and says so.
-    assert 'dated <time datetime="2036-01-01T00:00:00.000Z"' in html
+    # Dated ahead of now: marked so in words where it stands (``time_element``).
+    assert (
+        'dated <span class="ts-future" title="dated later than now">'
+        '<time datetime="2036-01-01T00:00:00.000Z"'
+    ) in html
+    assert '</time> <span class="badge future">in the future</span></span>' in html
     assert f', not recorded yet, counts as of <time datetime="{at(1)}"' in html
 
     store.record_approval(validated.id, approver="bob", approval_type="policy",

@@ -178,9 +178,9 @@ def test_activity_export_streams_every_entry_in_time_order(reviewer_client, hist
 
 def test_activity_levels_show_their_counts(reviewer_client, history):
     html = reviewer_client.get("/activity/").content.decode()
-    assert "Critical (1)" in html
-    assert "Low (1)" in html
-    assert "Medium (0)" in html
+    assert 'Critical <span id="level-count-critical">(1)</span>' in html
+    assert 'Low <span id="level-count-low">(1)</span>' in html
+    assert 'Medium <span id="level-count-medium">(0)</span>' in html
 
 
 def test_activity_query_count_does_not_grow_with_rows(reviewer_client, history, store):

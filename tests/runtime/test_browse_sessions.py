@@ -42,7 +42,18 @@ def make_sessions(count: int, turns: int = 2) -> list[Session]:
 def test_list_shows_turn_and_token_totals(reviewer_client):
     make_sessions(1, turns=3)
     html = body(reviewer_client.get(SESSIONS))
-    assert '<td class="num">3</td><td class="num">15</td>' in html
+    assert '<td class="num" data-label="Turns">3</td><td class="num" data-label="Tokens">15</td>' in (
+        html
+    )
+
+
+def test_every_cell_of_the_list_carries_its_column_name_for_phone_cards(reviewer_client):
+    make_sessions(2, turns=1)
+    html = body(reviewer_client.get(SESSIONS))
+    labels = ["Session", "Actor", "Channel", "Status", "Started", "Duration", "Turns", "Tokens"]
+    for label in labels:
+        assert html.count(f'data-label="{label}"') == 2, label
+    assert html.count("<td") == 2 * len(labels)
 
 
 @pytest.mark.parametrize(
@@ -120,9 +131,28 @@ def test_search_lists_matching_turns_newest_first_under_their_session(reviewer_c
         (quiet.id, 0), (chatty.id, 2), (chatty.id, 1), (chatty.id, 0)
     ]  # fmt: skip
     html = body(response)
-    assert "4 turns match, the newest first." in html
+    assert "4 turns match, the newest first, under their sessions." in html
+    # One heading per session, named by its title (the start of its first user turn).
     assert html.count(f'href="/sessions/{chatty.id}/"') == 1  # one heading, three turns
+    assert f'<a href="/sessions/{chatty.id}/">deploy question 0</a></h3>' in html
+    assert f'<a href="/sessions/{quiet.id}/">one deploy here</a></h3>' in html
     assert f'href="/sessions/{chatty.id}/?from=2#turn-2"' in html
+
+
+def test_a_hit_in_a_session_without_a_user_turn_stands_under_its_actor_and_id(
+    reviewer_client, store
+):
+    session = store.start_session("oxide")
+    store.append_turn(session.id, "assistant", "a deploy answer")
+    html = body(reviewer_client.get(SESSIONS, {"q": "deploy"}))
+    assert f"oxide session <code>{session.id[:23]}" in html
+
+
+def test_a_search_without_a_match_says_so_in_words(reviewer_client, store):
+    store.append_turn(store.start_session("tom").id, "user", "hello")
+    html = body(reviewer_client.get(SESSIONS, {"q": "zebra"}))
+    assert "No turn matches “zebra”." in html
+    assert "0 turns match" not in html
 
 
 def test_search_pages_matches_by_a_cursor_without_repeats(reviewer_client, store, monkeypatch):
@@ -158,11 +188,12 @@ def test_a_search_page_reads_only_its_rows_from_the_indexes(reviewer_client, sto
     with CaptureQueriesContext(connection) as captured:
         reviewer_client.get(SESSIONS, {"q": "needle"})
     searches = [q["sql"] for q in captured.captured_queries if "conversation_turns" in q["sql"]]
-    assert len(searches) == 2  # the page's rows, and the count
+    # The page's rows, their sessions' titles, and the count.
+    assert len(searches) == 3
     if connection.vendor == "sqlite":
         # Each index hands over its newest rows only: 51 for the page, 1,001 for the count.
         assert "ORDER BY rowid DESC LIMIT coalesce(51, -1)" in searches[0], searches[0]
-        assert "LIMIT coalesce(1001, -1)" in searches[1], searches[1]
+        assert "LIMIT coalesce(1001, -1)" in searches[2], searches[2]
 
 
 def test_list_query_count_has_a_ceiling(reviewer_client, django_assert_max_num_queries):

@@ -1,6 +1,7 @@
 """Workflow list and timelines."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -43,7 +44,7 @@ def test_list_filters_and_shows_duration(reviewer_client, finished_run, store):
     store.start_workflow_run("other", trigger_source="manual", initiated_by="alice")
     html = body(reviewer_client.get(RUNS + "?status=failed"))
     assert html.count("<tr data-row") == 1
-    assert '<td class="num">4m 00s</td>' in html
+    assert '<td class="num" data-label="Duration">4m 00s</td>' in html
     assert 'class="status-failed"' in html
     for query, expected in [
         ("?workflow_name=other", 1),
@@ -68,7 +69,7 @@ def test_list_query_count_is_constant_and_exports(reviewer_client, store):
 
 def test_timeline_orders_steps_draws_them_to_scale_and_nests_events(reviewer_client, finished_run):
     response = reviewer_client.get(run_url(finished_run.id))
-    html = body(response)
+    html = body(response).split('<section id="timeline">')[1]
     assert html.index("collect") < html.index("rank")
     # collect takes the first quarter of the 4-minute run, rank the rest.
     assert 'x="0" y="0" width="250"' in html
@@ -93,8 +94,9 @@ def test_events_filter_by_type_and_level_as_a_fragment(reviewer_client, finished
     assert "retrying source" not in html
     assert "collected 40 items" not in html
     only_warn = body(reviewer_client.get(run_url(finished_run.id, "?type=warn")))
-    assert "retrying source" in only_warn
-    assert "ranker crashed" not in only_warn
+    timeline = only_warn.split('<section id="timeline">')[1]
+    assert "retrying source" in timeline
+    assert "ranker crashed" not in timeline
     assert 'name="type" value="warn" checked' in only_warn
 
 
@@ -289,3 +291,43 @@ def test_a_cached_timeline_s_links_keep_the_filter_they_were_made_under(reviewer
     step_id = reviewer_client.get(run_url(long_run.id)).context["steps"][0]["step"].pk
     html = body(reviewer_client.get(run_url(long_run.id, "?type=info")))
     assert f"?type=info&amp;step={step_id}&amp;events_from=10" in html
+
+
+def test_a_failed_run_says_which_step_failed_and_why_at_the_top(reviewer_client, finished_run):
+    html = body(reviewer_client.get(run_url(finished_run.id)))
+    top = html.split('<dl class="facts">')[0]
+    assert '<p class="failure">Failed at step' in top
+    assert "#1 rank</a>: " in top
+    assert "ranker crashed" in top  # its critical event, not the medium one after it
+    assert "retrying source" not in top
+
+
+def test_a_failed_run_without_a_failed_step_says_what_it_knows(reviewer_client, store):
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    store.add_event("error", "high", "quota exhausted", run_id=run.id)
+    store.finish_workflow_run(run.id, status="failed")
+    top = body(reviewer_client.get(run_url(run.id))).split('<dl class="facts">')[0]
+    assert '<p class="failure">Failed: ' in top
+    assert "quota exhausted" in top
+    quiet = store.start_workflow_run("q", trigger_source="cron", initiated_by="s")
+    store.finish_workflow_run(quiet.id, status="failed")
+    top = body(reviewer_client.get(run_url(quiet.id))).split('<dl class="facts">')[0]
+    assert "no high or critical event says why" in top
+
+
+def test_a_succeeded_run_has_no_failure_line(reviewer_client, store):
+    run = store.start_workflow_run("ok", trigger_source="cron", initiated_by="s")
+    store.finish_workflow_run(run.id, status="succeeded")
+    assert 'class="failure"' not in body(reviewer_client.get(run_url(run.id)))
+
+
+def test_a_running_run_shows_how_long_it_has_been_running(reviewer_client, store, clock):
+    clock.set(datetime(2026, 12, 6, 9, 0, tzinfo=UTC), ticking=False)
+    run = store.start_workflow_run(
+        "live", trigger_source="cron", initiated_by="s", started_at="2026-12-06T08:57:00Z"
+    )
+    assert "<dd>running for 3m 00s</dd>" in body(reviewer_client.get(run_url(run.id)))
+    listed = body(reviewer_client.get(RUNS))
+    assert '<td class="num" data-label="Duration">running for 3m 00s</td>' in listed
+    clock.set(datetime(2026, 12, 6, 10, 0, tzinfo=UTC), ticking=False)
+    assert "<dd>running for 1h 03m</dd>" in body(reviewer_client.get(run_url(run.id)))

@@ -316,7 +316,12 @@ class ProposalLogStatus:
     """What the proposal page says about the proposal's rows in the decision log."""
 
     state: str  # "verified", "pending" (newer than the checkpoint), "unchecked" or "broken"
-    text: str
+    text: str  # what is wrong, while broken or unchecked
+    # What the page words for the person deciding: the signed checkpoint's time, and how
+    # many of the proposal's rows it covers of how many are logged.
+    signed_at: str = ""
+    covered: int = 0
+    rows: int = 0
 
 
 def proposal_status(ids: dict[str, list[str]]) -> ProposalLogStatus:
@@ -328,11 +333,8 @@ def proposal_status(ids: dict[str, list[str]]) -> ProposalLogStatus:
         name, public_key = parse_verifier_key(settings.TOM_AUDIT_PUBLIC_KEY.read_text())
         checkpoint, signed, problem = _signed(settings.TOM_AUDIT_CHECKPOINTS, name, public_key)
     except FileNotFoundError:
-        return ProposalLogStatus(
-            "unchecked",
-            "Decision log not checked: no signed checkpoint yet (python manage.py "
-            "audit_checkpoint signs one; audit_keygen makes its key).",
-        )
+        # How to sign one is in docs/decision-log.md: no shell command on a page.
+        return ProposalLogStatus("unchecked", "Decision log not checked: no signed checkpoint yet.")
     except (OSError, ValueError, NoteError) as error:
         return ProposalLogStatus("broken", f"Decision log cannot be checked: {error}")
     if problem:
@@ -359,18 +361,9 @@ def proposal_status(ids: dict[str, list[str]]) -> ProposalLogStatus:
             why = f"{entry.kind} {entry.row_id!r} was changed or removed after it was logged"
             return ProposalLogStatus("broken", f"Decision log BROKEN: {why}.")
     covered = sum(1 for e in entries if e.index < checkpoint.size)
-    waiting = len(wanted) - covered
-    signed_text = f"the checkpoint of {checkpoint.size} entries signed {checkpoint.time}"
-    if waiting:
-        return ProposalLogStatus(
-            "pending",
-            f"Decision log: {covered} of this proposal's {len(wanted)} rows verified against "
-            f"{signed_text}; {waiting} not covered by a checkpoint yet (the next one covers them).",
-        )
-    return ProposalLogStatus(
-        "verified",
-        f"Decision log verified: this proposal's {covered} rows are in {signed_text}.",
-    )
+    # The page words these for the person deciding, the checkpoint's time localized.
+    state = "pending" if len(wanted) > covered else "verified"
+    return ProposalLogStatus(state, "", checkpoint.time, covered, len(wanted))
 
 
 def _current_hashes(entries: list[AuditLeaf]) -> dict[tuple[str, str], str]:

@@ -69,10 +69,12 @@ class ChoiceRadios(forms.RadioSelect):
 class DecisionForm(forms.Form):
     """One governed decision; the approver is the signed-in user, never a field.
 
-    Built for the proposal's verdict and the person deciding, it offers what can be
-    recorded now: "approved" is disabled while only a rejection can be recorded (or this
-    person proposed it), and the type defaults to a missing one this person can still
-    satisfy. The store decides.
+    Built for the proposal's verdict and the person deciding, it offers what would count:
+    the approval types this person's approval would satisfy (``Verdict.would_count``),
+    each other required type with why it is not offered, and "approved" disabled while
+    only a rejection can be recorded. A rejection counts whatever its type, so with
+    nothing to approve the required types stay offered for it. The server checks the
+    same: the page asks the store to refuse an approval that would not count.
     """
 
     approval_type = forms.ChoiceField(choices=ApprovalType.choices)
@@ -85,14 +87,34 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, verdict=None, approver: str = "", own_refusal: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.verdict = verdict
+        # Said beside the form instead, once: why no approval at all can be recorded.
+        self.refused = bool(verdict and (verdict.approval_refusal or own_refusal))
+        self.offered: list[str] = []
+        self.not_offered: list[tuple[str, str]] = []  # (type, why an approval would not count)
         if verdict is None:
             return
-        open_types = verdict.types_open_to(approver) or verdict.missing or verdict.required
-        if open_types:
-            self.fields["approval_type"].initial = open_types[0]
-        if verdict.approval_refusal or own_refusal:
+        if not self.refused:
+            self.offered = verdict.types_open_to(approver)
+            self.not_offered = [
+                (kind, verdict.why_not_offered(approver, kind))
+                for kind in verdict.required
+                if kind not in self.offered
+            ]
+        shown = self.offered or list(verdict.required)
+        labels = dict(ApprovalType.choices)
+        # The field still takes every type, so a post of another one is answered by the
+        # store in the rule's words, not with "select a valid choice".
+        self.fields["approval_type"].widget.choices = [(t, labels.get(t, t)) for t in shown]
+        self.fields["approval_type"].initial = shown[0]
+        if not self.offered:
             self.fields["decision"].widget.disabled = {Decision.APPROVED}
             self.fields["decision"].initial = Decision.REJECTED
+
+    @property
+    def nothing_to_approve(self) -> bool:
+        """Open to decisions, but no approval by this person would count."""
+        return self.verdict is not None and not self.refused and not self.offered
 
     def clean(self):
         data = super().clean()

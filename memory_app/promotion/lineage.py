@@ -50,6 +50,12 @@ class ProposalLineage:
             self.overrides,
         )
 
+    @property
+    def logged_rows(self) -> int:
+        """How many of the proposal's rows the decision log logs (none: nothing to check)."""
+        kinds = (self.validations, self.approvals, self.deploy_outcomes, self.overrides)
+        return sum(len(rows) for rows in kinds)
+
     @cached_property
     def verdict(self) -> rule.Verdict:
         return rule.evaluate(*self.rows)

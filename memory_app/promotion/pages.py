@@ -1,7 +1,7 @@
 """The proposal queue, one proposal's lineage and replay, and the governed decision form."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from memory_app import access, timeutil
+from memory_app import access
 from memory_app.access import reader_required
 from memory_app.errors import StoreError
 from memory_app.exports import export_response, wants_export
 from memory_app.forms import IsoDateTimeField
 from memory_app.page_parts import HtmxHttpRequest, fragment
-from memory_app.promotion import rule
+from memory_app.promotion import needs, rule
 from memory_app.promotion.forms import BreakGlassForm, DecisionForm, ProposalFilterForm
 from memory_app.promotion.lineage import ProposalLineage, with_lineage
 from memory_app.promotion.models import Proposal
@@ -47,17 +47,11 @@ class QueueRow:
     proposal: Proposal
     verdict: rule.Verdict
     waited_hours: float | None
+    missing: list[needs.Missing] = field(default_factory=list)  # with who can give each
 
     @property
     def old(self) -> bool:
         return self.waited_hours is not None and self.waited_hours > OLD_AFTER_HOURS
-
-
-def _waited_hours(proposal: Proposal) -> float | None:
-    created = parse_iso(proposal.created_at)
-    if created is None:
-        return None
-    return (timeutil.now() - created).total_seconds() / 3600
 
 
 QUEUE_COLUMNS = [
@@ -75,6 +69,12 @@ QUEUE_COLUMNS = [
 ]
 
 
+def _queue_row(proposal: Proposal, names: list[str]) -> QueueRow:
+    verdict = rule.verdict_for(proposal)
+    missing = needs.missing_of(verdict, names)
+    return QueueRow(proposal, verdict, needs.waited_hours(proposal), missing)
+
+
 @require_GET
 @reader_required
 def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -87,7 +87,8 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
         return export_response(fmt, rows, QUEUE_COLUMNS, "proposals")
     page = form.chosen().get("page", 1)
     chunk = list(with_lineage(proposals[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]))
-    rows = [QueueRow(p, rule.verdict_for(p), _waited_hours(p)) for p in chunk[:PAGE_SIZE]]
+    names = needs.decider_names()
+    rows = [_queue_row(p, names) for p in chunk[:PAGE_SIZE]]
     context = {
         "form": form,
         "rows": rows,
@@ -97,6 +98,16 @@ def proposal_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request, fragment(request, "memory_app/promotion/proposal_list.html", "results"), context
     )
+
+
+@require_GET
+@reader_required
+def needs_me(request: HtmxHttpRequest) -> HttpResponse:
+    """The proposals waiting for an approval the signed-in person can give."""
+    if not access.can_decide(request.user):
+        raise PermissionDenied("Only people who record decisions (ops) have proposals waiting.")
+    context = {"rows": needs.needs(request.user.get_username())}
+    return render(request, "memory_app/promotion/needs_me.html", context)
 
 
 def _timeline(lineage: ProposalLineage) -> list[tuple[str, str, object]]:
@@ -148,10 +159,17 @@ def _detail_context(
         at, at_error = None, " ".join(exc.messages)
     if at:
         status_then = status_at(at)
+    missing = {m.kind: m for m in needs.missing_of(lineage.verdict, needs.decider_names())}
     return {
         "lineage": lineage,
         "proposal": lineage.proposal,
         "verdict": lineage.verdict,
+        # Each required type: who counts for it, whether break-glass stands in for it, and
+        # while missing who can still give it.
+        "requirements": [
+            (kind, who, bypassed, missing.get(kind))
+            for kind, who, bypassed in lineage.verdict.requirements
+        ],
         "own_refusal": own_refusal,
         # The status after each step replays the rule once per step: asked for, not up front
         # (a proposal with 50 decisions would evaluate it 50 times on every page load).
@@ -209,6 +227,7 @@ def record_decision(request: HtmxHttpRequest, proposal_id: str) -> HttpResponse:
                 decision=data["decision"],
                 notes=data["notes"] or None,
                 idempotency_token=data["token"],
+                counting_only=True,
             )
         except StoreError as exc:
             shown = (lineage.verdict.refusal, lineage.verdict.approval_refusal, own_refusal)

@@ -36,7 +36,7 @@ accepted.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -148,6 +148,15 @@ class Verdict:
     overrides: tuple[OverrideView, ...] = ()
     bypassed: tuple[str, ...] = ()  # required types a counted break-glass decision stood in for
     bypassed_by: str = ""  # who recorded that break-glass decision
+    proposed_by: str = ""  # the proposer, who approves nothing of theirs
+    # Each required type's counted-so-far approvers (person keys) the matching was given:
+    # what ``would_count`` runs the matching again with.
+    approvers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def takes_decisions(self) -> bool:
+        """Whether the proposal still takes decisions (what is missing still matters)."""
+        return self.status in OPEN_STATUSES and not self.refusal
 
     @property
     def requirements(self) -> list[tuple[str, str | None, bool]]:
@@ -155,17 +164,55 @@ class Verdict:
         whether a break-glass decision stands in for it."""
         return [(kind, self.satisfied.get(kind), kind in self.bypassed) for kind in self.required]
 
-    def types_open_to(self, person: str) -> list[str]:
-        """The missing types an approval by ``person`` would satisfy now.
-
-        Where the rule needs distinct people, someone already counted for one type
-        cannot satisfy another.
-        """
-        if self.distinct_people and any(
-            people.same_person(person, who) for who in self.satisfied.values()
+    def would_count(self, person: str, kind: str) -> bool:
+        """Whether an approval of ``kind`` by ``person``, given now, would count: the
+        rule's own matching (``_assign``) run again with it added must cover one more
+        required type. So it is the rule's answer, never a second reckoning of it: someone
+        counted for one type can still give another where the matching can move their
+        first to another person who approved it too."""
+        key = people.person_key(person)
+        if (
+            not key
+            or kind not in self.missing
+            or self.approval_refusal
+            or people.same_person(person, self.proposed_by)
         ):
-            return []
-        return list(self.missing)
+            return False
+        with_it = {t: list(keys) for t, keys in self.approvers.items()}
+        with_it.setdefault(kind, []).append(key)
+        return len(_assign(self.required, with_it, self.distinct_people)) > len(self.satisfied)
+
+    def types_open_to(self, person: str) -> list[str]:
+        """The missing types an approval by ``person`` would count for now."""
+        return [kind for kind in self.missing if self.would_count(person, kind)]
+
+    def who_can_give(self, kind: str, names: Iterable[str]) -> list[str]:
+        """Of ``names`` (the people who may decide), those whose approval of ``kind``
+        would count now."""
+        return [name for name in names if self.would_count(name, kind)]
+
+    def why_not_offered(self, person: str, kind: str) -> str:
+        """Why an approval of ``kind`` by ``person`` would not count now ("" when it
+        would). The reasons of the whole form (closed, failing checks, the proposer)
+        are said once beside it, not per type."""
+        if self.would_count(person, kind):
+            return ""
+        if kind not in self.required:
+            return f"{kind} approvals are not required at {self.risk} risk"
+        if kind in self.bypassed:
+            return f"bypassed by {self.bypassed_by} (break-glass)"
+        if (who := self.satisfied.get(kind)) is not None:
+            if people.same_person(who, person):
+                return "you already gave it, and it counts"
+            return f"already approved by {who}"
+        if self.distinct_people and (
+            mine := [t for t, who in self.satisfied.items() if people.same_person(who, person)]
+        ):
+            return (
+                f"you already gave {mine[0]} on this proposal; a {self.risk}-risk proposal "
+                "needs each type from a different person"
+            )
+        return self.approval_refusal or "an approval of it by you would not count now"
 
 
 def _upto[T](rows: Iterable[T], attr: str, at: datetime | None) -> list[T]:
@@ -354,6 +401,8 @@ def evaluate(
         overrides=tuple(override_views),
         bypassed=bypassed,
         bypassed_by=bypassed_by,
+        proposed_by=text_of(proposal.proposed_by),
+        approvers={kind: tuple(keys) for kind, keys in approvers.items()},
     )
 
 

@@ -165,11 +165,14 @@ def record_approval(
     notes: str | None = None,
     decided_at: datetime | str | None = None,
     idempotency_token: str | None = None,
+    counting_only: bool = False,
 ) -> RecordedDecision:
     """Append one decision under the governance rule; changing one's mind is a new row.
 
     Refused (nothing written) when the proposal no longer takes decisions, when an
     approval comes without a passing latest validation, or a rejection without notes.
+    With ``counting_only`` (the decision form) an approval the rule would not count is
+    refused too; other writers' approvals are recorded and shown as not counted.
     A token already used returns the decision it recorded instead of a second row.
     Runs in one IMMEDIATE transaction, so concurrent deciders are serialised and
     the status each computes includes the other's decision.
@@ -201,6 +204,12 @@ def record_approval(
         )
         if refusal:
             raise InvalidInput(refusal)
+        kind, approver = values["approval_type"], values["approver"]
+        approving = values["decision"] == Decision.APPROVED
+        # Asked here, under the proposal's lock, so a decision recorded meanwhile is seen.
+        if counting_only and approving and not verdict.would_count(approver, kind):
+            why = verdict.why_not_offered(approver, kind)
+            raise InvalidInput(f"Not recorded: your {kind} approval would not count ({why}).")
         approval = Approval.objects.create(proposal=proposal, **values)
         latest = verdict.latest_validation
         evidence_chain.next_link(

@@ -13,7 +13,6 @@ from django.utils.safestring import SafeString
 from memory_app.base_models import Level
 from memory_app.jsontext import ParsedJSON, parse_json_text
 from memory_app.promotion import decision_time
-from memory_app.promotion.models import check_passed
 from memory_app.runtime.models import SNIPPET_MARKS, Role
 from memory_app.time_element import time_element
 from memory_app.timeutil import format_iso, instant_key, now, seconds_between
@@ -239,13 +238,3 @@ def unified_diffs(raw: object) -> list[tuple[str, list[tuple[str, str]]]]:
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
     return sorted(found)
-
-
-@register.filter
-def check_mark(value: object) -> SafeString:
-    """✓ for a passed check, ✗ otherwise (another writer may store odd values)."""
-    passed = check_passed(value)
-    return format_html(
-        '<span class="check {}" title="{}">{}</span>',
-        *(("pass", "pass", "✓") if passed else ("fail", "fail", "✗")),
-    )

@@ -227,15 +227,17 @@ def log_badge(client, proposal, tmp_path, keys) -> str:
         TOM_AUDIT_PUBLIC_KEY=keys[1], TOM_AUDIT_CHECKPOINTS=tmp_path / "checkpoints"
     ):
         html = client.get(reverse("memory_app:proposal", args=[proposal.pk])).content.decode()
-    return re.search(r'<p class="audit-badge log-(\w+)">([^<]*)</p>', html).groups()
+    state, text = re.search(r'<p class="audit-badge log-(\w+)">(.*?)</p>', html, re.S).groups()
+    return state, re.sub(r"<[^>]+>", "", text)  # the words, a <time> as its text
 
 
-def test_the_badge_says_how_to_checkpoint_before_any_exists(
+def test_the_badge_says_no_checkpoint_is_signed_yet_without_a_shell_command(
     reviewer_client, tmp_path, keys, decided
 ):
     state, text = log_badge(reviewer_client, decided, tmp_path, keys)
     assert state == "unchecked"
-    assert "no signed checkpoint yet (python manage.py audit_checkpoint signs one" in text
+    assert "no checkpoint of the decision log has been signed yet" in text
+    assert "manage.py" not in text  # how to sign one is in docs/decision-log.md
 
 
 def test_the_badge_verifies_the_proposal_s_rows_against_the_checkpoint(
@@ -244,13 +246,14 @@ def test_the_badge_verifies_the_proposal_s_rows_against_the_checkpoint(
     checkpoint(tmp_path, keys)
     state, text = log_badge(reviewer_client, decided, tmp_path, keys)
     assert state == "verified"
-    assert "this proposal&#x27;s 4 rows are in the checkpoint of 4 entries signed" in text
+    assert "Every decision on this page is in the signed log of " in text
+    assert "as it was recorded (with its validations and deploys: 4 rows in all)" in text
     store.record_deploy_outcome(decided.pk, deployment_target="prod", status="succeeded")
     state, text = log_badge(reviewer_client, decided, tmp_path, keys)
     assert state == "pending"
-    assert "3 of this proposal" not in text
-    assert "4 of this proposal&#x27;s 5 rows verified" in text
-    assert "1 not covered by a checkpoint yet" in text
+    assert "3 of this page" not in text
+    assert "4 of this page's 5 decisions, validations and deploys are in the signed log" in text
+    assert "the newer ones will be in the next signed checkpoint" in text
 
 
 def test_the_badge_finds_a_rewrite_with_every_hash_recomputed(

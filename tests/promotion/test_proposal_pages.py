@@ -149,9 +149,11 @@ def test_the_approval_type_defaults_to_a_missing_type_this_person_can_satisfy(
     html = body(ops_client.get(page_url(validated)))
     assert '<option value="policy" selected>' in html
     decide(store, validated, ops.username, "policy")
-    # At high risk each type needs another person: nothing left for ops to satisfy.
+    # At high risk each type needs another person: nothing left for ops to satisfy, so
+    # nothing is offered to approve (tests/promotion/test_decision_form_offers.py).
     html = body(ops_client.get(page_url(validated)))
-    assert '<option value="security" selected>' in html
+    assert "No approval of yours would count here" in html
+    assert 'value="approved" required id="id_decision_0" disabled>' in html
 
 
 def test_each_decision_says_whether_it_counts_and_the_rule_line_who_satisfied_what(
@@ -251,7 +253,9 @@ def test_queue_defaults_to_waiting_by_risk_then_age(reviewer_client, queue):
     ids = [row.proposal.pk for row in response.context["rows"]]
     assert ids == [queue[2].pk, queue[1].pk, queue[0].pk]  # the rejected one is not waiting
     html = body(response)
-    assert "still missing: policy, security, ops" in html
+    assert "still missing:" in html
+    for kind in ("policy", "security", "ops"):  # nobody here has the role that decides
+        assert f"<strong>{kind}</strong>: nobody can: no one has the role" in html
     assert html.count('class="check pass"') == 4
     assert "not validated" in html
     assert 'class="old"' in html

@@ -145,9 +145,6 @@ SCENARIOS = [
 ]
 
 
-# The demo logins (debug only), one per role; None is the superuser.
-
-
 @dataclass
 class DemoSize:
     sessions: int = 200

@@ -6,11 +6,15 @@ from django.conf import settings
 from django.contrib.auth.views import LoginView
 
 # The demo's logins (demo_users makes them, seed_demo's data names them); the sign-in page
-# lists them in debug mode only.
+# lists them in debug mode only. Four ops people: a critical proposal needs four approval
+# types, each from a different person, so the demo can finish a proposal of every risk.
 DEMO_USERS = [
     ("demo-admin", None),
     ("demo-reviewer", "reviewer"),
     ("demo-ops", "ops"),
+    ("demo-ops-2", "ops"),
+    ("demo-ops-3", "ops"),
+    ("demo-ops-4", "ops"),
     ("demo-profile-admin", "profile-admin"),
 ]
 

@@ -12,9 +12,11 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models.functions import Length
+from django.urls import reverse
 from hypothesis import strategies as st
 
 from demo.builder import LONG_EVERY, SCENARIOS, DemoBuilder, DemoSize
+from memory_app.accounts import DEMO_USERS
 from memory_app.fields import TimestampField
 from memory_app.models import (
     V1_MODELS,
@@ -30,7 +32,7 @@ from memory_app.models import (
     ValidationResult,
     WorkflowRun,
 )
-from memory_app.promotion import rule
+from memory_app.promotion import needs, rule
 from memory_app.store import RuntimeMemoryStore
 from memory_app.timeutil import format_iso, instant_key, parse_iso
 from tests.helpers import audit_triggers_lifted
@@ -142,6 +144,42 @@ def test_demo_users_exist_in_their_roles_and_are_printed(settings):
         "ops"
     ]
     assert User.objects.get(username="demo-reviewer").check_password("tommemory-demo")
+
+
+def test_demo_people_can_finish_a_proposal_of_every_risk_level(client, settings, store):
+    """Each required type from a different person (contract/governance.json): the demo's
+    ops logins alone give every type every level requires, as the rule counts them, and
+    the sign-in page lists each of them."""
+    settings.DEBUG = True
+    call_command("demo_users", stdout=StringIO())
+    ops_people = [name for name, role in DEMO_USERS if role == "ops"]
+    required = rule.current_rule().required
+    for risk in required:
+        skill = store.learn_skill(f"finish-{risk}", "d", source_type="doc", confidence=0.5)
+        proposal = store.draft_proposal(
+            skill.id, proposed_by="oxide", proposal_type="code_patch", proposal={},
+            risk_level=risk,
+        )  # fmt: skip
+        store.record_validation(
+            proposal.id, validator="ci", build_pass=1, lint_pass=1, test_pass=1, policy_pass=1
+        )
+        verdict = rule.verdict_for(proposal)
+        while verdict.missing:
+            kind = verdict.missing[0]
+            givers = verdict.who_can_give(kind, needs.decider_names())
+            person = next(name for name in givers if name in ops_people)
+            verdict = store.record_approval(
+                proposal.id, approver=person, approval_type=kind, decision="approved"
+            ).verdict
+        assert verdict.status == "approved", risk
+        approvers = Approval.objects.filter(proposal_id=proposal.id).values_list(
+            "approver", flat=True
+        )
+        if rule.current_rule().needs_distinct_people(risk):
+            assert len(set(approvers)) == len(required[risk]), risk
+    sign_in = client.get(reverse("login")).content.decode()
+    for name in ops_people:
+        assert f"<code>{name}</code>: ops" in sign_in
 
 
 def test_demo_users_refused_outside_debug(settings):

@@ -17,6 +17,7 @@ from memory_app.base_models import (
 from memory_app.notify.models import (
     DeliveryStatus,
     Digest,
+    SiteAddress,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
@@ -148,6 +149,7 @@ __all__ = [
     "Session",
     "SessionQuerySet",
     "SessionStatus",
+    "SiteAddress",
     "Skill",
     "SkillState",
     "SourceType",

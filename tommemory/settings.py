@@ -216,8 +216,9 @@ TOM_BREAK_GLASS = env_bool("TOM_BREAK_GLASS")
 # Notifications (memory_app.notify.notifications): webhooks and email digests, sent by a background
 # worker (python manage.py db_worker) from tasks kept in this database.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-# Links in webhook payloads and emails point here.
-TOM_BASE_URL = os.environ.get("TOM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in webhook payloads and emails point here; when empty, at the address a person last
+# signed in at (memory_app.notify.site_address).
+TOM_BASE_URL = os.environ.get("TOM_BASE_URL", "").strip().rstrip("/")
 TOM_WEBHOOK_TIMEOUT = float(os.environ.get("TOM_WEBHOOK_TIMEOUT", "5"))  # seconds per attempt
 TOM_WEBHOOK_ATTEMPTS = int(os.environ.get("TOM_WEBHOOK_ATTEMPTS", "6"))
 TOM_WEBHOOK_BACKOFF = float(os.environ.get("TOM_WEBHOOK_BACKOFF", "30"))  # first retry, doubling

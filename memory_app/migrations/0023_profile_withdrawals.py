@@ -1,5 +1,7 @@
 """A scheduled profile version can be withdrawn before it starts: who, when and why in an
-append-only table of ours, and the one more change a published version may get.
+append-only table of ours, and the one more change a published version may get. (And,
+for the same issue #22, the one-row table of the address notifications link to:
+memory_app.notify.models.SiteAddress.)
 
 Withdrawing closes the version's window at its own start (open to a time: already
 allowed) and opens again the window it had closed, which 0009 refuses (a closed window
@@ -132,6 +134,23 @@ class Migration(migrations.Migration):
             },
         ),
         append_only(TABLE, "a withdrawal cannot be changed or deleted"),
+        migrations.CreateModel(
+            name="SiteAddress",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("base_url", models.TextField()),
+                ("recorded_at", models.TextField()),
+            ],
+            options={
+                "verbose_name_plural": "site address",
+                "db_table": "tommemory_site_address",
+            },
+        ),
         RunSQLFor(
             sqlite=[sql for table in PROFILE_TABLES for sql in _sqlite(table)],
             reverse_sqlite=[sql for table in PROFILE_TABLES for sql in _reverse_sqlite(table)],

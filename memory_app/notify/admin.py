@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from memory_app.notify.models import Digest, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -16,6 +16,9 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "url", "format", "events", "secret", "active"]
+        # The admin shows help text as markup: the secret's "<timestamp>.<body>" would be
+        # taken for two tags and vanish.
+        help_texts = {"secret": escape(WebhookEndpoint._meta.get_field("secret").help_text)}
 
 
 @admin.register(WebhookEndpoint)
@@ -24,7 +27,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     form = WebhookEndpointForm
     list_display = ["name", "url", "format", "active", "created_at", "deliveries_link"]
-    readonly_fields = ["log_index", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # ``log_index`` is the worker's place in the decision log, nothing to show; when
+        # the endpoint was made is worth showing once it has been.
+        return ["created_at"] if obj is not None else []
 
     @admin.display(description="delivery log")
     def deliveries_link(self, endpoint):

@@ -1,5 +1,5 @@
 """The notify wing's tables (ours, beside v1): webhook endpoints, their deliveries, email
-digests, and change tokens."""
+digests, change tokens, and the address the site was last signed in at."""
 
 from __future__ import annotations
 
@@ -120,3 +120,31 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"digest to {self.user_id} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class SiteAddressQuerySet(models.QuerySet):
+    def last_seen(self) -> str | None:
+        """The address (``https://host[:port]``) a person last signed in at, if any."""
+        return self.filter(pk=1).values_list("base_url", flat=True).first()
+
+    def record(self, base_url: str, at: str) -> None:
+        self.update_or_create(pk=1, defaults={"base_url": base_url, "recorded_at": at})
+
+
+class SiteAddress(models.Model):
+    """Where the site was last served from, one row: the links in webhooks, Slack messages
+    and digests point there when ``TOM_BASE_URL`` is not set. The worker that sends them
+    runs apart from any request, so it reads the address the last sign-in came through
+    (``memory_app.notify.site_address``)."""
+
+    base_url = models.TextField()
+    recorded_at = models.TextField()
+
+    objects = SiteAddressQuerySet.as_manager()
+
+    class Meta:
+        db_table = "tommemory_site_address"
+        verbose_name_plural = "site address"
+
+    def __str__(self) -> str:
+        return self.base_url

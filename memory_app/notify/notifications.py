@@ -33,7 +33,7 @@ from django_tasks_db.models import DBTaskResult
 
 from memory_app import access, timeutil
 from memory_app.errors import StoreError
-from memory_app.notify import webhook_http
+from memory_app.notify import site_address, webhook_http
 from memory_app.notify.models import (
     DeliveryStatus,
     Digest,
@@ -74,7 +74,8 @@ class Event:
 
 
 def link(path: str) -> str:
-    return settings.TOM_BASE_URL + path
+    """An absolute link to a page (``site_address.base_url``)."""
+    return site_address.base_url() + path
 
 
 # --- events from the decision log ---------------------------------------------------------

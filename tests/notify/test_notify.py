@@ -307,7 +307,7 @@ def test_a_digest_lists_what_waits_for_the_person_with_links(
     (message,) = mail.outbox
     assert message.to == ["oscar@example.org"]
     assert message.subject == "[tommemory] 1 proposal waits for your decision"
-    url = settings.TOM_BASE_URL + reverse("memory_app:proposal", args=[waiting.pk])
+    url = notifications.link(reverse("memory_app:proposal", args=[waiting.pk]))
     assert f"- high risk, needs policy, security: {url}" in message.body
 
 

@@ -142,3 +142,26 @@ def test_active_session_tails_a_turn_written_by_the_store(sign_in, reviewer, liv
     expect(page.locator("#turn-1")).to_contain_text("yes, written by the runtime", timeout=10_000)
     store.end_session(session.id)
     expect(page.locator("li.end")).to_be_visible(timeout=10_000)
+
+
+def test_facet_counts_follow_a_filter_applied_in_place_and_the_url_stays_clean(
+    sign_in, reviewer, live_app
+):
+    store = RuntimeMemoryStore()
+    for actor, channel in [("tom", "cli")] * 3 + [("oxide", "cli"), ("oxide", "api")]:
+        store.start_session(actor, channel=channel)
+    page = sign_in(reviewer)
+    page.goto(live_app.url + "/sessions/")
+    expect(page.locator("#id_channel option[value=cli]")).to_have_text("cli (4)")
+    page.evaluate("window.__sameDocument = true")
+    page.select_option("#id_actor", "oxide")
+    # The counts under the new filter, as a reload shows them.
+    expect(page.locator("#id_channel option[value=cli]")).to_have_text("cli (1)")
+    expect(page.locator("#id_channel option[value=api]")).to_have_text("api (1)")
+    expect(page.locator("#id_actor")).to_have_value("oxide")
+    expect(page.locator("#results tbody tr")).to_have_count(2)
+    # Every empty field of the form is dropped from the pushed URL.
+    expect(page).to_have_url(live_app.url + "/sessions/?actor=oxide")
+    assert page.evaluate("window.__sameDocument") is True
+    page.reload()
+    expect(page.locator("#id_channel option[value=cli]")).to_have_text("cli (1)")

@@ -155,6 +155,75 @@ def test_no_page_scrolls_sideways_breaks_a_word_or_fails_axe(
     assert problems == [], "\n".join(problems)
 
 
+# The layout shifts a page makes after its first paint (hadRecentInput aside), as
+# Lighthouse sums them (CLS), read from the buffered PerformanceObserver entries once the
+# page has settled.
+LAYOUT_SHIFT = """() => new Promise((resolve) => {
+  let total = 0;
+  const shifts = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.hadRecentInput) continue;
+      total += entry.value;
+      shifts.push(entry.sources.map((s) => s.node && s.node.nodeName).join(","));
+    }
+  }).observe({type: "layout-shift", buffered: true});
+  setTimeout(() => resolve([total, shifts]), 600);
+})"""
+
+# Every control and link of a filter form: at least 24 x 24 CSS px (WCAG 2.2 target size).
+SMALL_TARGETS = """() => Array.from(
+  document.querySelectorAll("form.filters :is(input:not([type=hidden]), select, button, a)")
+).filter((el) => el.getClientRects().length).map((el) => [el, el.getBoundingClientRect()])
+ .filter(([, box]) => box.width < 24 || box.height < 24)
+ .map(([el, box]) => `${el.name || el.textContent.trim()}: ${box.width}x${box.height}`)
+"""
+
+
+def test_no_page_shifts_after_load_and_filters_are_easy_to_hit_on_a_phone(
+    page, live_app, sign_in, world, reviewer
+):
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(reviewer)
+    shifted, small = {}, {}
+    for path in _pages(world)[:9]:
+        page.goto(live_app.url + path)
+        total, sources = page.evaluate(LAYOUT_SHIFT)
+        if total >= 0.05:
+            shifted[path] = (round(total, 3), sources)
+        if targets := page.evaluate(SMALL_TARGETS):
+            small[path] = targets
+    assert shifted == {}
+    assert small == {}
+
+
+def test_the_phone_layout_needs_no_script(page, live_app, sign_in, reviewer, browser):
+    """The navigation is folded by the stylesheet alone, so app.js changes nothing once it
+    runs (what moved body > main); without scripts it shows whole (nojs.css)."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(reviewer)
+    page.route("**/app.js", lambda route: route.fulfill(body="", content_type="text/javascript"))
+    page.goto(live_app.url + reverse("memory_app:sessions"))
+    assert not page.locator("#main-nav").is_visible()
+    assert page.locator(".menu-toggle").is_visible()
+    without = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 800})
+    try:
+        bare = without.new_page()
+        bare.goto(live_app.url + reverse("login"))
+        bare.fill("#id_username", reviewer.username)
+        bare.fill("#id_password", PASSWORD)
+        bare.click("form.login button[type=submit]")
+        bare.goto(live_app.url + reverse("memory_app:sessions"))
+        assert bare.locator("#main-nav").is_visible()
+        assert not bare.locator(".menu-toggle").is_visible()
+        # A plain form submit sends every field; the server answers with the clean URL.
+        bare.select_option("#id_channel", "cli")
+        bare.click("form.filters button[type=submit]")
+        assert bare.url == live_app.url + reverse("memory_app:sessions") + "?channel=cli"
+    finally:
+        without.close()
+
+
 def test_a_refusal_is_a_styled_page_with_the_missing_role_and_a_way_back(
     page, live_app, sign_in, reviewer
 ):

@@ -1,6 +1,7 @@
 """The frame: login everywhere, no-role page, overview, activity, HTMX redirects."""
 
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -246,3 +247,43 @@ def test_empty_states_read_as_sentences(reviewer_client, proposal):
     assert '<li class="muted empty">No decision has been recorded yet.</li>' in html
     assert '<li class="muted empty">This proposal has not been deployed.</li>' in html
     assert '<li class="muted">' not in html  # every empty state is marked as a sentence
+
+
+def test_activity_shows_its_default_filters_as_chosen(reviewer_client, history):
+    html = reviewer_client.get("/activity/").content.decode()
+    for kind in ("events", "approvals", "deploys", "profiles"):
+        assert f'name="kind" value="{kind}"' in html
+        assert re.search(f'<input[^>]*name="kind" value="{kind}"[^>]*checked', html), kind
+    checked = re.findall(r'<input[^>]*name="level" value="(\w+)"[^>]*checked', html)
+    assert checked == ["high", "critical"]
+    # What is checked is what is in effect: the same entries as asking for it outright.
+    chosen = reviewer_client.get("/activity/" + EVERY_KIND + "&level=high&level=critical")
+    default = reviewer_client.get("/activity/")
+    assert [e.key for e in chosen.context["entries"]] == [e.key for e in default.context["entries"]]
+
+
+def test_activity_names_an_event_s_type_once(reviewer_client, store):
+    run = store.start_workflow_run("w", trigger_source="cron", initiated_by="s")
+    store.add_event("policy", "critical", "policy guard stopped the step", run_id=run.id)
+    store.add_event("error", "critical", "disk full", run_id=run.id)
+    html = reviewer_client.get("/activity/").content.decode()
+    assert '<span class="type">policy</span>' not in html
+    assert "policy guard stopped the step" in html
+    assert '<span class="type">error</span>' in html  # not said by its message
+
+
+def test_activity_filtered_in_place_sends_the_level_counts_again(reviewer_client, history, store):
+    store.add_event("info", "low", "another tick", run_id=history.id)
+    html = reviewer_client.get("/activity/?level=low", HTTP_HX_REQUEST="true").content.decode()
+    assert html.lstrip().startswith('<section id="results">')
+    assert '<span id="level-count-low" hx-swap-oob="true">(2)</span>' in html
+    assert '<span id="level-count-critical" hx-swap-oob="true">(1)</span>' in html
+
+
+def test_activity_redirects_away_empty_parameters(reviewer_client, history):
+    response = reviewer_client.get("/activity/?kind=&level=critical&after=")
+    assert response.status_code == 302
+    assert response["Location"] == "/activity/?level=critical"
+    response = reviewer_client.get("/activity/?kind=&level=")
+    assert response.status_code == 302
+    assert response["Location"] == "/activity/"

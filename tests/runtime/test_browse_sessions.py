@@ -42,8 +42,9 @@ def make_sessions(count: int, turns: int = 2) -> list[Session]:
 def test_list_shows_turn_and_token_totals(reviewer_client):
     make_sessions(1, turns=3)
     html = body(reviewer_client.get(SESSIONS))
-    assert '<td class="num" data-label="Turns">3</td><td class="num" data-label="Tokens">15</td>' in (
-        html
+    assert (
+        '<td class="num" data-label="Turns">3</td><td class="num" data-label="Tokens">15</td>'
+        in (html)
     )
 
 
@@ -612,3 +613,47 @@ def test_any_writer_s_change_replaces_the_table_s_change_token(table, insert):
             token = ChangeToken.of(table)
             assert token not in seen, statement
             seen.add(token)
+
+
+# --- facets and clean filter URLs ------------------------------------------------------
+
+
+def test_a_list_filtered_in_place_sends_its_facet_counts_again(reviewer_client, store):
+    for actor, channel in [("tom", "cli"), ("tom", "cli"), ("oxide", "cli"), ("oxide", "api")]:
+        store.start_session(actor, channel=channel)
+    reload = body(reviewer_client.get(SESSIONS + "?actor=oxide"))
+    assert '<option value="cli">cli (1)</option>' in reload
+    fragment = body(reviewer_client.get(SESSIONS + "?actor=oxide", HTTP_HX_REQUEST="true"))
+    assert fragment.lstrip().startswith('<section id="results">')
+    # Each facet's options, counted under the new filter, swapped into the form's select.
+    assert '<select id="id_channel" hx-swap-oob="innerHTML">' in fragment
+    assert '<option value="cli">cli (1)</option>' in fragment  # a reload's count, not 3
+    assert '<option value="api">api (1)</option>' in fragment
+    assert '<option value="oxide" selected>oxide (2)</option>' in fragment
+    assert '<option value="tom">tom (2)</option>' in fragment
+    # A whole page has them in its form, once.
+    assert "hx-swap-oob" not in reload
+
+
+@pytest.mark.parametrize(
+    ("query", "clean"),
+    [
+        ("?q=&actor=&channel=cli", "?channel=cli"),
+        ("?actor=&channel=&status=&started_from=", ""),
+        ("?q=caf%C3%A9&meta_key=", "?q=caf%C3%A9"),
+    ],
+)
+def test_a_plain_form_submit_with_empty_fields_redirects_to_the_clean_url(
+    reviewer_client, query, clean
+):
+    for url in (SESSIONS, reverse("memory_app:workflows")):
+        response = reviewer_client.get(url + query)
+        assert response.status_code == 302
+        assert response["Location"] == url + clean
+    assert reviewer_client.get(SESSIONS + "?channel=cli").status_code == 200
+
+
+def test_the_refusal_of_an_anonymous_visitor_comes_before_the_redirect(client):
+    response = client.get(SESSIONS + "?actor=")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))

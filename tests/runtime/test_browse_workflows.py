@@ -331,3 +331,20 @@ def test_a_running_run_shows_how_long_it_has_been_running(reviewer_client, store
     assert '<td class="num" data-label="Duration">running for 3m 00s</td>' in listed
     clock.set(datetime(2026, 12, 6, 10, 0, tzinfo=UTC), ticking=False)
     assert "<dd>running for 1h 03m</dd>" in body(reviewer_client.get(run_url(run.id)))
+
+
+def test_a_time_ahead_of_now_is_marked_wherever_it_shows(reviewer_client, store, clock):
+    clock.set(datetime(2026, 12, 6, 9, 0, tzinfo=UTC), ticking=False)
+    ahead = store.start_workflow_run(
+        "ahead", trigger_source="cron", initiated_by="s", started_at="2026-12-07T09:00:00Z"
+    )
+    skewed = store.start_workflow_run(
+        "skewed", trigger_source="cron", initiated_by="s", started_at="2026-12-06T09:00:30Z"
+    )
+    listed = body(reviewer_client.get(RUNS))
+    assert listed.count('<span class="badge future">in the future</span>') == 1
+    assert 'class="ts-future"' in body(reviewer_client.get(run_url(ahead.id)))
+    # Half a minute of clock skew between writers is no mark.
+    assert "in the future" not in body(reviewer_client.get(run_url(skewed.id)))
+    clock.set(datetime(2026, 12, 8, 9, 0, tzinfo=UTC), ticking=False)
+    assert "in the future" not in body(reviewer_client.get(run_url(ahead.id)))

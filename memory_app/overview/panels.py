@@ -118,9 +118,9 @@ def conversation_panel(window: Window, found: Conversations) -> dict:
         rows = {}
         for value, n in sessions.by_group(position):
             rows.setdefault(value, [0, 0, 0])[0] = n
-        for value, n in turns.by_group(position):
+        for value, n in found.turns_by.by_group(position):
             rows.setdefault(value, [0, 0, 0])[1] = n
-        for value, n in turns.by_group(position, 1):
+        for value, n in found.turns_by.by_group(position, 1):
             rows.setdefault(value, [0, 0, 0])[2] = n
         ordered = sorted(rows.items(), key=lambda kv: (-kv[1][1], -kv[1][0], str(kv[0])))
         peak = max((r[1] for _, r in ordered), default=0) or 1

@@ -101,12 +101,14 @@ def tally(
     window: Window,
     group: tuple[str, ...] = (),
     summed: str | None = None,
+    *,
+    before: bool = True,
 ) -> Tally:
     """Rows of ``qs`` per bucket of ``column``'s time (and per ``group``), in ``window`` and
-    the one before, with the sum of ``summed`` (read as a real, so another writer's huge
-    integer cannot overflow the sum): two queries (see the module docstring)."""
+    (``before``) the one before, with the sum of ``summed`` (read as a real, so another
+    writer's huge integer cannot overflow the sum): two queries (see the module docstring)."""
     start, end = window.bounds
-    lo, _ = window.previous.bounds
+    lo = window.previous.bounds[0] if before else start
     found = Tally()
     total = Sum(Cast(summed, FloatField())) if summed else Value(0.0)
     rows = (
@@ -142,19 +144,26 @@ def tally(
 @dataclass(frozen=True)
 class Conversations:
     sessions: Tally  # grouped by (actor, channel)
-    turns: Tally  # grouped by the session's (actor, channel), with tokens summed
+    turns: Tally  # with tokens summed
+    turns_by: Tally  # the window's alone, grouped by their session's (actor, channel)
 
 
 def conversations(window: Window) -> Conversations:
-    """Sessions by start, turns and tokens by their time, each by actor and channel."""
+    """Sessions by start, turns and tokens by their time, each by actor and channel.
+
+    Turns and tokens over time come from their index alone; by actor and channel, each turn
+    is joined to its session, which costs a lookup a turn, so only for the window itself."""
+    turns = Turn.objects.all()
     return Conversations(
         sessions=tally(Session.objects.all(), "started_at", window, ("actor", "channel")),
-        turns=tally(
-            Turn.objects.all(),
+        turns=tally(turns, "created_at", window, summed="token_count"),
+        turns_by=tally(
+            turns,
             "created_at",
             window,
             ("session__actor", "session__channel"),
             summed="token_count",
+            before=False,
         ),
     )
 

@@ -45,6 +45,11 @@ def trend(now: float, before: float, window: Window) -> str:
     return f"{way} {abs(change)}% on {span} ({charts.number(before)})"
 
 
+def counted(n: float, things: str) -> str:
+    """ "1 session", "2 sessions": a count and its plural noun, as the sentences say them."""
+    return f"{charts.number(n)} {things[:-1] if round(n) == 1 else things}"
+
+
 def bucket_label(key: str) -> str:
     """A bucket as the charts and tables name it, in UTC: "2026-12-06" or "12-06 09:00"."""
     if len(key) == HOUR:
@@ -105,7 +110,7 @@ def conversation_panel(window: Window, found: Conversations) -> dict:
     def over_time(chart_id: str, title: str, tally: Tally, what: str, which: int = 0):
         values = tally.series(buckets, which)
         summary = (
-            f"{charts.number(sum(values))} {what} in {window.label}, "
+            f"{counted(sum(values), what)} in {window.label}, "
             f"{trend(sum(values), tally.total(BEFORE, which), window)}; "
             f"the most in one {window.unit}: {charts.number(max(values, default=0))}."
         )
@@ -170,7 +175,7 @@ def workflow_panel(window: Window, found: Workflows) -> dict:
     rate, rate_before = found.failure_rate(NOW), found.failure_rate(BEFORE)
     durations, durations_before = found.durations(NOW), found.durations(BEFORE)
     summary = (
-        f"{charts.number(total)} runs started in {window.label}, {trend(total, before, window)}"
+        f"{counted(total, 'runs')} started in {window.label}, {trend(total, before, window)}"
         + "".join(f"; {charts.number(sum(v))} {s}" for s, v in by_status.items())
         + "."
     )
@@ -258,7 +263,7 @@ def governance_panel(window: Window, found: Governance) -> dict:
             charts.time_chart(
                 "opened-chart",
                 "Proposals opened",
-                f"{charts.number(opened_total)} proposals opened in {window.label}, "
+                f"{counted(opened_total, 'proposals')} opened in {window.label}, "
                 f"{trend(opened_total, opened_before, window)}.",
                 buckets,
                 labels,
@@ -267,7 +272,7 @@ def governance_panel(window: Window, found: Governance) -> dict:
             charts.time_chart(
                 "decided-chart",
                 "Proposals decided",
-                f"{charts.number(decided_total)} proposals decided in {window.label}, "
+                f"{counted(decided_total, 'proposals')} decided in {window.label}, "
                 f"{trend(decided_total, decided_before, window)}"
                 + "".join(f"; {charts.number(sum(v))} {s}" for s, v, _, _ in decided_series)
                 + ".",

@@ -23,7 +23,7 @@ from memory_app.models import (
 )
 from memory_app.overview import charts, story
 from memory_app.overview.governance_story import governance
-from memory_app.overview.panels import trend
+from memory_app.overview.panels import counted, trend
 from memory_app.overview.story import BEFORE, NOW, percentile
 from memory_app.overview.window import Window, bucket_bounds, chosen_window
 from memory_app.promotion import decision_time, rule
@@ -153,6 +153,12 @@ def test_ticks_name_the_first_and_last_bucket_and_at_most_seven():
     assert names[0] == "d0"
     assert names[-1] == "d30"
     assert len(names) <= 7
+
+
+def test_sentences_count_in_the_singular_and_plural():
+    assert counted(1, "sessions") == "1 session"
+    assert counted(1234, "turns") == "1,234 turns"
+    assert counted(0, "runs") == "0 runs"
 
 
 def test_percentiles_and_trends():

@@ -22,6 +22,7 @@ AUDIT_TABLES = [
     "task_events",
     "tommemory_proposal_changes",
     "tommemory_audit_log",
+    "tommemory_profile_withdrawals",
 ]
 ROLES = importlib.import_module("memory_app.migrations.0004_role_groups")
 CHROMIUM = os.environ.get("TOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -40,6 +40,11 @@ def demo_file(tmp_path_factory) -> Path:
             "(1, 'decision.needed', 'e1', '{\"text\": \"x\"}', 'delivered', 1, "
             "'2026-11-01 10:00:01.250000', 200, 'ok', '')"
         )
+        # A withdrawn profile version's who, when and why move with it.
+        conn.execute(
+            "INSERT INTO tommemory_profile_withdrawals VALUES ('w1', 'behavior_profiles', "
+            "'v-2', 'paula', '2026-11-01T09:00:00.000Z', 'the threshold was wrong')"
+        )
         conn.execute(
             "INSERT INTO tommemory_digests (user_id, sent_at, proposals) "
             "SELECT id, '2026-11-01 11:00:00', '[\"p1\", \"p2\"]' FROM auth_user LIMIT 1"

@@ -6,9 +6,9 @@
 The target is migrated first, then every v1 row and our own (decision evidence, the
 proposal change log, the decision log, profile withdrawals, the sign-in accounts and their
 roles) is copied in batches, parents before children, turns in the order they were added
-(search pages by it), all in one transaction on the target: a row the target cannot hold stops the copy
-and leaves the target's rows as they were. A target that already holds rows is refused
-unless ``--into-non-empty``. The copy ends by comparing the row counts of every table
+(search pages by it), all in one transaction on the target: a row the target cannot hold
+stops the copy and leaves the target's rows as they were. A target that already holds rows
+is refused unless ``--into-non-empty``. The copy ends by comparing the row counts of every table
 and running ``verify_audit`` on the target.
 """
 

@@ -91,16 +91,17 @@ class DecisionForm(forms.Form):
         # Said beside the form instead, once: why no approval at all can be recorded.
         self.refused = bool(verdict and (verdict.approval_refusal or own_refusal))
         self.offered: list[str] = []
-        self.not_offered: list[tuple[str, str]] = []  # (type, why an approval would not count)
+        # (types, why an approval of them would not count), each reason said once.
+        self.not_offered: list[tuple[str, str]] = []
         if verdict is None:
             return
         if not self.refused:
             self.offered = verdict.types_open_to(approver)
-            self.not_offered = [
-                (kind, verdict.why_not_offered(approver, kind))
-                for kind in verdict.required
-                if kind not in self.offered
-            ]
+            reasons: dict[str, list[str]] = {}
+            for kind in verdict.required:
+                if kind not in self.offered:
+                    reasons.setdefault(verdict.why_not_offered(approver, kind), []).append(kind)
+            self.not_offered = [(", ".join(kinds), why) for why, kinds in reasons.items()]
         shown = self.offered or list(verdict.required)
         labels = dict(ApprovalType.choices)
         # The field still takes every type, so a post of another one is answered by the

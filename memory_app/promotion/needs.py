@@ -21,10 +21,10 @@ from memory_app.timeutil import instant_key, parse_iso
 
 @dataclass(frozen=True)
 class Missing:
-    """A required type no counted approval gives yet, and who can still give it."""
+    """Required types no counted approval gives yet, and who can still give them."""
 
-    kind: str
-    givers: tuple[str, ...]  # the people who may decide whose approval of it would count
+    kinds: tuple[str, ...]  # missing types the same people can give (said once for all)
+    givers: tuple[str, ...]  # the people who may decide whose approval of them would count
     nobody: str = ""  # why nobody can ("" when someone can)
 
 
@@ -35,15 +35,18 @@ def decider_names() -> list[str]:
 
 
 def missing_of(verdict: rule.Verdict, names: list[str]) -> list[Missing]:
-    """Each type the proposal still misses, with who of ``names`` can give it; nothing
-    once the proposal takes no decision (rejected, approved, promoted, or refused)."""
+    """The types the proposal still misses, with who of ``names`` can give each, the
+    types the same people can give together ("human, policy: can be given by ann, bob");
+    nothing once the proposal takes no decision (rejected, approved, promoted, refused)."""
     if not verdict.takes_decisions:
         return []
-    found = []
+    groups: dict[tuple[str, ...], list[str]] = {}
     for kind in verdict.missing:
-        givers = tuple(verdict.who_can_give(kind, names))
-        found.append(Missing(kind, givers, "" if givers else _nobody(verdict, names)))
-    return found
+        groups.setdefault(tuple(verdict.who_can_give(kind, names)), []).append(kind)
+    return [
+        Missing(tuple(kinds), givers, "" if givers else _nobody(verdict, names))
+        for givers, kinds in groups.items()
+    ]
 
 
 def _nobody(verdict: rule.Verdict, names: list[str]) -> str:

@@ -51,7 +51,9 @@ class QueueRow:
 
     @property
     def old(self) -> bool:
-        return self.waited_hours is not None and self.waited_hours > OLD_AFTER_HOURS
+        """Waiting for a decision for long (a decided proposal waits no more)."""
+        waiting = self.verdict.takes_decisions and self.waited_hours is not None
+        return waiting and self.waited_hours > OLD_AFTER_HOURS
 
 
 QUEUE_COLUMNS = [
@@ -159,7 +161,8 @@ def _detail_context(
         at, at_error = None, " ".join(exc.messages)
     if at:
         status_then = status_at(at)
-    missing = {m.kind: m for m in needs.missing_of(lineage.verdict, needs.decider_names())}
+    missing_of = needs.missing_of(lineage.verdict, needs.decider_names())
+    missing = {kind: m for m in missing_of for kind in m.kinds}
     return {
         "lineage": lineage,
         "proposal": lineage.proposal,

@@ -5,8 +5,10 @@ import re
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
-from memory_app.models import Approval, Proposal
+from memory_app.models import Approval, ApprovalType, Decision, Proposal
 from memory_app.promotion import rule
 from tests.helpers import body, decide, validate
 
@@ -51,7 +53,7 @@ def test_after_approving_human_at_high_risk_nothing_that_would_not_count_is_offe
     assert 'value="approved" required id="id_decision_0" disabled>' in html
     assert 'value="rejected" required id="id_decision_1" checked>' in html
     assert (
-        "<strong>policy</strong>: you already gave human on this proposal; a high-risk "
+        "<strong>policy, security</strong>: you already gave human on this proposal; a high-risk "
         "proposal needs each type from a different person"
     ) in html
     assert "<strong>human</strong>: you already gave it, and it counts" in html
@@ -126,3 +128,21 @@ def test_the_proposer_and_failing_checks_still_offer_only_a_rejection(ops_client
     assert "No approval of yours would count" not in html  # said once, by the refusal
     assert 'value="approved" required id="id_decision_0" disabled>' in html
     assert offered(html) == ["human", "policy", "security"]  # a rejection of any type counts
+
+
+@given(
+    kind=st.sampled_from(ApprovalType.values) | st.text(max_size=12),
+    decision=st.sampled_from(Decision.values) | st.text(max_size=12),
+    htmx=st.booleans(),
+)
+def test_any_posted_decision_that_would_not_count_is_answered_and_writes_nothing(
+    ops_client, ops, store, validated, kind, decision, htmx
+):
+    """Once oscar counts as human at high risk, no approval of his counts and a rejection
+    without notes is refused: whatever is posted, a clear answer and no new row."""
+    if not Approval.objects.exists():
+        decide(store, validated, ops.username, "human")
+    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = post(ops_client, validated, kind, decision, token="t-any", **extra)
+    assert response.status_code == (200 if htmx else 422)
+    assert Approval.objects.count() == 1

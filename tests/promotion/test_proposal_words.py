@@ -82,8 +82,11 @@ def test_a_rejected_proposal_does_not_say_still_missing(reviewer_client, store, 
     assert "Rule for high risk: human + policy + security, each from a different person." in html
     assert "missing" not in html.lower()
     assert "policy: no counted approval" in html
+    Proposal.objects.filter(pk=proposal.pk).update(created_at="2026-01-01T00:00:00.000Z")
     queue = body(reviewer_client.get(QUEUE + "?status="))
     assert "still missing" not in queue
+    assert '<span class="muted">not waiting: rejected</span>' in queue
+    assert 'class="old"' not in queue  # drafted long ago, but it waits no more
 
 
 def test_a_validation_names_each_check_and_which_failed(reviewer_client, store, proposal):

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from memory_app.store import RuntimeMemoryStore
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, days_ahead
 
 # What the browser shows is the same page on either engine, whose queries the page tests
 # run on both: these run once, in the SQLite half.
@@ -17,7 +17,7 @@ AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
-def world(live_app, back_then, ops):
+def world(live_app, back_then, ops, clock):
     """One row of each kind, so every page has something to show."""
     store = RuntimeMemoryStore()
     session = store.start_session("tom", channel="cli", metadata={"topic": "a long topic " * 8})
@@ -47,6 +47,12 @@ def world(live_app, back_then, ops):
             "tom", {"tone": "brisk", "notify": ["ops"]}, created_by="p", rationale="faster",
             effective_from="2026-03-01",
         )  # fmt: skip
+    # A withdrawn version and a scheduled one (with its withdraw form for the superuser).
+    for days in (20, 30):
+        store.publish_behavior_profile(
+            "tom", {"tone": "warm"}, created_by="p", effective_from=days_ahead(clock, days)
+        )
+    store.withdraw_behavior_profile("tom", 4, withdrawn_by="p", reason="not yet " * 12)
     return {"session": session, "run": run, "proposal": proposal}
 
 

@@ -88,7 +88,8 @@ def test_a_decision_dated_in_the_future_counts_from_when_it_was_recorded(
     _dated_2036_then_taken_in(store, medium, clock)
     assert one(statuses(reviewer_client, store, medium, clock)) == "approved"
     html = _text(reviewer_client.get(page_url(medium)))
-    assert 'dated <time datetime="2036-01-01T00:00:00.000Z"' in html
+    # The claimed time, later than now, is marked so (time_element).
+    assert 'dated <span class="ts-future" title="dated later than now"><time datetime="2036' in html
     assert ', recorded <time datetime="2026-12-06T10:00:00.000Z"' in html
     assert html.count('class="ts-moved"') == 1  # the store's own rows count as dated
 

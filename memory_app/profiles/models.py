@@ -13,7 +13,7 @@ from memory_app.base_models import (
     AppendOnlyQuerySet,
     JSONColumnsMixin,
 )
-from memory_app.errors import InvalidInput
+from memory_app.errors import InvalidInput, NotFound
 from memory_app.expressions import other_times_index
 from memory_app.fields import IntegerColumn, JSONTextField, TextColumn, TextIdField, TimestampField
 from memory_app.ids import new_id
@@ -198,6 +198,36 @@ def windows_to_close(
                 version.effective_to,
             )
     return to_close
+
+
+def withdrawable(
+    versions: list[ProfileVersion], withdrawn: frozenset, name: str, number: int, now: str
+) -> ProfileVersion:
+    """The version ``number`` of ``versions`` (newest first; ``withdrawn``: the ids of those
+    withdrawn) if it may be withdrawn at ``now``: the latest not withdrawn, not started and
+    open. Refused otherwise, with why."""
+    target = next((v for v in versions if v.version == number), None)
+    if target is None:
+        raise NotFound(f"{name} has no v{number}")
+    if target.pk in withdrawn:
+        raise InvalidInput(f"{name} v{number} is already withdrawn")
+    latest = next(v for v in versions if v.pk not in withdrawn)
+    if latest is not target:
+        raise InvalidInput(
+            f"{name} v{number} is not the latest version (v{latest.version} is): "
+            "only the latest can be withdrawn"
+        )
+    if not target.starts_after(now):
+        raise InvalidInput(
+            f"{name} v{number} started at {target.effective_from}: only a version that "
+            "has not started yet can be withdrawn"
+        )
+    if not target.is_open:
+        raise InvalidInput(
+            f"{name} v{number} already ends at {target.effective_to}: only a version "
+            "whose window is open can be withdrawn"
+        )
+    return target
 
 
 class WithdrawalQuerySet(AppendOnlyQuerySet):

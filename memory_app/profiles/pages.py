@@ -27,6 +27,7 @@ from memory_app.profiles.models import (
     active_version,
     next_version_number,
     window_warnings,
+    withdrawable,
 )
 from memory_app.store import NotFound, RuntimeMemoryStore, StoreError
 from memory_app.time_element import time_element
@@ -128,11 +129,13 @@ class VersionRow:
     scheduled: bool
 
 
-def _withdrawable(versions: list, withdrawn: dict, scheduled: list) -> ProfileVersion | None:
-    """The version a withdrawal would take (the store decides: this only offers the form):
-    the latest not withdrawn, if it is scheduled and open."""
+def _withdrawable(name: str, versions: list, withdrawn: dict, now: str) -> ProfileVersion | None:
+    """The version a withdrawal would take now, to offer its form (the store's rule)."""
     latest = next((v for v in versions if v.pk not in withdrawn), None)
-    return latest if latest in scheduled and latest.is_open else None
+    try:
+        return latest and withdrawable(versions, frozenset(withdrawn), name, latest.version, now)
+    except StoreError:
+        return None
 
 
 def _detail_context(request: HtmxHttpRequest, kind: str, name: str) -> dict:
@@ -156,7 +159,7 @@ def _detail_context(request: HtmxHttpRequest, kind: str, name: str) -> dict:
         # A withdrawn version's empty window is no gap or overlap to warn about.
         "warnings": window_warnings([v for v in versions if v.pk not in withdrawn]),
         "rows": [VersionRow(v, withdrawn.get(v.pk), v in scheduled) for v in versions],
-        "withdrawable": _withdrawable(versions, withdrawn, scheduled) if can_publish else None,
+        "withdrawable": _withdrawable(name, versions, withdrawn, now) if can_publish else None,
         "withdraw_form": WithdrawForm(),
         "can_publish": can_publish,
         "next_version": next_version_number(versions),

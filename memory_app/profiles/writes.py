@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from memory_app import checks
-from memory_app.errors import InvalidInput, NotFound
+from memory_app.errors import InvalidInput
 from memory_app.fields import MAX_INTEGER, sql_integer
 from memory_app.profiles.models import (
     BehaviorProfile,
@@ -21,6 +21,7 @@ from memory_app.profiles.models import (
     StartRefused,
     next_version_number,
     windows_to_close,
+    withdrawable,
 )
 from memory_app.timeutil import format_iso, now_iso, parse_iso
 from memory_app.vendor_sql import serialize_on
@@ -159,7 +160,7 @@ def withdraw_version(
         serialize_on(f"{model._meta.db_table}:{name}")
         versions = list(model.objects.versions_of(name))
         withdrawn = _withdrawn(model, versions)
-        target = _withdrawable(versions, withdrawn, name, version)
+        target = withdrawable(versions, withdrawn, name, version, now_iso())
         recorded = ProfileWithdrawal.objects.create(
             profile_table=model._meta.db_table,
             version_id=target.pk,
@@ -176,34 +177,6 @@ def withdraw_version(
         ]
         model.objects.filter(pk__in=closed_by_it).reopen_windows()
         return recorded
-
-
-def _withdrawable(
-    versions: list[ProfileVersion], withdrawn: frozenset, name: str, number: int
-) -> ProfileVersion:
-    """The version ``number`` of ``versions`` if it may be withdrawn now; refused otherwise."""
-    target = next((v for v in versions if v.version == number), None)
-    if target is None:
-        raise NotFound(f"{name} has no v{number}")
-    if target.pk in withdrawn:
-        raise InvalidInput(f"{name} v{number} is already withdrawn")
-    latest = next(v for v in versions if v.pk not in withdrawn)
-    if latest is not target:
-        raise InvalidInput(
-            f"{name} v{number} is not the latest version (v{latest.version} is): "
-            "only the latest can be withdrawn"
-        )
-    if not target.starts_after(now_iso()):
-        raise InvalidInput(
-            f"{name} v{number} started at {target.effective_from}: only a version that "
-            "has not started yet can be withdrawn"
-        )
-    if not target.is_open:
-        raise InvalidInput(
-            f"{name} v{number} already ends at {target.effective_to}: only a version "
-            "whose window is open can be withdrawn"
-        )
-    return target
 
 
 def withdraw_behavior_profile(profile_name: str, version: int, **kwargs) -> ProfileWithdrawal:

@@ -5,12 +5,14 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from memory_app import timeutil
 from memory_app.access import reader_required
 from memory_app.base_models import Level
 from memory_app.exports import export_response, wants_export
 from memory_app.forms import encode_cursor
 from memory_app.overview.activity import stream, timeline
 from memory_app.overview.forms import ActivityFilterForm
+from memory_app.overview.freshness import kept
 from memory_app.overview.governance_story import governance
 from memory_app.overview.panels import conversation_panel, governance_panel, workflow_panel
 from memory_app.overview.story import conversations, workflows
@@ -55,15 +57,23 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 def _story(request: HtmxHttpRequest) -> dict:
     """The window the query string chooses (or the default, and why) and its story."""
     window, window_errors = chosen_window(request.GET)
+    panels, as_of = kept(
+        window,
+        timeutil.now(),
+        lambda: {
+            "conversations": conversation_panel(window, conversations(window)),
+            "workflows": workflow_panel(window, workflows(window)),
+            "governance": governance_panel(window, governance(window)),
+        },
+    )
     return {
         "window": window,
         "window_errors": window_errors,
         "presets": PRESET_LABELS,
         "custom_from": format_iso(window.start)[:16],
         "custom_to": format_iso(window.end)[:16],
-        "conversations": conversation_panel(window, conversations(window)),
-        "workflows": workflow_panel(window, workflows(window)),
-        "governance": governance_panel(window, governance(window)),
+        "story_as_of": as_of,
+        **panels,
     }
 
 

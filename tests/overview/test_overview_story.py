@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memory_app.models import (
+    Approval,
     Proposal,
     Session,
     TaskEvent,
@@ -496,3 +497,46 @@ def test_the_aggregates_read_through_their_indexes(stopped, label, call, indexes
         assert index in " ".join(plan), (label, plan)
         # Reading the whole partial index of the few rows in other forms is what it is for.
         assert not [s for s in table_scans(plan) if index not in s], (label, plan)
+
+
+# --- kept while the rows stay as they were --------------------------------------------------
+
+
+def sessions_shown(client) -> str:
+    html = body(client.get("/"))
+    return re.search(r"Sessions started</dt><dd><strong>([0-9,]+)</strong>", html).group(1)
+
+
+def test_the_story_is_kept_until_a_row_changes_and_at_most_a_minute(
+    reviewer_client, stopped, store
+):
+    make_sessions()
+    first = count_queries(reviewer_client, "/")
+    assert count_queries(reviewer_client, "/") < first  # kept: one query says nothing changed
+    assert sessions_shown(reviewer_client) == "3"
+    with connection.cursor() as cursor:  # another writer's session, behind the store's back
+        cursor.execute(
+            "INSERT INTO sessions (id, actor, started_at, status, metadata_json) "
+            "VALUES ('raw', 'eve', %s, 'active', '{}')",
+            [at(-0.2)],
+        )
+    assert sessions_shown(reviewer_client) == "4"
+    store.append_turn("s1", "user", "one more", token_count=1000)  # a turn alone shows too
+    assert "1,040" in body(reviewer_client.get("/"))
+    with connection.cursor() as cursor:  # an edit in place the version cannot see...
+        cursor.execute("UPDATE conversation_turns SET token_count = 2 WHERE id = 't1'")
+    assert "1,040" in body(reviewer_client.get("/"))
+    stopped.set(T0 + timedelta(minutes=1), ticking=False)  # ...shows within the minute
+    assert "1,032" in body(reviewer_client.get("/"))
+
+
+def test_a_decision_recorded_by_another_writer_shows_at_once(reviewer_client, store, clock):
+    proposal = draft(store, clock, at(-2), key="raw")
+    validate(store, proposal)
+    clock.set(T0, ticking=False)
+    assert "0 proposals decided" in body(reviewer_client.get("/"))
+    Approval.objects.create(
+        id="raw-rejection", proposal_id=proposal.pk, approver="bob", approval_type="human",
+        decision="rejected", notes="no", decided_at=at(-0.5),
+    )  # fmt: skip
+    assert "1 proposal decided" in body(reviewer_client.get("/"))

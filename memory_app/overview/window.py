@@ -88,7 +88,8 @@ def bucket_bounds(key: str) -> tuple[str, str]:
     filters that take [from, to])."""
     start = parse_iso(key + (":00" if len(key) == HOUR else ""))
     step = timedelta(hours=1) if len(key) == HOUR else timedelta(days=1)
-    return format_iso(start), format_iso(start + step - timedelta(milliseconds=1))
+    # Its last millisecond, reached without passing it (the last day of year 9999 has no next).
+    return format_iso(start), format_iso(start + (step - timedelta(milliseconds=1)))
 
 
 def _floor(moment: datetime, prefix: int) -> datetime:

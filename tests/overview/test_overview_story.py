@@ -104,6 +104,19 @@ def test_the_page_shows_a_bad_window_s_message(reviewer_client, stopped):
     assert "Showing the last 24 hours." in html
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=9999-12-30&to=9999-12-31T23:59:59.999Z",
+        "from=9999-12-31T20:00&to=9999-12-31T23:59:59.999Z",
+        "from=0001-01-02&to=0001-01-03",
+    ],
+)
+def test_windows_at_the_ends_of_time_show(reviewer_client, query):
+    assert reviewer_client.get("/?" + query).status_code == 200
+    assert bucket_bounds("9999-12-31")[1] == "9999-12-31T23:59:59.999Z"
+
+
 @given(st.dictionaries(st.sampled_from(["window", "from", "to", "x"]), st.text(max_size=80)))
 def test_any_query_string_gives_a_window(query):
     window, _errors = chosen_window(query)
@@ -116,7 +129,11 @@ def test_any_query_string_gives_a_window(query):
     st.lists(
         st.tuples(
             st.sampled_from(["window", "from", "to", "window[]", ""]),
-            st.one_of(st.sampled_from(["24h", "7d", "30d", "9999-12-31", "0001-01-01"]), st.text()),
+            st.one_of(
+                st.sampled_from(["24h", "7d", "30d", "9999-12-31", "0001-01-01"]),
+                st.datetimes().map(lambda moment: moment.isoformat() + "Z"),  # any year
+                st.text(),
+            ),
         ),
         max_size=4,
     )

@@ -3,6 +3,7 @@
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from memory_app import timeutil
@@ -55,16 +56,21 @@ def overview(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _story(request: HtmxHttpRequest) -> dict:
-    """The window the query string chooses (or the default, and why) and its story."""
+    """The window the query string chooses (or the default, and why) and its story's panels,
+    rendered once and kept while the rows stay as they were (``freshness``)."""
     window, window_errors = chosen_window(request.GET)
     panels, as_of = kept(
         window,
         timeutil.now(),
-        lambda: {
-            "conversations": conversation_panel(window, conversations(window)),
-            "workflows": workflow_panel(window, workflows(window)),
-            "governance": governance_panel(window, governance(window)),
-        },
+        lambda: render_to_string(
+            "memory_app/overview/_story.html#panels",
+            {
+                "window": window,
+                "conversations": conversation_panel(window, conversations(window)),
+                "workflows": workflow_panel(window, workflows(window)),
+                "governance": governance_panel(window, governance(window)),
+            },
+        ),
     )
     return {
         "window": window,
@@ -73,7 +79,7 @@ def _story(request: HtmxHttpRequest) -> dict:
         "custom_from": format_iso(window.start)[:16],
         "custom_to": format_iso(window.end)[:16],
         "story_as_of": as_of,
-        **panels,
+        "story_panels": panels,
     }
 
 

@@ -15,9 +15,10 @@ from memory_app.timeutil import format_iso, now, parse_iso
 FUTURE_TOLERANCE = timedelta(minutes=1)
 
 
-def time_element(value: object) -> SafeString:
+def time_element(value: object, *, planned: bool = False) -> SafeString:
     """A time in the viewer's zone (set by app.js) with UTC on hover; odd values as written;
-    a time ahead of now marked so in words, not colour alone."""
+    a time ahead of now marked so in words, not colour alone, unless it is ``planned``: a
+    profile window's start or end is a schedule, which may well lie ahead."""
     moment = parse_iso(value)
     if moment is None:
         shown = "—" if value in (None, "") else str(value)
@@ -26,7 +27,7 @@ def time_element(value: object) -> SafeString:
     element = format_html(
         '<time datetime="{}" title="{} UTC">{} UTC</time>', format_iso(moment), utc, utc
     )
-    if moment - now() > FUTURE_TOLERANCE:
+    if not planned and moment - now() > FUTURE_TOLERANCE:
         return format_html(
             '<span class="ts-future" title="dated later than now">{}'
             ' <span class="badge future">in the future</span></span>',

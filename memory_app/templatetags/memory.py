@@ -21,9 +21,9 @@ register = template.Library()
 
 
 @register.simple_tag
-def ts(value: object) -> SafeString:
-    """A time as every page shows it (``time_element``)."""
-    return time_element(value)
+def ts(value: object, planned: bool = False) -> SafeString:
+    """A time as every page shows it (``time_element``); ``planned=True`` for a schedule."""
+    return time_element(value, planned=planned)
 
 
 @register.simple_tag

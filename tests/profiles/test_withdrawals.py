@@ -65,6 +65,13 @@ def test_a_scheduled_version_is_badged_on_the_list_and_its_page(reviewer_client,
     assert ">scheduled<" not in v1.split("</li>")[0]
 
 
+def test_a_schedule_is_not_marked_as_dated_in_the_future(reviewer_client, tom):
+    # A window's start or end lies ahead by design: "scheduled" says so; the "in the
+    # future" mark is for rows dated ahead of now, which a schedule is not.
+    for url in (reverse("memory_app:profiles"), profile_url()):
+        assert "in the future" not in body(reviewer_client.get(url))
+
+
 def test_a_started_version_is_not_scheduled(reviewer_client, tom, clock):
     clock.set(tom[2].effective_from, ticking=False)
     listed = body(reviewer_client.get(reverse("memory_app:profiles")))

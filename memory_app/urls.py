@@ -18,8 +18,8 @@ urlpatterns = [
     path("workflows/", workflow_pages.workflow_list, name="workflows"),
     path("workflows/<textid:run_id>/", workflow_pages.workflow_detail, name="workflow"),
     path("proposals/", proposals.proposal_list, name="proposals"),
-    # Before the proposal page, whose ids could otherwise take "needs-me".
-    path("proposals/needs-me/", proposals.needs_me, name="needs_me"),
+    # Not under proposals/: another writer's proposal may have any id, "needs-me" too.
+    path("needs-me/", proposals.needs_me, name="needs_me"),
     # The decision forms post here; listed first so an id ending in /approvals or
     # /break-glass is no issue.
     path(

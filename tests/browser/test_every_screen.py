@@ -66,6 +66,7 @@ def _pages(world) -> list[str]:
         reverse("memory_app:workflows"),
         reverse("memory_app:workflow", args=[world["run"].pk]),
         reverse("memory_app:proposals"),
+        reverse("memory_app:needs_me"),
         reverse("memory_app:proposal", args=[world["proposal"].pk]),
         reverse("memory_app:profiles"),
         reverse("memory_app:profile", args=["behavior", "tom"]),

@@ -141,3 +141,26 @@ def test_the_queue_links_needs_me_for_people_who_decide(ops_client, reviewer, wa
 
 def test_nothing_waiting_says_so(ops_client):
     assert "Nothing waits for you" in body(ops_client.get(NEEDS_ME))
+
+
+def test_a_proposal_whose_id_is_needs_me_keeps_its_own_page(reviewer_client, store):
+    # Another writer chooses proposal ids: the view of what needs me cannot take one.
+    skill = store.learn_skill("k", "d", source_type="doc", confidence=0.5)
+    store.draft_proposal(
+        skill.id, proposed_by="oxide", proposal_type="code_patch", proposal={},
+        risk_level="low", proposal_id="needs-me",
+    )  # fmt: skip
+    page = reviewer_client.get(reverse("memory_app:proposal", args=["needs-me"]))
+    assert page.status_code == 200
+    assert "<h1>Waiting for you" not in body(page)
+
+
+def test_the_navigation_shows_what_waits_for_people_who_decide(ops_client):
+    nav = body(ops_client.get(reverse("memory_app:activity"))).split("</nav>")[0]
+    assert f'<a href="{NEEDS_ME}">Waiting for you</a>' in nav
+    nav = body(ops_client.get(NEEDS_ME)).split("</nav>")[0]
+    assert f'<a href="{NEEDS_ME}" aria-current="page">Waiting for you</a>' in nav
+
+
+def test_the_navigation_leaves_it_out_for_people_who_do_not_decide(reviewer_client):
+    assert "Waiting for you" not in body(reviewer_client.get(QUEUE))

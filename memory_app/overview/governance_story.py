@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from memory_app import timeutil
-from memory_app.expressions import canonical_time, other_times
+from memory_app.expressions import is_canonical, other_times
 from memory_app.overview.story import BEFORE, NOW, Tally, tally
 from memory_app.overview.window import Window
 from memory_app.promotion import decision_time, rule
@@ -92,7 +92,7 @@ def _decisive_rows(since: str) -> list:
         (Approval, "decided_at", "approval", Q(decision=Decision.REJECTED)),
         (DeployOutcome, "deployed_at", "deploy", Q(status=DeployStatus.SUCCEEDED)),
     ):
-        claimed = model.objects.filter(canonical_time(column), **{f"{column}__gte": since})
+        claimed = model.objects.filter(is_canonical(column), **{f"{column}__gte": since})
         recorded = AuditLeaf.objects.filter(kind=kind, logged_at__gte=since)
         ids = (
             claimed.values("pk")

@@ -23,11 +23,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Case, Count, FloatField, Sum, Value, When
-from django.db.models.functions import Cast, Substr
+from django.db.models import Case, Count, FloatField, Q, Sum, Value, When
+from django.db.models.functions import Cast
 
 from memory_app import timeutil
-from memory_app.expressions import canonical_time, indexed_prefix, json_text_at, other_times
+from memory_app.expressions import (
+    HOUR,
+    hour_of,
+    indexed_prefix,
+    is_canonical,
+    json_text_at,
+    other_times,
+)
 from memory_app.overview.window import Window
 from memory_app.runtime.models import (
     RunStatus,
@@ -110,19 +117,32 @@ def tally(
     start, end = window.bounds
     lo = window.previous.bounds[0] if before else start
     found = Tally()
-    total = Sum(Cast(summed, FloatField())) if summed else Value(0.0)
+    # Rows are grouped by their hour (a day's bucket sums its hours here), and the window's
+    # rows told from the one before's by a sum, not a group: grouped by the hour alone, the
+    # rows come in the order of an index led by it (the turns'), with no sort.
+    hour = hour_of(column)
+    now = Q(**{f"{column}__gte": start})
+    counted = Sum(Case(When(now, then=Value(1)), default=Value(0)))
+    value = Cast(summed, FloatField()) if summed else Value(0.0)
     rows = (
         qs.order_by()
-        .filter(canonical_time(column), **{f"{column}__gte": lo, f"{column}__lte": end})
+        .filter(is_canonical(column), **{f"{column}__gte": lo, f"{column}__lte": end})
+        .annotate(hour=hour)
+        .filter(hour__gte=lo[:HOUR], hour__lte=end[:HOUR])
+        .values_list("hour", *group)
         .annotate(
-            period=Case(When(**{f"{column}__gte": start}, then=Value(NOW)), default=Value(BEFORE)),
-            bucket=Substr(column, 1, window.prefix),
+            n=Count("*"),
+            now=counted,
+            total=Sum(value),
+            now_total=Sum(Case(When(now, then=value), default=Value(0.0))),
         )
-        .values_list("period", "bucket", *group)
-        .annotate(n=Count("*"), total=total)
     )
-    for *key, n, summed_value in rows:
-        found.add(tuple(key), n, summed_value or 0.0)
+    for hour_key, *rest in rows:
+        *values, n, n_now, total, total_now = rest
+        bucket = hour_key[: window.prefix]
+        found.add((NOW, bucket, *values), n_now or 0, total_now or 0.0)
+        if n - (n_now or 0):
+            found.add((BEFORE, bucket, *values), n - n_now, (total or 0.0) - (total_now or 0.0))
     others = (
         qs.filter(other_times(column))
         .order_by(indexed_prefix(column))  # read through the partial index of those rows
@@ -232,7 +252,7 @@ def workflows(window: Window) -> Workflows:
     columns = ("id", "workflow_name", "status", "started_at", "finished_at")
     canonical = (
         WorkflowRun.objects.order_by()
-        .filter(canonical_time("started_at"), started_at__gte=lo, started_at__lte=end)
+        .filter(is_canonical("started_at"), started_at__gte=lo, started_at__lte=end)
         .values_list(*columns)
     )
     others = (

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from memory_app import timeutil
+from memory_app.expressions import HOUR
 from memory_app.timeutil import format_iso, parse_iso
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -27,8 +28,8 @@ DEFAULT = "24h"
 # month long (at most ~400 buckets, each a bar a chart can still draw).
 HOURLY_UP_TO = timedelta(days=2)
 LONGEST = timedelta(days=400)
-HOUR, DAY = 13, 10
-EARLIEST = datetime(1, 1, 1, tzinfo=UTC)  # the length of a bucket's prefix of a canonical time
+DAY = 10  # the length of a day's prefix of a canonical time (an hour's: ``HOUR``)
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

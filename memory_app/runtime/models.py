@@ -21,6 +21,7 @@ from memory_app.base_models import (
 )
 from memory_app.expressions import (
     canonical_time_index,
+    hourly_index,
     indexed_prefix,
     instant,
     instant_or_empty,
@@ -386,8 +387,8 @@ class Turn(JSONColumnsMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["session", "created_at"], name="idx_turns_session_created"),
-            # Not in v1: the overview's turns and tokens over time, from the index alone.
-            canonical_time_index("created_at", "idx_turns_canonical", also=("token_count",)),
+            # Not in v1: the overview's turns and tokens per hour, from the index alone.
+            hourly_index("created_at", "idx_turns_canonical", also=("token_count",)),
             other_times_prefix_index("created_at", "idx_turns_other_times"),
         ]
 

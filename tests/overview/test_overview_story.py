@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
+from memory_app.expressions import is_canonical
 from memory_app.models import (
     Approval,
     Proposal,
@@ -29,7 +30,15 @@ from memory_app.overview.story import BEFORE, NOW, percentile
 from memory_app.overview.window import Window, bucket_bounds, chosen_window
 from memory_app.promotion import decision_time, rule
 from memory_app.timeutil import format_iso, parse_iso
-from tests.helpers import body, count_queries, decide, query_plan, table_scans, validate
+from tests.helpers import (
+    body,
+    count_queries,
+    decide,
+    full_sorts,
+    query_plan,
+    table_scans,
+    validate,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -516,6 +525,20 @@ def test_the_aggregates_read_through_their_indexes(stopped, label, call, indexes
         assert not [s for s in table_scans(plan) if index not in s], (label, plan)
 
 
+def test_turns_per_hour_come_in_the_order_of_their_index_unsorted(stopped):
+    """A window of the million-turn file holds hundreds of thousands of turns: counted per
+    hour in the order of ``idx_turns_canonical`` (led by the hour), never sorted."""
+    make_sessions()
+    window = day_window()
+    sql = captured(
+        lambda: story.tally(Turn.objects.all(), "created_at", window, summed="token_count")
+    )[0]
+    plan = query_plan(sql, sorts_priced_out=True)
+    assert "idx_turns_canonical" in " ".join(plan), plan
+    assert not full_sorts(plan), plan
+    assert not table_scans(plan), plan
+
+
 # --- kept while the rows stay as they were --------------------------------------------------
 
 
@@ -557,3 +580,16 @@ def test_a_decision_recorded_by_another_writer_shows_at_once(reviewer_client, st
         decision="rejected", notes="no", decided_at=at(-0.5),
     )  # fmt: skip
     assert "1 proposal decided" in body(reviewer_client.get("/"))
+
+
+@pytest.mark.engine("sqlite")
+def test_the_canonical_condition_is_spelled_as_the_index_s_so_it_is_not_evaluated_again():
+    """SQLite knows a partial index's condition holds for each row it gives only when the
+    query's term reads exactly as the index's: a parameter in its place (a filter on the
+    flag binds True) made every turn's time be checked again (0.9 s of 1.2 s for 30 days
+    of the million-turn file)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'idx_turns_canonical'")
+        condition = cursor.fetchone()[0].split(" WHERE ", 1)[1]
+    sql, _ = Turn.objects.filter(is_canonical("created_at")).query.sql_with_params()
+    assert condition in sql.replace('"conversation_turns".', "")

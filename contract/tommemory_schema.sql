@@ -3,7 +3,9 @@
 -- Override; recorded from the dashboard only, counted by every store's governance rule),
 -- and the decision log every store appends its governed rows to (memory_app/auditlog.py,
 -- contract/decision_log.json), and the withdrawals of scheduled profile versions
--- (memory_app/profiles/models.py ProfileWithdrawal: who withdrew which version, when, why).
+-- (memory_app/profiles/models.py ProfileWithdrawal: who withdrew which version, when, why),
+-- and reviewers' annotations with their score configs and scores (memory_app/review/models.py:
+-- annotations and scores append-only; an edit is an annotation that supersedes another).
 -- The Django migrations create exactly this; tests/test_contract.py compares the two.
 -- RuntimeMemoryStore.bootstrap runs it after v1.
 CREATE TABLE IF NOT EXISTS "tommemory_approval_evidence" ("approval_id" TEXT NOT NULL PRIMARY KEY REFERENCES "approvals" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "seq" integer NOT NULL, "validation_id" text NULL, "proposal_sha256" text NOT NULL, "idempotency_token" text NULL UNIQUE, "prev_hash" text NOT NULL, "row_hash" text NOT NULL, "proposal_id" TEXT NOT NULL REFERENCES "skill_to_logic_proposals" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "risk_level" text NULL, CONSTRAINT "uniq_evidence_chain_seq" UNIQUE ("proposal_id", "seq"));
@@ -19,3 +21,13 @@ CREATE TRIGGER IF NOT EXISTS tommemory_audit_log_append_only_update BEFORE UPDAT
 CREATE TABLE IF NOT EXISTS "tommemory_profile_withdrawals" ("id" text NOT NULL PRIMARY KEY, "profile_table" text NOT NULL, "version_id" text NOT NULL, "withdrawn_by" text NOT NULL, "withdrawn_at" text NOT NULL, "reason" text NOT NULL, CONSTRAINT "uniq_profile_withdrawal" UNIQUE ("profile_table", "version_id"));
 CREATE TRIGGER IF NOT EXISTS tommemory_profile_withdrawals_append_only_update BEFORE UPDATE ON tommemory_profile_withdrawals BEGIN SELECT RAISE(ABORT, 'tommemory_profile_withdrawals is append-only: a withdrawal cannot be changed or deleted'); END;
 CREATE TRIGGER IF NOT EXISTS tommemory_profile_withdrawals_append_only_delete BEFORE DELETE ON tommemory_profile_withdrawals BEGIN SELECT RAISE(ABORT, 'tommemory_profile_withdrawals is append-only: a withdrawal cannot be changed or deleted'); END;
+CREATE TABLE IF NOT EXISTS "tommemory_score_configs" ("id" text NOT NULL PRIMARY KEY, "name" text NOT NULL UNIQUE, "data_type" text NOT NULL, "categories_json" text NULL, "min_value" real NULL, "max_value" real NULL, "description" text NOT NULL, "created_by" text NOT NULL, "created_at" text NOT NULL, "archived_at" text NULL);
+CREATE TABLE IF NOT EXISTS "tommemory_annotations" ("id" text NOT NULL PRIMARY KEY, "target_kind" text NOT NULL, "target_id" text NOT NULL, "author" text NOT NULL, "comment" text NOT NULL, "correction" text NULL, "queue_item_id" text NULL, "created_at" text NOT NULL, "supersedes_id" text NULL UNIQUE REFERENCES "tommemory_annotations" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED);
+CREATE TRIGGER IF NOT EXISTS tommemory_annotations_append_only_delete BEFORE DELETE ON tommemory_annotations BEGIN SELECT RAISE(ABORT, 'tommemory_annotations is append-only: an annotation is edited by one that supersedes it'); END;
+CREATE TRIGGER IF NOT EXISTS tommemory_annotations_append_only_update BEFORE UPDATE ON tommemory_annotations BEGIN SELECT RAISE(ABORT, 'tommemory_annotations is append-only: an annotation is edited by one that supersedes it'); END;
+CREATE INDEX IF NOT EXISTS "idx_annotations_since" ON "tommemory_annotations" ("created_at", "id");
+CREATE INDEX IF NOT EXISTS "idx_annotations_target" ON "tommemory_annotations" ("target_kind", "target_id");
+CREATE TABLE IF NOT EXISTS "tommemory_annotation_scores" ("id" text NOT NULL PRIMARY KEY, "value_text" text NULL, "value_number" real NULL, "annotation_id" text NOT NULL REFERENCES "tommemory_annotations" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, "score_config_id" text NOT NULL REFERENCES "tommemory_score_configs" ("id") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, CONSTRAINT "uniq_annotation_score" UNIQUE ("annotation_id", "score_config_id"));
+CREATE TRIGGER IF NOT EXISTS tommemory_annotation_scores_append_only_delete BEFORE DELETE ON tommemory_annotation_scores BEGIN SELECT RAISE(ABORT, 'tommemory_annotation_scores is append-only: a score is changed by an annotation that supersedes its own'); END;
+CREATE TRIGGER IF NOT EXISTS tommemory_annotation_scores_append_only_update BEFORE UPDATE ON tommemory_annotation_scores BEGIN SELECT RAISE(ABORT, 'tommemory_annotation_scores is append-only: a score is changed by an annotation that supersedes its own'); END;
+CREATE INDEX IF NOT EXISTS "tommemory_annotation_scores_score_config_id_b4a49572" ON "tommemory_annotation_scores" ("score_config_id");

@@ -14,6 +14,8 @@ from django.shortcuts import render
 READ_PERMISSION = "memory_app.view_session"
 # Ops record decisions; profile admins publish new profile versions.
 DECIDE_PERMISSION = "memory_app.add_approval"
+# Review admins (migration 0025's group) manage score configs and review queues.
+MANAGE_REVIEWS_PERMISSION = "memory_app.change_scoreconfig"
 
 
 def can_read(user) -> bool:
@@ -24,6 +26,11 @@ def can_read(user) -> bool:
 def can_decide(user) -> bool:
     """Ops (and superusers) record decisions on proposals."""
     return user.has_perm(DECIDE_PERMISSION)
+
+
+def can_manage_reviews(user) -> bool:
+    """Review admins (and superusers) manage score configs and review queues."""
+    return user.has_perm(MANAGE_REVIEWS_PERMISSION)
 
 
 def deciders() -> models.QuerySet:
@@ -65,7 +72,13 @@ def roles(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"may": {}}
-    return {"may": {"decide": can_decide(user), "publish": can_publish_any(user)}}
+    return {
+        "may": {
+            "decide": can_decide(user),
+            "publish": can_publish_any(user),
+            "manage_reviews": can_manage_reviews(user),
+        }
+    }
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -16,6 +16,7 @@ DEMO_USERS = [
     ("demo-ops-3", "ops"),
     ("demo-ops-4", "ops"),
     ("demo-profile-admin", "profile-admin"),
+    ("demo-review-admin", "review-admin"),
 ]
 
 

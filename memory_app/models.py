@@ -58,6 +58,15 @@ from memory_app.promotion.models import (
     Validator,
     check_passed,
 )
+from memory_app.review.models import (
+    Annotation,
+    AnnotationQuerySet,
+    AnnotationScore,
+    ScoreConfig,
+    ScoreConfigQuerySet,
+    ScoreDataType,
+    TargetKind,
+)
 from memory_app.runtime.models import (
     NEWEST_FIRST,
     OLDEST_FIRST,
@@ -112,6 +121,9 @@ __all__ = [
     "SNIPPET_MARKS",
     "TITLE_LENGTH",
     "V1_MODELS",
+    "Annotation",
+    "AnnotationQuerySet",
+    "AnnotationScore",
     "AppendOnlyError",
     "AppendOnlyModel",
     "AppendOnlyQuerySet",
@@ -146,6 +158,9 @@ __all__ = [
     "ProposedBy",
     "Role",
     "RunStatus",
+    "ScoreConfig",
+    "ScoreConfigQuerySet",
+    "ScoreDataType",
     "Session",
     "SessionQuerySet",
     "SessionStatus",
@@ -154,6 +169,7 @@ __all__ = [
     "SkillState",
     "SourceType",
     "StepStatus",
+    "TargetKind",
     "TaskEvent",
     "TaskEventQuerySet",
     "TriggerSource",

@@ -128,6 +128,11 @@ def profile_admin(db) -> User:
 
 
 @pytest.fixture
+def review_admin(db) -> User:
+    return _user_in("rhea-review-admin", "review-admin")
+
+
+@pytest.fixture
 def outsider(db) -> User:
     return _user_in("olga-outsider", None)
 

@@ -190,6 +190,9 @@ def test_the_governance_defaults_are_the_contract_s():
         "tommemory_overrides",
         "tommemory_audit_log",
         "tommemory_profile_withdrawals",
+        "tommemory_score_configs",
+        "tommemory_annotations",
+        "tommemory_annotation_scores",
     ],
 )
 def test_the_contract_s_own_tables_are_the_ones_the_migrations_make(tmp_path, table):

@@ -95,11 +95,17 @@ class Tally:
         return sorted(per.items(), key=lambda kv: (-kv[1], str(kv[0])))
 
 
+def _finite(value: float | None) -> float:
+    """A sum as the page shows it: a text another writer stored as a count ("1e999") reads
+    as infinity in SQL, which is no count, so such a sum counts as none, as text does."""
+    return value if value is not None and math.isfinite(value) else 0.0
+
+
 def _number(value: object) -> float:
     """A summed column's value as SQL's CAST to a real reads the usual ones."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
-    return float(value)
+    return _finite(float(value))
 
 
 def tally(
@@ -139,6 +145,7 @@ def tally(
     )
     for hour_key, *rest in rows:
         *values, n, n_now, total, total_now = rest
+        total, total_now = _finite(total), _finite(total_now)
         bucket = hour_key[: window.prefix]
         found.add((NOW, bucket, *values), n_now or 0, total_now or 0.0)
         if n - (n_now or 0):

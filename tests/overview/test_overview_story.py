@@ -256,6 +256,16 @@ def test_sessions_and_turns_per_bucket_with_the_window_before(stopped):
     assert found.turns_by.total() == found.turns.total()
 
 
+@pytest.mark.engine("sqlite")  # PostgreSQL's bigint holds integers alone
+def test_a_count_stored_as_text_reading_as_infinity_counts_as_none(reviewer_client, stopped):
+    make_sessions()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE conversation_turns SET token_count = '1e999' WHERE id = 't2'")
+    found = story.conversations(day_window())
+    assert found.turns.total(NOW, 1) == 10  # t1's alone
+    assert reviewer_client.get("/").status_code == 200
+
+
 def test_the_page_links_each_actor_and_bucket_to_the_sessions_list(reviewer_client, stopped):
     make_sessions()
     html = body(reviewer_client.get("/?window=24h"))

@@ -67,6 +67,14 @@ from memory_app.review.models import (
     ScoreDataType,
     TargetKind,
 )
+from memory_app.review.queue_models import (
+    ReviewQueue,
+    ReviewQueueConfig,
+    ReviewQueueItem,
+    ReviewQueueItemQuerySet,
+    ReviewReservation,
+    ReviewReservationQuerySet,
+)
 from memory_app.runtime.models import (
     NEWEST_FIRST,
     OLDEST_FIRST,
@@ -156,6 +164,12 @@ __all__ = [
     "ProposalStatus",
     "ProposalType",
     "ProposedBy",
+    "ReviewQueue",
+    "ReviewQueueConfig",
+    "ReviewQueueItem",
+    "ReviewQueueItemQuerySet",
+    "ReviewReservation",
+    "ReviewReservationQuerySet",
     "Role",
     "RunStatus",
     "ScoreConfig",

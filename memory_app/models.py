@@ -58,6 +58,7 @@ from memory_app.promotion.models import (
     Validator,
     check_passed,
 )
+from memory_app.review.finding_models import FindingEvidence, FindingEvidenceQuerySet
 from memory_app.review.models import (
     Annotation,
     AnnotationQuerySet,
@@ -148,6 +149,8 @@ __all__ = [
     "DeployStatus",
     "Digest",
     "EventType",
+    "FindingEvidence",
+    "FindingEvidenceQuerySet",
     "JSONColumnsMixin",
     "Level",
     "ListQuerySet",

@@ -27,6 +27,7 @@ from memory_app.promotion import decision_log, lineage
 from memory_app.promotion import writes as promotion_writes
 from memory_app.promotion.lineage import ProposalLineage
 from memory_app.promotion.writes import RecordedDecision, RecordedOverride
+from memory_app.review import findings
 from memory_app.runtime import bulk, replays
 from memory_app.runtime import writes as runtime_writes
 from memory_app.runtime.replays import SessionReplay, StepReplay, WorkflowReplay
@@ -96,6 +97,10 @@ class RuntimeMemoryStore:
     record_approval = _governed(promotion_writes.record_approval)
     record_override = _governed(promotion_writes.record_override)
     record_deploy_outcome = _governed(promotion_writes.record_deploy_outcome)
+
+    # --- a reviewer's finding as a proposal (memory_app.review.findings) ---------------
+    # Governed: its evidence links are decision-log leaves, taken in with the write.
+    propose_change = _governed(findings.propose_change)
 
     # --- profiles (memory_app.profiles.writes) ------------------------------------------
     publish_behavior_profile = _governed(profile_writes.publish_behavior_profile)

@@ -16,6 +16,7 @@ KINDS = (
     "behavior_profile",
     "personality_profile",
     "override",
+    "finding_evidence",  # a reviewer's proposal -> an annotation it rests on
 )
 LEFT_OUT = {"behavior_profile": {"effective_to"}, "personality_profile": {"effective_to"}}
 

@@ -1,7 +1,8 @@
 """The decision log: every governed row, in the order it was recorded, as one Merkle tree.
 
 Each decision (its approvals row and its evidence), break-glass decision, validation,
-deploy outcome and published profile version is a leaf of an append-only RFC 6962 log
+deploy outcome, published profile version and link from a reviewer's proposal to an
+annotation it rests on (review's finding evidence) is a leaf of an append-only RFC 6962 log
 (``AuditLeaf``, hashing in ``tommemory_verify.merkle``). The store logs its own rows in
 the transaction that writes them; rows other writers add are taken in the next time the
 log is brought up to date (``take_in``: every store write, ``audit_checkpoint``), in the
@@ -18,24 +19,17 @@ proves nothing about this one and is refused.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
 
-from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
-from memory_app.promotion.models import (
-    Approval,
-    ApprovalEvidence,
-    AuditLeaf,
-    DeployOutcome,
-    Override,
-    Proposal,
-    ValidationResult,
-)
+from memory_app.promotion.models import ApprovalEvidence, AuditLeaf, Proposal
 from memory_app.timeutil import instant_key, now_iso
 from memory_app.vendor_sql import serialize_on
 from tommemory_verify import leaves, merkle
@@ -51,12 +45,36 @@ from tommemory_verify.note import (
 # row was recorded: the contract every store logs by. What a leaf's text is, is
 # tommemory_verify.leaves (auditors check bundles with it, without this project).
 CONTRACT = json.loads((settings.BASE_DIR / "contract" / "decision_log.json").read_text())
-_LOGGED = (ValidationResult, Approval, DeployOutcome, BehaviorProfile, PersonalityProfile, Override)
-_BY_TABLE = {model._meta.db_table: model for model in _LOGGED}
-# kind -> (model, the column giving the time it was recorded)
-KINDS: dict[str, tuple[type[models.Model], str]] = {
-    kind: (_BY_TABLE[spec["table"]], spec["time"]) for kind, spec in CONTRACT["kinds"].items()
-}
+
+
+class _Kinds(Mapping[str, tuple[type[models.Model], str]]):
+    """kind -> (model, the column giving the time it was recorded), in the contract's order.
+
+    A leaf may be a row of a wing above this one (review's finding evidence), which
+    promotion never imports: the models are found by table in the app registry, on first
+    use (this module is imported while the models load). The kinds themselves are the
+    contract's, known at once.
+    """
+
+    @functools.cached_property
+    def _models(self) -> dict[str, tuple[type[models.Model], str]]:
+        tables = {m._meta.db_table: m for m in apps.get_app_config("memory_app").get_models()}
+        return {kind: (tables[s["table"]], s["time"]) for kind, s in CONTRACT["kinds"].items()}
+
+    def __getitem__(self, kind: str) -> tuple[type[models.Model], str]:
+        return self._models[kind]
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in CONTRACT["kinds"]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CONTRACT["kinds"])
+
+    def __len__(self) -> int:
+        return len(CONTRACT["kinds"])
+
+
+KINDS = _Kinds()
 COLUMNS: dict[str, list[str]] = {kind: spec["columns"] for kind, spec in CONTRACT["kinds"].items()}
 EVIDENCE_COLUMNS: list[str] = CONTRACT["evidence"]["columns"]
 

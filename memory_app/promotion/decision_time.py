@@ -31,6 +31,7 @@ same (runtime-store-ts/src/countedTime.ts).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -44,8 +45,13 @@ COUNTED = "counted_at"  # the attribute ``attach`` sets: canonical text, "" when
 CLAIMED = "claimed_column"  # the column whose time the row claims (for pages)
 POSITION = "log_index"  # its place in the decision log (None: not taken in yet)
 
-# model -> (log kind, the column holding the time a row claims)
-_KIND_OF = {model: (kind, column) for kind, (model, column) in decision_log.KINDS.items()}
+
+@functools.cache
+def _kind_of() -> dict[type, tuple[str, str]]:
+    """model -> (log kind, the column holding the time a row claims); read once the models
+    are loaded (``decision_log.KINDS``)."""
+    return {model: (kind, column) for kind, (model, column) in decision_log.KINDS.items()}
+
 
 # For each logged row: its moment and the previous take-in's (see the module docstring);
 # then, once, the log's last take-in (the lower bound of rows not logged yet).
@@ -108,12 +114,12 @@ def attach(rows: Iterable[object], now: datetime | None = None) -> list:
     moment = format_iso(now or timeutil.now())
     ids: dict[str, list[str]] = {}
     for row in rows:
-        kind, _ = _KIND_OF[type(row)]
+        kind, _ = _kind_of()[type(row)]
         if isinstance(row.pk, str):
             ids.setdefault(kind, []).append(row.pk)
     logged, before_now = _bounds(ids)
     for row in rows:
-        kind, column = _KIND_OF[type(row)]
+        kind, column = _kind_of()[type(row)]
         lo, hi, position = logged.get((kind, row.pk), (before_now, moment, None))
         setattr(row, COUNTED, counted(getattr(row, column), lo, hi))
         setattr(row, POSITION, position)

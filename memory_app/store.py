@@ -28,11 +28,16 @@ from memory_app.promotion import writes as promotion_writes
 from memory_app.promotion.lineage import ProposalLineage
 from memory_app.promotion.writes import RecordedDecision, RecordedOverride
 from memory_app.review import findings
+from memory_app.review import reads as review_reads
+from memory_app.review import writes as review_writes
+from memory_app.review.reads import AnnotationRead, AnnotationsSince
 from memory_app.runtime import bulk, replays
 from memory_app.runtime import writes as runtime_writes
 from memory_app.runtime.replays import SessionReplay, StepReplay, WorkflowReplay
 
 __all__ = [
+    "AnnotationRead",
+    "AnnotationsSince",
     "InvalidInput",
     "NotFound",
     "ProposalLineage",
@@ -112,6 +117,12 @@ class RuntimeMemoryStore:
     withdraw_behavior_profile = staticmethod(profile_writes.withdraw_behavior_profile)
     withdraw_personality_profile = staticmethod(profile_writes.withdraw_personality_profile)
     withdraw_version = staticmethod(profile_writes.withdraw_version)
+
+    # --- reviewers' annotations (memory_app.review): not governed rows themselves --------
+    create_score_config = staticmethod(review_writes.create_score_config)
+    annotate = staticmethod(review_writes.annotate)
+    annotations_for_session = staticmethod(review_reads.annotations_for_session)
+    annotations_since = staticmethod(review_reads.annotations_since)
 
     # --- the minimum v1 query set -------------------------------------------------------
 

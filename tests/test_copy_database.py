@@ -45,6 +45,18 @@ def demo_file(tmp_path_factory) -> Path:
             "INSERT INTO tommemory_profile_withdrawals VALUES ('w1', 'behavior_profiles', "
             "'v-2', 'paula', '2026-11-01T09:00:00.000Z', 'the threshold was wrong')"
         )
+        # A reviewer's annotation, its edit and their scores move with the turns they are on.
+        conn.executescript(
+            "INSERT INTO tommemory_score_configs VALUES ('c1', 'helpful', 'categorical', "
+            "'[\"yes\",\"no\"]', NULL, NULL, '', 'rhea', '2026-11-01T08:00:00.000Z', NULL);"
+            "INSERT INTO tommemory_annotations SELECT 'a1', 'turn', id, 'rita', 'wrong', "
+            "'the right answer', NULL, '2026-11-01T08:01:00.000Z', NULL "
+            "FROM conversation_turns LIMIT 1;"
+            "INSERT INTO tommemory_annotations SELECT 'a2', target_kind, target_id, author, '', "
+            "correction, 'q1', '2026-11-01T08:02:00.000Z', 'a1' FROM tommemory_annotations;"
+            "INSERT INTO tommemory_annotation_scores VALUES ('s1', 'no', NULL, 'a1', 'c1');"
+            "INSERT INTO tommemory_annotation_scores VALUES ('s2', 'yes', NULL, 'a2', 'c1');"
+        )
         conn.execute(
             "INSERT INTO tommemory_digests (user_id, sent_at, proposals) "
             "SELECT id, '2026-11-01 11:00:00', '[\"p1\", \"p2\"]' FROM auth_user LIMIT 1"
@@ -132,6 +144,9 @@ def test_a_copy_between_files_loses_nothing(demo_file, tmp_path, copy):
     copied = copy(str(demo_file), str(target))
     assert copied.returncode == 0, copied.stderr
     assert rows(target) == rows(demo_file)
+    # Our own tables are among those compared (an edit and what it superseded, and scores).
+    assert [r[0] for r in rows(target)["tommemory_annotations"]] == ["a1", "a2"]
+    assert len(rows(target)["tommemory_annotation_scores"]) == 2
     # The copy is searchable: its search indexes were filled.
     found = manage(
         target, "shell", "-c",

@@ -23,6 +23,8 @@ AUDIT_TABLES = [
     "tommemory_proposal_changes",
     "tommemory_audit_log",
     "tommemory_profile_withdrawals",
+    "tommemory_annotation_scores",
+    "tommemory_annotations",
 ]
 ROLES = importlib.import_module("memory_app.migrations.0004_role_groups")
 CHROMIUM = os.environ.get("TOM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

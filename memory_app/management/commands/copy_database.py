@@ -4,12 +4,13 @@
     python manage.py copy_database --from postgres://.../tom --to /srv/tom/copy.sqlite
 
 The target is migrated first, then every v1 row and our own (decision evidence, the
-proposal change log, the decision log, profile withdrawals, the sign-in accounts and their
-roles) is copied in batches, parents before children, turns in the order they were added
-(search pages by it), all in one transaction on the target: a row the target cannot hold
-stops the copy and leaves the target's rows as they were. A target that already holds rows
-is refused unless ``--into-non-empty``. The copy ends by comparing the row counts of every table
-and running ``verify_audit`` on the target.
+proposal change log, the decision log, profile withdrawals, reviewers' annotations with
+their scores and score configs, the sign-in accounts and their roles) is copied in batches,
+parents before children, turns in the order they were added (search pages by it), all in
+one transaction on the target: a row the target cannot hold stops the copy and leaves the
+target's rows as they were. A target that already holds rows is refused unless
+``--into-non-empty``. The copy ends by comparing the row counts of every table and running
+``verify_audit`` on the target.
 """
 
 import json
@@ -30,6 +31,7 @@ from memory_app.models import V1_MODELS
 from memory_app.notify.models import Digest, WebhookDelivery, WebhookEndpoint
 from memory_app.profiles.models import ProfileWithdrawal
 from memory_app.promotion.models import ApprovalEvidence, AuditLeaf, Override, ProposalChange
+from memory_app.review.models import Annotation, AnnotationScore, ScoreConfig
 from memory_app.runtime.models import Turn
 from memory_app.store import RuntimeMemoryStore
 
@@ -37,7 +39,7 @@ SOURCE, TARGET = "copy_source", "copy_target"
 # Copied in this order: every row's parents come before it.
 COPIED = [
     *V1_MODELS, ApprovalEvidence, Override, ProposalChange, AuditLeaf, ProfileWithdrawal, User,
-    WebhookEndpoint, WebhookDelivery, Digest,
+    WebhookEndpoint, WebhookDelivery, Digest, ScoreConfig, Annotation, AnnotationScore,
 ]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from memory_app.converters import TextIdConverter
 from memory_app.overview import pages as overview
 from memory_app.profiles import pages as profiles
 from memory_app.promotion import pages as proposals
+from memory_app.review import finding_pages as findings
 from memory_app.runtime import session_pages, workflow_pages
 
 register_converter(TextIdConverter, "textid")
@@ -20,6 +21,14 @@ urlpatterns = [
     path("proposals/", proposals.proposal_list, name="proposals"),
     # Not under proposals/: another writer's proposal may have any id, "needs-me" too.
     path("needs-me/", proposals.needs_me, name="needs_me"),
+    # A reviewer's finding as a proposal, and a proposal's evidence (the review wing's).
+    path("review/findings/new/", findings.new_finding, name="new_finding"),
+    path("review/findings/", findings.propose_change, name="propose_change"),
+    path(
+        "review/proposals/<textid:proposal_id>/evidence/",
+        findings.proposal_evidence,
+        name="proposal_evidence",
+    ),
     # The decision forms post here; listed first so an id ending in /approvals or
     # /break-glass is no issue.
     path(

@@ -193,6 +193,7 @@ def test_the_governance_defaults_are_the_contract_s():
         "tommemory_score_configs",
         "tommemory_annotations",
         "tommemory_annotation_scores",
+        "tommemory_finding_evidence",
     ],
 )
 def test_the_contract_s_own_tables_are_the_ones_the_migrations_make(tmp_path, table):

@@ -20,8 +20,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from memory_app import checks
+from memory_app.converters import storable
 from memory_app.errors import InvalidInput, NotFound
 from memory_app.promotion import people
 from memory_app.promotion import writes as promotion_writes
@@ -95,10 +97,15 @@ def proposal_document(change: str, proposal: Any) -> dict:
     return document
 
 
-def _current_annotations(ids: list[str]) -> list[Annotation]:
-    """The annotations, in the order given; refused when one is missing or superseded
-    (a finding rests on what the reviewer says now, not on a version they replaced)."""
-    found = Annotation.objects.filter(pk__in=ids).select_related("superseded_by").in_bulk()
+def current_annotations(ids: list[str], rows: QuerySet | None = None) -> list[Annotation]:
+    """The annotations (of ``rows``, default all), in the order given; refused when one is
+    missing or superseded (a finding rests on what the reviewer says now, not on a version
+    they replaced)."""
+    rows = Annotation.objects.all() if rows is None else rows
+    for pk in ids:
+        if not storable(pk):  # PostgreSQL cannot even be asked for it
+            raise NotFound(f"no tommemory_annotations row with id {pk!r}")
+    found = rows.filter(pk__in=ids).select_related("superseded_by").in_bulk()
     for pk in ids:
         if pk not in found:
             raise NotFound(f"no tommemory_annotations row with id {pk!r}")
@@ -133,7 +140,7 @@ def propose_change(
     document = proposal_document(proposal_type, proposal)
     created = checks.when(created_at, "created_at")
     with transaction.atomic():
-        annotations = _current_annotations(ids)
+        annotations = current_annotations(ids)
         skill = promotion_writes.learn_skill(
             skill_key,
             description,

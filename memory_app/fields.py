@@ -9,6 +9,8 @@ They are spelled in capitals there too: Django adds a ``text_pattern_ops`` twin 
 every key column whose type starts with lowercase "text", an index v1 does not have.
 """
 
+import math
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -57,6 +59,17 @@ class ReadsAnyValue:
     def from_db_value(self, value, expression, connection):
         if isinstance(value, bytes):
             return value.decode("utf-8", "backslashreplace")
+        return value
+
+
+class WholeSum(models.FloatField):
+    """The output of a SUM over an INTEGER column another writer may have filled with text:
+    SQLite adds text that reads as a number, "1e999" as infinity. A sum that is no finite
+    whole number is no count a page can show: it reads as None (as text counts as none)."""
+
+    def from_db_value(self, value, expression, connection):
+        if isinstance(value, float):
+            return int(value) if math.isfinite(value) and value.is_integer() else None
         return value
 
 

@@ -29,7 +29,14 @@ from memory_app.expressions import (
     other_times_index,
     other_times_prefix_index,
 )
-from memory_app.fields import IntegerColumn, JSONTextField, TextColumn, TextIdField, TimestampField
+from memory_app.fields import (
+    IntegerColumn,
+    JSONTextField,
+    TextColumn,
+    TextIdField,
+    TimestampField,
+    WholeSum,
+)
 
 
 class Role(models.TextChoices):
@@ -177,7 +184,7 @@ class SessionQuerySet(ListQuerySet):
             ),
             token_total=models.Subquery(
                 turns.annotate(n=models.Sum("token_count")).values("n"),
-                output_field=models.IntegerField(),
+                output_field=WholeSum(),
             ),
         )
 

@@ -28,6 +28,7 @@ from memory_app.promotion import writes as promotion_writes
 from memory_app.promotion.lineage import ProposalLineage
 from memory_app.promotion.writes import RecordedDecision, RecordedOverride
 from memory_app.review import findings
+from memory_app.review import queues as review_queues
 from memory_app.review import reads as review_reads
 from memory_app.review import writes as review_writes
 from memory_app.review.reads import AnnotationRead, AnnotationsSince
@@ -106,6 +107,12 @@ class RuntimeMemoryStore:
     # --- a reviewer's finding as a proposal (memory_app.review.findings) ---------------
     # Governed: its evidence links are decision-log leaves, taken in with the write.
     propose_change = _governed(findings.propose_change)
+
+    # --- review queues (memory_app.review.queues) -----------------------------------------
+    create_review_queue = staticmethod(review_queues.create_review_queue)
+    add_queue_items = staticmethod(review_queues.add_queue_items)
+    reserve_next_item = staticmethod(review_queues.reserve_next_item)
+    review_item = staticmethod(review_queues.review_item)
 
     # --- profiles (memory_app.profiles.writes) ------------------------------------------
     publish_behavior_profile = _governed(profile_writes.publish_behavior_profile)

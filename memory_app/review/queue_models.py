@@ -18,9 +18,41 @@ from django.db.models.functions import Coalesce
 
 from memory_app.base_models import AppendOnlyModel, AppendOnlyQuerySet
 from memory_app.ids import new_id
-from memory_app.review.models import Annotation, ScoreConfig, TargetKind
+from memory_app.review.models import (
+    Annotation,
+    AnnotationScore,
+    ScoreConfig,
+    ScoreDataType,
+    TargetKind,
+)
 
 DEFAULT_RESERVATION_SECONDS = 900
+
+
+class ReviewQueueQuerySet(models.QuerySet):
+    def with_progress(self) -> ReviewQueueQuerySet:
+        """Each queue's ``item_total`` and ``items_done`` (reviewed by as many reviewers as
+        it needs): one query for the list, whatever the number of queues."""
+        done = (
+            ReviewQueueItem.objects.filter(queue=OuterRef("pk"))
+            .with_progress()
+            .filter(reviewed__gte=OuterRef("reviewers_per_item"))
+            .order_by()
+            .values("queue")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        total = (
+            ReviewQueueItem.objects.filter(queue=OuterRef("pk"))
+            .order_by()
+            .values("queue")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        return self.annotate(
+            item_total=Coalesce(Subquery(total), Value(0)),
+            items_done=Coalesce(Subquery(done), Value(0)),
+        )
 
 
 class ReviewQueue(models.Model):
@@ -34,6 +66,8 @@ class ReviewQueue(models.Model):
     reservation_seconds = models.IntegerField(default=DEFAULT_RESERVATION_SECONDS)
     created_by = models.TextField()
     created_at = models.TextField()
+
+    objects = ReviewQueueQuerySet.as_manager()
 
     class Meta:
         db_table = "tommemory_review_queues"
@@ -53,6 +87,46 @@ class ReviewQueue(models.Model):
     def score_configs(self) -> list[ScoreConfig]:
         """The configs a reviewer scores in this queue, in the queue's order."""
         return [c.score_config for c in self.configs.select_related("score_config")]
+
+    def annotations(self) -> models.QuerySet:
+        """Every annotation given for this queue's items (edits' old versions too)."""
+        return Annotation.objects.filter(queue_item_id__in=self.items.values("pk"))
+
+    def reviewer_progress(self) -> list[tuple[str, int]]:
+        """(reviewer, items they reviewed), the most first: one query."""
+        counted = (
+            self.annotations()
+            .order_by()
+            .values("author")
+            .annotate(n=Count("queue_item_id", distinct=True))
+            .order_by("-n", "author")
+        )
+        return [(row["author"], row["n"]) for row in counted]
+
+    def ratings(self) -> dict[str, dict[str, dict[str, str | float]]]:
+        """The scores of the current annotations given in this queue, by score config id,
+        then item id, then reviewer: what agreement compares. One query; a reviewer's
+        later annotation of an item wins over an earlier one."""
+        rows = (
+            AnnotationScore.objects.filter(
+                annotation__in=self.annotations().current(),
+                score_config__in=self.configs.values("score_config"),
+            )
+            .order_by("annotation__created_at", "annotation__id")
+            .values_list(
+                "score_config_id",
+                "score_config__data_type",
+                "annotation__queue_item_id",
+                "annotation__author",
+                "value_text",
+                "value_number",
+            )
+        )
+        found: dict[str, dict[str, dict[str, str | float]]] = {}
+        for config, kind, item, author, text, number in rows:
+            value = number if kind == ScoreDataType.NUMERIC else text
+            found.setdefault(config, {}).setdefault(item, {})[author] = value
+        return found
 
 
 class ReviewQueueConfig(models.Model):
@@ -105,20 +179,21 @@ class ReviewQueueItemQuerySet(models.QuerySet):
         return self.filter(Exists(_annotations_for_item().filter(author=reviewer)))
 
     def held_by(self, reviewer: str, now: str) -> ReviewQueueItemQuerySet:
-        """Items ``reviewer`` holds a reservation of that has not run out at ``now``."""
-        live = ReviewReservation.objects.live(now).filter(item=OuterRef("pk"), reviewer=reviewer)
-        return self.filter(Exists(live))
+        """Items a reservation of ``reviewer``'s holds at ``now``."""
+        held = ReviewReservation.objects.holding(now).filter(item=OuterRef("pk"), reviewer=reviewer)
+        return self.filter(Exists(held))
 
     def offered_to(self, reviewer: str, now: str) -> ReviewQueueItemQuerySet:
         """The items ``reviewer`` may review at ``now`` (canonical text): not done by them,
         done by fewer reviewers than the queue needs, and not held by anyone else (two
         people never review an item at once)."""
-        others = ReviewReservation.objects.live(now).filter(item=OuterRef("pk"))
+        others = ReviewReservation.objects.holding(now).filter(item=OuterRef("pk"))
+        others = others.exclude(reviewer=reviewer)
         return (
             self.with_progress()
             .filter(reviewed__lt=models.F("queue__reviewers_per_item"))
             .exclude(Exists(_annotations_for_item().filter(author=reviewer)))
-            .exclude(Exists(others.exclude(reviewer=reviewer)))
+            .exclude(Exists(others))
         )
 
 
@@ -156,6 +231,14 @@ class ReviewReservationQuerySet(AppendOnlyQuerySet):
     def live(self, now: str) -> ReviewReservationQuerySet:
         """Reservations that have not run out at ``now`` (canonical text, as the column)."""
         return self.filter(expires_at__gt=now)
+
+    def holding(self, now: str) -> ReviewReservationQuerySet:
+        """The reservations that hold their item at ``now``: a reservation holds it until
+        it runs out or its holder reviewed the item, whichever is first."""
+        reviewed = Annotation.objects.filter(
+            queue_item_id=OuterRef("item_id"), author=OuterRef("reviewer")
+        )
+        return self.live(now).exclude(Exists(reviewed))
 
 
 class ReviewReservation(AppendOnlyModel):

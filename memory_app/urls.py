@@ -5,6 +5,8 @@ from memory_app.overview import pages as overview
 from memory_app.profiles import pages as profiles
 from memory_app.promotion import pages as proposals
 from memory_app.review import finding_pages as findings
+from memory_app.review import pages as annotations
+from memory_app.review.forms import ScoredSessionFilterForm
 from memory_app.runtime import session_pages, workflow_pages
 
 register_converter(TextIdConverter, "textid")
@@ -14,9 +16,34 @@ app_name = "memory_app"
 urlpatterns = [
     path("", overview.overview, name="overview"),
     path("activity/", overview.activity, name="activity"),
-    path("sessions/", session_pages.session_list, name="sessions"),
+    # The session list filters by score too: the review wing's form (runtime never imports it).
+    path(
+        "sessions/",
+        session_pages.session_list,
+        {"form_class": ScoredSessionFilterForm},
+        name="sessions",
+    ),
+    # Annotations post here; listed first so an id ending in /annotations is no issue.
+    path(
+        "sessions/<textid:session_id>/annotations/",
+        annotations.session_annotations,
+        name="session_annotations",
+    ),
     path("sessions/<textid:session_id>/", session_pages.session_detail, name="session"),
+    path(
+        "turns/<textid:turn_id>/annotations/", annotations.turn_annotations, name="turn_annotations"
+    ),
+    path(
+        "annotations/<textid:annotation_id>/history/",
+        annotations.annotation_history,
+        name="annotation_history",
+    ),
     path("workflows/", workflow_pages.workflow_list, name="workflows"),
+    path(
+        "workflows/<textid:run_id>/annotations/",
+        annotations.run_annotations,
+        name="run_annotations",
+    ),
     path("workflows/<textid:run_id>/", workflow_pages.workflow_detail, name="workflow"),
     path("proposals/", proposals.proposal_list, name="proposals"),
     # Not under proposals/: another writer's proposal may have any id, "needs-me" too.

@@ -75,8 +75,12 @@ MATCH_COLUMNS = [
 @require_GET
 @reader_required
 @without_empty_parameters
-def session_list(request: HtmxHttpRequest) -> HttpResponse:
-    form = SessionFilterForm(request.GET, rows=Session.objects.all())
+def session_list(
+    request: HtmxHttpRequest, form_class: type[SessionFilterForm] = SessionFilterForm
+) -> HttpResponse:
+    """The sessions, or the turns a search finds. ``form_class`` is the list's filters: the
+    URLconf gives one that filters by annotation scores too (the review wing's)."""
+    form = form_class(request.GET, rows=Session.objects.all())
     form.count_facets()  # a fragment sends them again too (hx-swap-oob): a reload's counts
     filters = form.chosen()
     sessions = form.filter(Session.objects.all())

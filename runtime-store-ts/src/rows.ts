@@ -183,6 +183,40 @@ export const PROFILE_WITHDRAWAL_COLUMNS = {
   withdrawn_at: "text", reason: "text",
 } as const satisfies Columns<ProfileWithdrawal>;
 
+/** What a reviewer's score measures and the values it takes (categories as a JSON list). */
+export type ScoreConfig = {
+  id: string; name: string; data_type: string; categories_json: string | null;
+  min_value: number | null; max_value: number | null; description: string; created_by: string;
+  created_at: string; archived_at: string | null;
+};
+export const SCORE_CONFIG_COLUMNS = {
+  id: "text", name: "text", data_type: "text", categories_json: "text?", min_value: "number?",
+  max_value: "number?", description: "text", created_by: "text", created_at: "text",
+  archived_at: "text?",
+} as const satisfies Columns<ScoreConfig>;
+
+/** A reviewer's annotation on a turn, a session or a workflow run; an edit supersedes one. */
+export type Annotation = {
+  id: string; target_kind: string; target_id: string; author: string; comment: string;
+  correction: string | null; queue_item_id: string | null; created_at: string;
+  supersedes_id: string | null;
+};
+export const ANNOTATION_COLUMNS = {
+  id: "text", target_kind: "text", target_id: "text", author: "text", comment: "text",
+  correction: "text?", queue_item_id: "text?", created_at: "text", supersedes_id: "text?",
+} as const satisfies Columns<Annotation>;
+
+/** One score of an annotation: a category in value_text, a number in value_number, a
+ * boolean in both ("true"/"false", 1/0). */
+export type AnnotationScore = {
+  id: string; value_text: string | null; value_number: number | null; annotation_id: string;
+  score_config_id: string;
+};
+export const ANNOTATION_SCORE_COLUMNS = {
+  id: "text", value_text: "text?", value_number: "number?", annotation_id: "text",
+  score_config_id: "text",
+} as const satisfies Columns<AnnotationScore>;
+
 // --- tables --------------------------------------------------------------------------------
 
 /** The v1 tables' columns by table name, in the DDL's order. */
@@ -207,6 +241,9 @@ export const OUR_TABLES = {
   tommemory_overrides: OVERRIDE_COLUMNS,
   tommemory_audit_log: DECISION_LOG_ENTRY_COLUMNS,
   tommemory_profile_withdrawals: PROFILE_WITHDRAWAL_COLUMNS,
+  tommemory_score_configs: SCORE_CONFIG_COLUMNS,
+  tommemory_annotations: ANNOTATION_COLUMNS,
+  tommemory_annotation_scores: ANNOTATION_SCORE_COLUMNS,
 } as const;
 
 /** Each table's row type by table name. */
@@ -217,7 +254,8 @@ export interface TableRows {
   skill_to_logic_proposals: Proposal; validation_results: Validation; approvals: Approval;
   deploy_outcomes: DeployOutcome; tommemory_approval_evidence: ApprovalEvidence;
   tommemory_overrides: Override; tommemory_audit_log: DecisionLogEntry;
-  tommemory_profile_withdrawals: ProfileWithdrawal;
+  tommemory_profile_withdrawals: ProfileWithdrawal; tommemory_score_configs: ScoreConfig;
+  tommemory_annotations: Annotation; tommemory_annotation_scores: AnnotationScore;
 }
 export type Table = keyof TableRows;
 

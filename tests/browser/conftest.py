@@ -23,6 +23,8 @@ AUDIT_TABLES = [
     "tommemory_proposal_changes",
     "tommemory_audit_log",
     "tommemory_profile_withdrawals",
+    "tommemory_finding_evidence",
+    "tommemory_review_reservations",
     "tommemory_annotation_scores",
     "tommemory_annotations",
 ]

@@ -217,6 +217,12 @@ export const ANNOTATION_SCORE_COLUMNS = {
   score_config_id: "text",
 } as const satisfies Columns<AnnotationScore>;
 
+/** A link from a reviewer's proposal to an annotation it rests on (a decision-log leaf). */
+export type FindingEvidence = { id: string; proposal_id: string; annotation_id: string; created_at: string };
+export const FINDING_EVIDENCE_COLUMNS = {
+  id: "text", proposal_id: "text", annotation_id: "text", created_at: "text",
+} as const satisfies Columns<FindingEvidence>;
+
 // --- tables --------------------------------------------------------------------------------
 
 /** The v1 tables' columns by table name, in the DDL's order. */
@@ -244,6 +250,7 @@ export const OUR_TABLES = {
   tommemory_score_configs: SCORE_CONFIG_COLUMNS,
   tommemory_annotations: ANNOTATION_COLUMNS,
   tommemory_annotation_scores: ANNOTATION_SCORE_COLUMNS,
+  tommemory_finding_evidence: FINDING_EVIDENCE_COLUMNS,
 } as const;
 
 /** Each table's row type by table name. */
@@ -256,6 +263,7 @@ export interface TableRows {
   tommemory_overrides: Override; tommemory_audit_log: DecisionLogEntry;
   tommemory_profile_withdrawals: ProfileWithdrawal; tommemory_score_configs: ScoreConfig;
   tommemory_annotations: Annotation; tommemory_annotation_scores: AnnotationScore;
+  tommemory_finding_evidence: FindingEvidence;
 }
 export type Table = keyof TableRows;
 

@@ -170,6 +170,7 @@ def test_every_store_call_is_covered_by_a_scenario():
         "publishPersonalityProfile", "latestActiveBehaviorProfile",
         "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",
         "proposalStatus", "withdrawBehaviorProfile", "withdrawPersonalityProfile",
+        "createScoreConfig", "annotate", "annotationsForSession", "annotationsSince",
     }  # fmt: skip
     assert api <= calls, f"no scenario calls {sorted(api - calls)}"
 

@@ -192,7 +192,7 @@ def annotate(
         "created_at": checks.when(created_at, "created_at"),
     }
     if values["correction"] is not None and kind != TargetKind.TURN:
-        raise InvalidInput(f"only a turn takes a correction, not a {TargetKind(kind).label}")
+        raise InvalidInput(f"only a turn takes a correction, not a {kind.replace('_', ' ')}")
     given = {} if scores is None else scores
     old = None if supersedes is None else _text(supersedes, "supersedes")
     with transaction.atomic():

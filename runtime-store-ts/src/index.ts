@@ -6,6 +6,7 @@
  * - store.ts: RuntimeMemoryStore, the front door, over the wings' writers
  *   (conversations.ts, workflows.ts, profiles.ts, promotion.ts) and core.ts;
  * - rows.ts: the row types of every v1 table and of ours, with their column lists;
+ * - review.ts: reviewers' score configs and annotations, and the runtime's reads of them;
  * - rule.ts: the governance rule; countedTime.ts: the time each governed row counts at;
  * - decisionLog.ts: the decision log (leaves, take-in); evidenceChain.ts: each decision's
  *   evidence and hash chain;
@@ -24,6 +25,10 @@ export type { Row } from "./engines.js";
 export { InvalidInput, NotFound, StoreError } from "./errors.js";
 export { chainHash } from "./evidenceChain.js";
 export type { PublishOptions, WithdrawOptions } from "./profiles.js";
+export {
+  type AnnotateOptions, type AnnotationRead, type AnnotationsSince, SCORE_DATA_TYPES, type ScoreConfigOptions, type ScoreValue,
+  type SinceOptions, TARGET_KINDS,
+} from "./review.js";
 export * from "./rows.js";
 export { contractRule, type Rule } from "./rule.js";
 export { type OpenOptions, RuntimeMemoryStore } from "./store.js";

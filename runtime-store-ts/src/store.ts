@@ -14,9 +14,10 @@ import { type Engine, isPostgresUrl, PostgresEngine, SqliteEngine } from "./engi
 import { StoreError } from "./errors.js";
 import * as profiles from "./profiles.js";
 import * as promotion from "./promotion.js";
+import * as review from "./review.js";
 import {
-  type BehaviorProfile, columnsOf, type DeployOutcome, type PersonalityProfile, type ProfileWithdrawal, type Proposal,
-  type Session, type Skill, type TaskEvent, type Turn, type Validation, V1_TABLES, type WorkflowRun,
+  type Annotation, type BehaviorProfile, columnsOf, type DeployOutcome, type PersonalityProfile, type ProfileWithdrawal, type Proposal,
+  type ScoreConfig, type Session, type Skill, type TaskEvent, type Turn, type Validation, V1_TABLES, type WorkflowRun,
   type WorkflowStep,
 } from "./rows.js";
 import * as workflows from "./workflows.js";
@@ -220,5 +221,28 @@ export class RuntimeMemoryStore {
    * whatever status another writer stored. */
   proposalStatus(proposalId: string): Promise<{ status: string }> {
     return promotion.proposalStatus(this.core, proposalId);
+  }
+
+  // --- reviewers' annotations --------------------------------------------------------------
+
+  /** Add a score config (categorical with its categories, numeric with a range, boolean). */
+  createScoreConfig(name: string, dataType: string, options: review.ScoreConfigOptions): Promise<ScoreConfig> {
+    return review.createScoreConfig(this.core, name, dataType, options);
+  }
+
+  /** Record a reviewer's annotation on a turn, a session or a workflow run (scores by config
+   * name, a comment, for a turn a correction); an edit supersedes the author's own. */
+  annotate(targetKind: string, targetId: string, options: review.AnnotateOptions): Promise<Annotation> {
+    return review.annotate(this.core, targetKind, targetId, options);
+  }
+
+  /** The current annotations on the session and its turns, with their scores, oldest first. */
+  annotationsForSession(sessionId: string): Promise<review.AnnotationRead[]> {
+    return review.annotationsForSession(this.core, sessionId);
+  }
+
+  /** Annotations written after a cursor (an annotation's id), edits included, and the next cursor. */
+  annotationsSince(options?: review.SinceOptions): Promise<review.AnnotationsSince> {
+    return review.annotationsSince(this.core, options);
   }
 }

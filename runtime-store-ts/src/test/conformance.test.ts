@@ -56,9 +56,13 @@ const POSITIONAL: Record<string, string[]> = {
   recordDeployOutcome: ["proposalId"],
   proposalLineage: ["proposalId"],
   proposalStatus: ["proposalId"],
+  createScoreConfig: ["name", "dataType"],
+  annotate: ["targetKind", "targetId"],
+  annotationsForSession: ["sessionId"],
+  annotationsSince: [],
 };
 // Calls whose arguments are all positional (no options object).
-const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage", "proposalStatus"]);
+const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage", "proposalStatus", "annotationsForSession"]);
 
 const FORMS: Record<string, RegExp> = {
   "<uuid7>": /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

@@ -23,7 +23,14 @@ def world(live_app, back_then, ops, clock):
     session = store.start_session("tom", channel="cli", metadata={"topic": "a long topic " * 8})
     store.append_turn(session.id, "system", "Follow the active profile.", token_count=19)
     store.append_turn(session.id, "user", "Wie spät ist es? " + "x" * 300, token_count=9)
-    store.append_turn(session.id, "assistant", "Es ist " + "sehr " * 80 + "spät.")
+    answer = store.append_turn(session.id, "assistant", "Es ist " + "sehr " * 80 + "spät.")
+    store.create_score_config(
+        "helpfulness", "numeric", created_by="rhea", min_value=1, max_value=5, description="1-5"
+    )
+    store.annotate(
+        "turn", answer.id, author="ann", scores={"helpfulness": 2}, comment="Too long " * 20,
+        correction="Es ist spät.",
+    )  # fmt: skip
     run = store.start_workflow_run(
         "nightly-digest-with-a-rather-long-name", trigger_source="cron", initiated_by="scheduler"
     )
@@ -53,7 +60,7 @@ def world(live_app, back_then, ops, clock):
             "tom", {"tone": "warm"}, created_by="p", effective_from=days_ahead(clock, days)
         )
     store.withdraw_behavior_profile("tom", 4, withdrawn_by="p", reason="not yet " * 12)
-    return {"session": session, "run": run, "proposal": proposal}
+    return {"session": session, "run": run, "proposal": proposal, "answer": answer}
 
 
 def _pages(world) -> list[str]:
@@ -75,6 +82,7 @@ def _pages(world) -> list[str]:
         reverse("admin:index"),
         reverse("admin:memory_app_session_changelist"),
         reverse("admin:memory_app_proposal_change", args=[world["proposal"].pk]),
+        reverse("memory_app:turn_annotations", args=[world["answer"].pk]),
     ]
 
 

@@ -6,6 +6,7 @@ from memory_app.profiles import pages as profiles
 from memory_app.promotion import pages as proposals
 from memory_app.review import finding_pages as findings
 from memory_app.review import pages as annotations
+from memory_app.review import queue_pages
 from memory_app.review.forms import ScoredSessionFilterForm
 from memory_app.runtime import session_pages, workflow_pages
 
@@ -78,4 +79,19 @@ urlpatterns = [
         name="withdraw_profile",
     ),
     path("profiles/<str:kind>/<textid:name>/", profiles.profile_detail, name="profile"),
+    # Review queues: ids are ours (uuid7), so "new" is never a queue's.
+    path("review/queues/", queue_pages.queue_list, name="review_queues"),
+    path("review/queues/new/", queue_pages.queue_new, name="review_queue_new"),
+    path("review/queues/<textid:queue_id>/next/", queue_pages.queue_next, name="review_queue_next"),
+    path(
+        "review/queues/<textid:queue_id>/items/",
+        queue_pages.queue_add_items,
+        name="review_queue_add_items",
+    ),
+    path(
+        "review/queues/<textid:queue_id>/items/<textid:item_id>/",
+        queue_pages.queue_item,
+        name="review_queue_item",
+    ),
+    path("review/queues/<textid:queue_id>/", queue_pages.queue_detail, name="review_queue"),
 ]

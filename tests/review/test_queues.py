@@ -3,21 +3,27 @@
 item with all its reviews is not offered), blind review, progress, agreement, exports, and
 who may do what."""
 
+import json
+import re
 import subprocess
 import sys
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from memory_app.errors import InvalidInput, NotFound
 from memory_app.review.agreement import ALPHA, KAPPA, agreement
 from memory_app.review.queue_models import (
     ReviewQueue,
     ReviewQueueConfig,
+    ReviewQueueItem,
     ReviewReservation,
 )
 from memory_app.timeutil import format_iso, parse_iso
-from tests.helpers import REPO, TEST_NOW, start_together
+from tests.helpers import REPO, TEST_NOW, body, count_queries, start_together
 
 pytestmark = pytest.mark.django_db
 NOW = parse_iso(TEST_NOW)
@@ -271,3 +277,265 @@ def test_too_few_ratings_say_so_instead_of_a_nan(ratings):
     found = agreement(ratings, numeric=False)
     assert found.value is None
     assert found.note.startswith("not enough ratings")
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def queue_url(queue, name="review_queue", *more):
+    return reverse(f"memory_app:{name}", args=[queue.pk, *more])
+
+
+def item_url(item):
+    return reverse("memory_app:review_queue_item", args=[item.queue_id, item.pk])
+
+
+def rows_written() -> tuple[int, ...]:
+    models = (ReviewQueue, ReviewQueueConfig, ReviewQueueItem, ReviewReservation)
+    return tuple(m.objects.count() for m in models)
+
+
+def scores_post(**more) -> dict:
+    # The form's fields: score_<n> in the queue's order (helpful, then safe).
+    return {"score_0": "yes", "score_1": "true", "comment": ""} | more
+
+
+def test_outsiders_get_403_on_every_page_and_post_and_nothing_is_written(outsider_client, queue):
+    item = queue.items.first()
+    before = (rows_written(), queue.annotations().count())
+    pages = [
+        reverse("memory_app:review_queues"),
+        reverse("memory_app:review_queue_new"),
+        queue_url(queue),
+        queue_url(queue) + "?format=jsonl",
+        item_url(item),
+    ]
+    for url in pages:
+        assert outsider_client.get(url).status_code == 403, url
+    posts = {
+        reverse("memory_app:review_queue_new"): {"name": "x", "score_configs": ["safe"],
+                                                 "reviewers_per_item": 1,
+                                                 "reservation_minutes": 15},
+        queue_url(queue, "review_queue_next"): {},
+        queue_url(queue, "review_queue_add_items"): {"target_kind": "session",
+                                                     "target_id": item.target_id},
+        item_url(item): scores_post(),
+    }  # fmt: skip
+    for url, data in posts.items():
+        assert outsider_client.post(url, data).status_code == 403, url
+    assert (rows_written(), queue.annotations().count()) == before
+
+
+def test_reviewers_take_items_but_only_review_admins_make_queues_add_and_export(
+    reviewer_client, queue
+):
+    assert reviewer_client.get(reverse("memory_app:review_queue_new")).status_code == 403
+    add = queue_url(queue, "review_queue_add_items")
+    assert reviewer_client.post(add, {"list_address": "/sessions/"}).status_code == 403
+    assert reviewer_client.get(queue_url(queue) + "?format=csv").status_code == 403
+    page = body(reviewer_client.get(queue_url(queue)))
+    assert "Take the next item" in page
+    assert "Add items" not in page
+    assert "format=jsonl" not in page
+    assert "New review queue" not in body(reviewer_client.get(reverse("memory_app:review_queues")))
+
+
+def test_a_review_admin_makes_a_queue_from_the_form(client, review_admin, configs):
+    client.force_login(review_admin)
+    new = reverse("memory_app:review_queue_new")
+    form = body(client.get(new))
+    assert 'name="score_configs"' in form
+    assert "helpful" in form
+    data = {"name": "weekly", "score_configs": ["safe", "helpful"], "reviewers_per_item": 2,
+            "reservation_minutes": 10, "description": "the week's answers"}  # fmt: skip
+    response = client.post(new, data)
+    queue = ReviewQueue.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == queue_url(queue)
+    assert (queue.reviewers_per_item, queue.reservation_seconds) == (2, 600)
+    assert [c.name for c in queue.score_configs()] == ["helpful", "safe"]
+    assert queue.created_by == review_admin.username
+    taken = client.post(new, data)  # the name is taken: said, nothing more written
+    assert taken.status_code == 422
+    assert "exists already" in body(taken)
+    assert ReviewQueue.objects.count() == 1
+
+
+@given(
+    data=st.dictionaries(
+        st.sampled_from(
+            ["name", "description", "score_configs", "reviewers_per_item", "reservation_minutes"]
+        ),
+        st.one_of(st.text(max_size=30), st.sampled_from(["safe", "helpful", "0", "2", "1e9"])),
+    )
+)
+def test_any_queue_form_input_is_made_or_refused_with_nothing_written(
+    client, review_admin, configs, data
+):
+    client.force_login(review_admin)
+    before = ReviewQueue.objects.count()
+    response = client.post(reverse("memory_app:review_queue_new"), data)
+    assert response.status_code in (302, 422)
+    assert ReviewQueue.objects.count() == before + (response.status_code == 302)
+    ReviewQueueConfig.objects.all().delete()
+    ReviewQueue.objects.all().delete()
+
+
+def test_items_come_from_the_address_of_a_filtered_list(
+    client, review_admin, store, queue, sessions
+):
+    client.force_login(review_admin)
+    add = queue_url(queue, "review_queue_add_items")
+    cli = [s.id for s in sessions if s.channel == "cli"]
+    # The sessions the list shows for channel=cli: already in the queue, so skipped.
+    response = client.post(add, {"list_address": "http://testserver/sessions/?channel=cli"})
+    assert response.status_code == 302
+    assert "Added 0 item(s); skipped 2 already in the queue." in body(client.get(queue_url(queue)))
+    # The turns a search finds, narrowed to the cli sessions.
+    client.post(add, {"list_address": "/sessions/?q=answer&channel=cli"})
+    turns = set(queue.items.filter(target_kind="turn").values_list("target_id", flat=True))
+    assert turns == {
+        t.id for s in sessions if s.id in cli for t in s.turns.filter(role="assistant")
+    }
+    # Workflow runs, one of them.
+    run = store.start_workflow_run("nightly", trigger_source="cron", initiated_by="cron")
+    client.post(add, {"list_address": "/workflows/?workflow_name=nightly"})
+    assert queue.items.filter(target_kind="workflow_run", target_id=run.id).exists()
+    # One by one, twice: once.
+    for _ in range(2):
+        client.post(add, {"target_kind": "turn", "target_id": sessions[0].turns.first().id})
+    assert queue.items.count() == 4 + len(turns) + 1 + 1
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("/proposals/", "not the address of the session list"),
+        ("/sessions/?started_from=yesterday", "filter has errors"),
+        ("", "This field is required"),
+    ],
+)
+def test_an_address_that_selects_no_list_is_refused_beside_the_form(
+    client, review_admin, queue, address, said
+):
+    client.force_login(review_admin)
+    before = queue.items.count()
+    response = client.post(queue_url(queue, "review_queue_add_items"), {"list_address": address})
+    assert response.status_code == 422
+    assert said in body(response)
+    assert queue.items.count() == before
+
+
+@given(query=st.text(max_size=60), path=st.sampled_from(["/sessions/", "/workflows/", "/x/"]))
+def test_any_list_query_string_adds_or_is_refused_with_nothing_written(
+    client, review_admin, queue, query, path
+):
+    client.force_login(review_admin)
+    before = queue.items.count()
+    response = client.post(
+        queue_url(queue, "review_queue_add_items"), {"list_address": f"{path}?{query}"}
+    )
+    assert response.status_code in (302, 422)
+    if response.status_code == 422:
+        assert queue.items.count() == before
+    queue.items.exclude(target_kind="session").delete()
+
+
+def test_a_reviewer_takes_the_next_item_and_scores_it(reviewer_client, reviewer, queue, clock):
+    clock.set(NOW, ticking=False)
+    first = queue.items.in_order().first()
+    taken = reviewer_client.post(queue_url(queue, "review_queue_next"))
+    assert taken.status_code == 302
+    assert taken["Location"] == item_url(first)
+    page = body(reviewer_client.get(item_url(first)))
+    assert "question 0" in page
+    assert "answer 0" in page
+    assert 'name="score_0"' in page
+    assert "Save my review" in page
+    saved = reviewer_client.post(item_url(first), scores_post(comment="clear"))
+    assert saved.status_code == 302
+    annotation = queue.annotations().get()
+    assert (annotation.author, annotation.comment) == (reviewer.username, "clear")
+    # The next one is another item.
+    assert reviewer_client.post(queue_url(queue, "review_queue_next"))["Location"] != (
+        item_url(first)
+    )
+
+
+def test_a_refused_review_is_said_and_writes_nothing(reviewer_client, queue):
+    item = queue.items.first()
+    response = reviewer_client.post(item_url(item), scores_post(score_0=""))
+    assert response.status_code == 422
+    assert "helpful is missing" in body(response)
+    assert not queue.annotations().exists()
+
+
+def test_review_is_blind_until_you_gave_yours(client, reviewer, ops, store, queue, clock):
+    clock.set(NOW, ticking=False)
+    item = store.reserve_next_item(queue.id, reviewer="someone")
+    review(store, item, "someone", helpful="partly", comment="a secret opinion")
+    client.force_login(reviewer)
+    before = body(client.get(item_url(item)))
+    assert "a secret opinion" not in before
+    assert "helpful: partly" not in before
+    assert "1 other reviewer has reviewed this item" in before
+    client.post(item_url(item), scores_post())
+    after = body(client.get(item_url(item)))
+    assert "a secret opinion" in after
+    assert "helpful: partly" in after
+
+
+def test_the_queue_page_shows_progress_and_agreement_in_a_bounded_number_of_queries(
+    client, review_admin, store, queue, sessions, clock
+):
+    clock.set(NOW, ticking=False)
+    items = list(queue.items.in_order())
+    verdicts = {"ann": ["yes", "no", "yes", "no"], "bob": ["yes", "no", "no", "no"]}
+    for who, said in verdicts.items():
+        for item, helpful in zip(items, said, strict=True):
+            review(store, item, who, helpful=helpful, safe=helpful == "yes")
+    client.force_login(review_admin)
+    page = body(client.get(queue_url(queue)))
+    assert "4 of 4 items done" in page
+    assert re.search(r"ann</td><td [^>]*>4<", page)
+    assert re.search(r"bob</td><td [^>]*>4<", page)
+    # helpful: po 3/4, pe 1/2 ... kappa 0.5; safe the same.
+    assert page.count("Cohen&#x27;s kappa") == 2
+    assert "0.500" in page
+    queries = count_queries(client, queue_url(queue))
+    more = [store.start_session("tom") for _ in range(5)]
+    store.add_queue_items(queue.id, [("session", s.id) for s in more], added_by="rhea")
+    assert count_queries(client, queue_url(queue)) == queries
+
+
+def test_the_export_carries_the_turns_in_context_the_scores_and_the_reviewers(
+    client, review_admin, store, queue, sessions, clock
+):
+    clock.set(NOW, ticking=False)
+    turn = sessions[1].turns.get(turn_index=1)
+    store.add_queue_items(queue.id, [("turn", turn.id)], added_by="rhea")
+    item = queue.items.get(target_id=turn.id)
+    store.review_item(
+        item.id, reviewer="ann", scores={"helpful": "no", "safe": True},
+        correction="the right answer", comment="=cmd()",
+    )  # fmt: skip
+    client.force_login(review_admin)
+    response = client.get(queue_url(queue) + "?format=jsonl")
+    assert response["Content-Type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in body(response).splitlines()]
+    assert len(lines) == 5
+    record = next(r for r in lines if r["item_id"] == item.id)
+    assert [t["content"] for t in record["context"]["turns"]] == ["question 1", "answer 1"]
+    assert record["context"]["turn_id"] == turn.id
+    (given_review,) = record["reviews"]
+    assert given_review["reviewer"] == "ann"
+    assert given_review["scores"] == {"helpful": "no", "safe": True}
+    assert given_review["correction"] == "the right answer"
+    csv_text = body(client.get(queue_url(queue) + "?format=csv"))
+    header, *rows = csv_text.splitlines()
+    assert header == (
+        "item_id,target_kind,target_id,reviewer,created_at,score:helpful,score:safe,"
+        "comment,correction"
+    )
+    assert f"{item.id},turn,{turn.id},ann,{TEST_NOW},no,True,'=cmd(),the right answer" in rows
+    assert len(rows) == 5  # four sessions nobody reviewed, a row each

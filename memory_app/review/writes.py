@@ -85,6 +85,11 @@ def _visible(value: object, what: str) -> str:
 # --- score configs --------------------------------------------------------------------------
 
 
+def config_name(value: object) -> str:
+    """A score config's name: a text that says something (the admin's form checks by it)."""
+    return _visible(value, "name")
+
+
 def definition(
     data_type: object, categories: object = None, min_value: object = None, max_value: object = None
 ) -> dict[str, Any]:
@@ -136,7 +141,7 @@ def create_score_config(
 ) -> ScoreConfig:
     """Add a score config; a name another config has is refused."""
     values = {
-        "name": _visible(name, "name"),
+        "name": config_name(name),
         **definition(data_type, categories, min_value, max_value),
         "description": _free_text(description, "description"),
         "created_by": _person(created_by, "created_by"),

@@ -57,6 +57,20 @@ def demo_file(tmp_path_factory) -> Path:
             "INSERT INTO tommemory_annotation_scores VALUES ('s1', 'no', NULL, 'a1', 'c1');"
             "INSERT INTO tommemory_annotation_scores VALUES ('s2', 'yes', NULL, 'a2', 'c1');"
         )
+        # A review queue, the item the edit was given for, and who held it when.
+        conn.executescript(
+            "INSERT INTO tommemory_review_queues (id, name, description, reviewers_per_item, "
+            "reservation_seconds, created_by, created_at) VALUES ('rq', 'answers', '', 2, 900, "
+            "'rhea', '2026-11-01T07:00:00.000Z');"
+            "INSERT INTO tommemory_review_queue_configs (id, queue_id, score_config_id, "
+            "position) VALUES ('rc', 'rq', 'c1', 0);"
+            "INSERT INTO tommemory_review_queue_items (id, queue_id, target_kind, target_id, "
+            "added_by, added_at) SELECT 'q1', 'rq', 'turn', target_id, 'rhea', "
+            "'2026-11-01T07:30:00.000Z' FROM tommemory_annotations WHERE id = 'a1';"
+            "INSERT INTO tommemory_review_reservations (id, item_id, reviewer, reserved_at, "
+            "expires_at) VALUES ('rr', 'q1', 'rita', '2026-11-01T08:00:00.000Z', "
+            "'2026-11-01T08:15:00.000Z');"
+        )
         conn.execute(
             "INSERT INTO tommemory_digests (user_id, sent_at, proposals) "
             "SELECT id, '2026-11-01 11:00:00', '[\"p1\", \"p2\"]' FROM auth_user LIMIT 1"
@@ -117,6 +131,7 @@ def test_a_copy_to_postgresql_and_back_loses_nothing(
     original, copied = rows(demo_file), rows(back)
     assert original["tommemory_proposal_changes"]  # the logged change travelled too
     assert original["roles"]
+    assert original["tommemory_review_reservations"]  # a queue's rows travelled too
     for table, found in original.items():
         assert copied[table] == found, table
 

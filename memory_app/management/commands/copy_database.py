@@ -5,12 +5,12 @@
 
 The target is migrated first, then every v1 row and our own (decision evidence, the
 proposal change log, the decision log, profile withdrawals, reviewers' annotations with
-their scores and score configs, the sign-in accounts and their roles) is copied in batches,
-parents before children, turns in the order they were added (search pages by it), all in
-one transaction on the target: a row the target cannot hold stops the copy and leaves the
-target's rows as they were. A target that already holds rows is refused unless
-``--into-non-empty``. The copy ends by comparing the row counts of every table and running
-``verify_audit`` on the target.
+their scores and score configs, review queues with their items and reservations, the
+sign-in accounts and their roles) is copied in batches, parents before children, turns in
+the order they were added (search pages by it), all in one transaction on the target: a row
+the target cannot hold stops the copy and leaves the target's rows as they were. A target
+that already holds rows is refused unless ``--into-non-empty``. The copy ends by comparing
+the row counts of every table and running ``verify_audit`` on the target.
 """
 
 import json
@@ -32,6 +32,12 @@ from memory_app.notify.models import Digest, WebhookDelivery, WebhookEndpoint
 from memory_app.profiles.models import ProfileWithdrawal
 from memory_app.promotion.models import ApprovalEvidence, AuditLeaf, Override, ProposalChange
 from memory_app.review.models import Annotation, AnnotationScore, ScoreConfig
+from memory_app.review.queue_models import (
+    ReviewQueue,
+    ReviewQueueConfig,
+    ReviewQueueItem,
+    ReviewReservation,
+)
 from memory_app.runtime.models import Turn
 from memory_app.store import RuntimeMemoryStore
 
@@ -40,6 +46,7 @@ SOURCE, TARGET = "copy_source", "copy_target"
 COPIED = [
     *V1_MODELS, ApprovalEvidence, Override, ProposalChange, AuditLeaf, ProfileWithdrawal, User,
     WebhookEndpoint, WebhookDelivery, Digest, ScoreConfig, Annotation, AnnotationScore,
+    ReviewQueue, ReviewQueueConfig, ReviewQueueItem, ReviewReservation,
 ]  # fmt: skip
 
 

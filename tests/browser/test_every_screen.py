@@ -31,6 +31,13 @@ def world(live_app, back_then, ops, clock):
         "turn", answer.id, author="ann", scores={"helpfulness": 2}, comment="Too long " * 20,
         correction="Es ist spät.",
     )  # fmt: skip
+    queue = store.create_review_queue(
+        "answers-of-the-week", created_by="rhea", score_configs=["helpfulness"],
+        reviewers_per_item=2, description="Long answers " * 10,
+    )  # fmt: skip
+    store.add_queue_items(queue.id, [("turn", answer.id), ("session", session.id)], added_by="r")
+    item = store.reserve_next_item(queue.id, reviewer="ann")
+    store.review_item(item.id, reviewer="ann", scores={"helpfulness": 4}, comment="Fine " * 30)
     run = store.start_workflow_run(
         "nightly-digest-with-a-rather-long-name", trigger_source="cron", initiated_by="scheduler"
     )
@@ -60,7 +67,9 @@ def world(live_app, back_then, ops, clock):
             "tom", {"tone": "warm"}, created_by="p", effective_from=days_ahead(clock, days)
         )
     store.withdraw_behavior_profile("tom", 4, withdrawn_by="p", reason="not yet " * 12)
-    return {"session": session, "run": run, "proposal": proposal, "answer": answer}
+    return {
+        "session": session, "run": run, "proposal": proposal, "answer": answer, "queue_item": item
+    }  # fmt: skip
 
 
 def _pages(world) -> list[str]:
@@ -83,6 +92,13 @@ def _pages(world) -> list[str]:
         reverse("admin:memory_app_session_changelist"),
         reverse("admin:memory_app_proposal_change", args=[world["proposal"].pk]),
         reverse("memory_app:turn_annotations", args=[world["answer"].pk]),
+        reverse("memory_app:review_queues"),
+        reverse("memory_app:review_queue_new"),
+        reverse("memory_app:review_queue", args=[world["queue_item"].queue_id]),
+        reverse(
+            "memory_app:review_queue_item",
+            args=[world["queue_item"].queue_id, world["queue_item"].pk],
+        ),
     ]
 
 

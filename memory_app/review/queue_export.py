@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Q
 from django.http import HttpRequest, StreamingHttpResponse
 
 from memory_app.exports import export_response, json_record, safe_filename, stream_json
@@ -42,9 +41,7 @@ def _reviewed(queue: ReviewQueue) -> Iterator[tuple[ReviewQueueItem, list[Annota
             given.setdefault(annotation.queue_item_id, []).append(annotation)
         for item in batch:
             yield item, given.get(item.pk, [])
-        last = batch[-1]
-        later = Q(added_at__gt=last.added_at) | Q(added_at=last.added_at, id__gt=last.pk)
-        batch = list(items.filter(later)[:BATCH])
+        batch = list(items.after(batch[-1].added_at, batch[-1].pk)[:BATCH])
 
 
 def _scores(annotation: Annotation) -> dict[str, object]:

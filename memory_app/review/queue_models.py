@@ -164,6 +164,10 @@ class ReviewQueueItemQuerySet(models.QuerySet):
         """The order items are offered in: the first added first."""
         return self.order_by("added_at", "id")
 
+    def after(self, added_at: str, pk: str) -> ReviewQueueItemQuerySet:
+        """The items after (``added_at``, ``pk``) in that order: the next page."""
+        return self.filter(models.Q(added_at__gt=added_at) | models.Q(added_at=added_at, id__gt=pk))
+
     def with_progress(self) -> ReviewQueueItemQuerySet:
         """Each item's ``reviewed`` count: the reviewers who gave an annotation for it."""
         reviewers = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -103,7 +102,7 @@ def _queue_context(request: HtmxHttpRequest, queue: ReviewQueue, **forms) -> dic
     ratings = queue.ratings()
     rows = queue.items.with_progress().in_order()
     if after := _after(request):
-        rows = rows.filter(Q(added_at__gt=after[0]) | Q(added_at=after[0], id__gt=after[1]))
+        rows = rows.after(*after)
     page = take_page(list(rows[: ITEM_PAGE_SIZE + 1]), ITEM_PAGE_SIZE)
     last = page.rows[-1] if page.rows else None
     shown = queue.annotations().filter(author=me, queue_item_id__in=[i.pk for i in page.rows])

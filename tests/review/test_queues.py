@@ -539,3 +539,32 @@ def test_the_export_carries_the_turns_in_context_the_scores_and_the_reviewers(
     )
     assert f"{item.id},turn,{turn.id},ann,{TEST_NOW},no,True,'=cmd(),the right answer" in rows
     assert len(rows) == 5  # four sessions nobody reviewed, a row each
+
+
+@pytest.mark.parametrize(
+    "query", ["?after=%00", "?after=WyJ4Il0=", "?after=x&format=json", "?format=jsonl%00"]
+)
+def test_any_query_string_on_the_queue_pages_is_answered(reviewer_client, queue, query):
+    assert reviewer_client.get(queue_url(queue) + query).status_code == 200
+    assert reviewer_client.get(item_url(queue.items.first()) + query).status_code == 200
+
+
+def test_the_queues_are_in_the_navigation_and_list_their_progress(reviewer_client, queue):
+    page = body(reviewer_client.get(reverse("memory_app:review_queues")))
+    assert f'href="{reverse("memory_app:review_queues")}"' in page
+    assert f'href="{queue_url(queue)}">answers</a>' in page
+    assert "0 of 4" in page
+
+
+def test_items_page_and_export_in_batches_losing_none(client, review_admin, queue, monkeypatch):
+    monkeypatch.setattr("memory_app.review.queue_pages.ITEM_PAGE_SIZE", 3)
+    monkeypatch.setattr("memory_app.review.queue_export.BATCH", 3)
+    client.force_login(review_admin)
+    first = body(client.get(queue_url(queue)))
+    link = re.search(r'href="(\?after=[^"]+)">More items', first).group(1)
+    second = body(client.get(queue_url(queue) + link.replace("&amp;", "&")))
+    items = list(queue.items.in_order())
+    assert [item_url(i) in first for i in items] == [True, True, True, False]
+    assert [item_url(i) in second for i in items] == [False, False, False, True]
+    exported = body(client.get(queue_url(queue) + "?format=jsonl")).splitlines()
+    assert [json.loads(line)["item_id"] for line in exported] == [i.pk for i in items]

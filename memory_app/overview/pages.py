@@ -16,7 +16,8 @@ from memory_app.overview.forms import ActivityFilterForm
 from memory_app.overview.freshness import kept
 from memory_app.overview.governance_story import governance
 from memory_app.overview.panels import conversation_panel, governance_panel, workflow_panel
-from memory_app.overview.story import conversations, workflows
+from memory_app.overview.rollups import conversations
+from memory_app.overview.story import workflows
 from memory_app.overview.window import PRESET_LABELS, chosen_window
 from memory_app.page_parts import HtmxHttpRequest, fragment, rows_key, without_empty_parameters
 from memory_app.promotion.models import Proposal, ProposalStatus

@@ -17,7 +17,8 @@ from django.urls import reverse
 from memory_app.base_models import Level
 from memory_app.overview import charts
 from memory_app.overview.governance_story import Governance
-from memory_app.overview.story import BEFORE, NOW, Conversations, Tally, Workflows, percentile
+from memory_app.overview.rollups import Conversations
+from memory_app.overview.story import BEFORE, NOW, Tally, Workflows, percentile
 from memory_app.overview.window import HOUR, PRESET_LABELS, Window, bucket_bounds
 from memory_app.promotion.models import ProposalStatus
 from memory_app.runtime.models import RunStatus

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import Case, Count, FloatField, Q, Sum, Value, When
-from django.db.models.functions import Cast
+from django.db.models.functions import Abs, Cast
+from django.db.models.lookups import LessThan
 
 from memory_app import timeutil
 from memory_app.expressions import (
@@ -38,10 +39,8 @@ from memory_app.expressions import (
 from memory_app.overview.window import Window
 from memory_app.runtime.models import (
     RunStatus,
-    Session,
     StepStatus,
     TaskEvent,
-    Turn,
     WorkflowRun,
     WorkflowStep,
 )
@@ -95,7 +94,7 @@ class Tally:
         return sorted(per.items(), key=lambda kv: (-kv[1], str(kv[0])))
 
 
-def _finite(value: float | None) -> float:
+def finite(value: float | None) -> float:
     """A sum as the page shows it: a text another writer stored as a count ("1e999") reads
     as infinity in SQL, which is no count, so such a sum counts as none, as text does."""
     return value if value is not None and math.isfinite(value) else 0.0
@@ -105,7 +104,20 @@ def _number(value: object) -> float:
     """A summed column's value as SQL's CAST to a real reads the usual ones."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
-    return _finite(float(value))
+    return finite(float(value))
+
+
+def _summed_value(summed: str | None):
+    """A row's ``summed`` as a real (another writer's huge integer cannot overflow the sum);
+    one that reads as infinity ("1e999", text another writer stored) counts as none, as
+    other text does, and as ``_number`` reads the rows placed in Python."""
+    if not summed:
+        return Value(0.0)
+    value = Cast(summed, FloatField())
+    return Case(When(LessThan(Abs(value), FINITE), then=value), default=Value(0.0))
+
+
+FINITE = Value(1e308)
 
 
 def tally(
@@ -118,8 +130,8 @@ def tally(
     before: bool = True,
 ) -> Tally:
     """Rows of ``qs`` per bucket of ``column``'s time (and per ``group``), in ``window`` and
-    (``before``) the one before, with the sum of ``summed`` (read as a real, so another
-    writer's huge integer cannot overflow the sum): two queries (see the module docstring)."""
+    (``before``) the one before, with the sum of ``summed``: two queries (see the module
+    docstring)."""
     start, end = window.bounds
     lo = window.previous.bounds[0] if before else start
     found = Tally()
@@ -129,7 +141,7 @@ def tally(
     hour = hour_of(column)
     now = Q(**{f"{column}__gte": start})
     counted = Sum(Case(When(now, then=Value(1)), default=Value(0)))
-    value = Cast(summed, FloatField()) if summed else Value(0.0)
+    value = _summed_value(summed)
     rows = (
         qs.order_by()
         .filter(is_canonical(column), **{f"{column}__gte": lo, f"{column}__lte": end})
@@ -145,11 +157,56 @@ def tally(
     )
     for hour_key, *rest in rows:
         *values, n, n_now, total, total_now = rest
-        total, total_now = _finite(total), _finite(total_now)
+        total, total_now = finite(total), finite(total_now)
         bucket = hour_key[: window.prefix]
         found.add((NOW, bucket, *values), n_now or 0, total_now or 0.0)
         if n - (n_now or 0):
             found.add((BEFORE, bucket, *values), n - n_now, (total or 0.0) - (total_now or 0.0))
+    add_other_times(found, qs, column, window, lo, group, summed)
+    return found
+
+
+def tally_span(
+    found: Tally,
+    qs: models.QuerySet,
+    column: str,
+    window: Window,
+    period: str,
+    span: tuple[str, str],
+    group: tuple[str, ...] = (),
+    summed: str | None = None,
+) -> None:
+    """Add to ``found`` the rows of ``qs`` whose canonical ``column`` is in ``span`` (both
+    included, within ``period``), per bucket and ``group``: one query (``rollups`` reads
+    the hours a window cuts so)."""
+    first, last = span
+    rows = (
+        qs.order_by()
+        .filter(is_canonical(column), **{f"{column}__gte": first, f"{column}__lte": last})
+        .annotate(hour=hour_of(column))
+        .filter(hour__gte=first[:HOUR], hour__lte=last[:HOUR])
+        .values_list("hour", *group)
+        .annotate(n=Count("*"), total=Sum(_summed_value(summed)))
+    )
+    for hour_key, *rest in rows:
+        *values, n, total = rest
+        found.add((period, hour_key[: window.prefix], *values), n, finite(total))
+
+
+def add_other_times(
+    found: Tally,
+    qs: models.QuerySet,
+    column: str,
+    window: Window,
+    lo: str,
+    group: tuple[str, ...] = (),
+    summed: str | None = None,
+) -> None:
+    """Add to ``found`` the rows whose ``column`` is not a canonical time, placed in Python
+    from ``lo`` to the window's end; those it cannot read are undated (one query, through
+    the partial index of those rows)."""
+    end = window.bounds[1]
+    start = window.bounds[0]
     others = (
         qs.filter(other_times(column))
         .order_by(indexed_prefix(column))  # read through the partial index of those rows
@@ -165,34 +222,6 @@ def tally(
             found.add(
                 (period, key[: window.prefix], *values), 1, _number(rest[-1]) if summed else 0
             )
-    return found
-
-
-@dataclass(frozen=True)
-class Conversations:
-    sessions: Tally  # grouped by (actor, channel)
-    turns: Tally  # with tokens summed
-    turns_by: Tally  # the window's alone, grouped by their session's (actor, channel)
-
-
-def conversations(window: Window) -> Conversations:
-    """Sessions by start, turns and tokens by their time, each by actor and channel.
-
-    Turns and tokens over time come from their index alone; by actor and channel, each turn
-    is joined to its session, which costs a lookup a turn, so only for the window itself."""
-    turns = Turn.objects.all()
-    return Conversations(
-        sessions=tally(Session.objects.all(), "started_at", window, ("actor", "channel")),
-        turns=tally(turns, "created_at", window, summed="token_count"),
-        turns_by=tally(
-            turns,
-            "created_at",
-            window,
-            ("session__actor", "session__channel"),
-            summed="token_count",
-            before=False,
-        ),
-    )
 
 
 # Run states that have ended: the failure rate's denominator.

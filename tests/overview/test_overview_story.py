@@ -23,7 +23,7 @@ from memory_app.models import (
     WorkflowRun,
     WorkflowStep,
 )
-from memory_app.overview import charts, story
+from memory_app.overview import charts, rollups, story
 from memory_app.overview.governance_story import governance
 from memory_app.overview.panels import counted, trend
 from memory_app.overview.story import BEFORE, NOW, percentile
@@ -234,7 +234,7 @@ def make_sessions():
 def test_sessions_and_turns_per_bucket_with_the_window_before(stopped):
     make_sessions()
     window = day_window()
-    found = story.conversations(window)
+    found = rollups.conversations(window)
     buckets = window.buckets()
     sessions = dict(zip(buckets, found.sessions.series(buckets), strict=True))
     # 07:30Z is s1's and s3's hour (s3 written as 08:30 at +01:00); 07:48Z is s2's.
@@ -261,7 +261,7 @@ def test_a_count_stored_as_text_reading_as_infinity_counts_as_none(reviewer_clie
     make_sessions()
     with connection.cursor() as cursor:
         cursor.execute("UPDATE conversation_turns SET token_count = '1e999' WHERE id = 't2'")
-    found = story.conversations(day_window())
+    found = rollups.conversations(day_window())
     assert found.turns.total(NOW, 1) == 10  # t1's alone
     assert reviewer_client.get("/").status_code == 200
 

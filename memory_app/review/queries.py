@@ -13,6 +13,7 @@ from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
 
 from memory_app.forms import FACET_VALUES
 from memory_app.review.models import Annotation, AnnotationScore, ScoreDataType, TargetKind
+from memory_app.review.queue_models import ReviewQueueItem
 from memory_app.runtime.models import Session, Turn
 
 
@@ -31,10 +32,25 @@ class Shown:
         return tuple(sorted(a.pk for rows in self.by_target.values() for a in rows))
 
 
+def outside_review() -> Q:
+    """The annotations pages outside a review queue show: those given in a queue only once
+    its item has all its reviews. Review is blind: before, a reviewer could read another's
+    scores for an item on its transcript (or count them in the score facet) before giving
+    their own; after, nobody can be offered the item again."""
+    complete = ReviewQueueItem.objects.complete().values("pk")
+    return Q(queue_item_id__isnull=True) | Q(queue_item_id__in=complete)
+
+
 def shown(targets: models.Q) -> Shown:
-    """The current annotations on ``targets`` (a condition on target_kind and target_id),
-    oldest first, with their scores: two queries, whatever the number of targets."""
-    rows = Annotation.objects.current().filter(targets).with_scores().order_by("created_at", "id")
+    """The current annotations on ``targets`` (a condition on target_kind and target_id)
+    that pages outside a queue show, oldest first, with their scores: two queries, whatever
+    the number of targets."""
+    rows = (
+        Annotation.objects.current()
+        .filter(targets, outside_review())
+        .with_scores()
+        .order_by("created_at", "id")
+    )
     found = Shown()
     for annotation in rows:
         found.by_target.setdefault((annotation.target_kind, annotation.target_id), []).append(
@@ -65,7 +81,7 @@ def counts_by_session(sessions: list[Session]) -> dict[str, int]:
     )
     counted = (
         Annotation.objects.current()
-        .filter(about)
+        .filter(about, outside_review())
         .annotate(session=_session_of())
         .order_by()
         .values_list("session")
@@ -103,7 +119,7 @@ def _current_scores() -> models.QuerySet:
     """The scores of the current annotations on sessions and turns, each with its session."""
     about = [TargetKind.SESSION, TargetKind.TURN]
     return AnnotationScore.objects.filter(
-        annotation__in=Annotation.objects.current().filter(target_kind__in=about)
+        annotation__in=Annotation.objects.current().filter(outside_review(), target_kind__in=about)
     ).annotate(session=_session_of("annotation__"))
 
 

@@ -179,6 +179,10 @@ class ReviewQueueItemQuerySet(models.QuerySet):
         )
         return self.annotate(reviewed=Coalesce(Subquery(reviewers), Value(0)))
 
+    def complete(self) -> ReviewQueueItemQuerySet:
+        """Items with all the reviews their queue needs: none is offered to anyone again."""
+        return self.with_progress().filter(reviewed__gte=models.F("queue__reviewers_per_item"))
+
     def done_by(self, reviewer: str) -> ReviewQueueItemQuerySet:
         return self.filter(Exists(_annotations_for_item().filter(author=reviewer)))
 

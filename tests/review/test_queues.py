@@ -485,6 +485,23 @@ def test_review_is_blind_until_you_gave_yours(client, reviewer, ops, store, queu
     assert "helpful: partly" in after
 
 
+def test_review_stays_blind_on_the_transcript_and_the_score_facet_until_the_item_is_done(
+    reviewer_client, store, queue, sessions, clock
+):
+    # Another reviewer's scores must not be readable outside the queue either: on the
+    # session's transcript, or counted in the session list's score facet.
+    clock.set(NOW, ticking=False)
+    item = store.reserve_next_item(queue.id, reviewer="someone")
+    review(store, item, "someone", helpful="partly", comment="a secret opinion")
+    transcript = reverse("memory_app:session", args=[item.target_id])
+    listed = reverse("memory_app:sessions")
+    assert "a secret opinion" not in body(reviewer_client.get(transcript))
+    assert "helpful:partly" not in body(reviewer_client.get(listed))
+    review(store, store.reserve_next_item(queue.id, reviewer="other"), "other")
+    assert "a secret opinion" in body(reviewer_client.get(transcript))
+    assert "helpful:partly" in body(reviewer_client.get(listed))
+
+
 def test_the_queue_page_shows_progress_and_agreement_in_a_bounded_number_of_queries(
     client, review_admin, store, queue, sessions, clock
 ):

@@ -139,3 +139,17 @@ class AddOrAdoptField(migrations.AddField):
         expected = [c for c in _expected(table).get("columns", []) if c[1] == column]
         if theirs != expected:
             raise _refuse(table, f"column {column}")
+
+
+class AddOrAdoptIndex(migrations.AddIndex):
+    """``AddIndex`` for an index the contract's table already has, in a table adopted as a
+    whole (``CreateOrAdoptModel``) before this migration."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        table = to_state.apps.get_model(app_label, self.model_name)._meta.db_table
+        theirs = (_found(schema_editor, table) or {"indexes": {}})["indexes"].get(self.index.name)
+        if theirs is None:
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        if theirs != _expected(table).get("indexes", {}).get(self.index.name):
+            raise _refuse(table, f"index {self.index.name}")

@@ -21,6 +21,7 @@ in a window are among those recorded since it began.
 from django.db import migrations, models
 from django.db.models.functions import Left
 
+from memory_app.adoption import AddOrAdoptIndex
 from memory_app.expressions import CanonicalTime, HourOf
 
 
@@ -42,7 +43,8 @@ class Migration(migrations.Migration):
     dependencies = [("memory_app", "0023_profile_withdrawals")]
 
     operations = [
-        migrations.AddIndex(
+        # Also in contract/tommemory_schema.sql: a file a store bootstrapped has it already.
+        AddOrAdoptIndex(
             model_name="auditleaf",
             index=models.Index(fields=["kind", "logged_at"], name="idx_audit_log_logged"),
         ),

@@ -12,8 +12,13 @@ SEED = REPO.parent / "shared" / "seed" / "runtime-memory-schema-v1.md"
 
 # Indexes we add beyond v1, each for a query of ours (see memory_app/models.py).
 OUR_INDEXES = {
-    "sessions": {"idx_sessions_started"},
-    "workflow_runs": {"idx_workflow_runs_started"},
+    "sessions": {"idx_sessions_started", "idx_sessions_canonical", "idx_sessions_other_times"},
+    "conversation_turns": {"idx_turns_canonical", "idx_turns_other_times"},
+    "workflow_runs": {
+        "idx_workflow_runs_started",
+        "idx_workflow_runs_canonical",
+        "idx_workflow_runs_other_times",
+    },
     "task_events": {
         "idx_task_events_run_created",
         "idx_task_events_step",
@@ -21,7 +26,11 @@ OUR_INDEXES = {
         "idx_task_events_level",
         "idx_task_events_other_times",
     },
-    "skill_to_logic_proposals": {"idx_proposals_skill"},
+    "skill_to_logic_proposals": {
+        "idx_proposals_skill",
+        "idx_proposals_canonical",
+        "idx_proposals_other_times",
+    },
     "validation_results": {"idx_validations_proposal"},
     "approvals": {"idx_approvals_proposal", "idx_approvals_decided", "idx_approvals_other_times"},
     "deploy_outcomes": {"idx_deploys_proposal", "idx_deploys_deployed", "idx_deploys_other_times"},

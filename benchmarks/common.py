@@ -53,13 +53,15 @@ def prepare(db: Path, database_url: str | None = None) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen:
-    """The production server command from the README, on loopback."""
+def start_gunicorn(
+    env: dict[str, str], port: int, workers: int = 2, log=subprocess.DEVNULL
+) -> subprocess.Popen:
+    """The production server command from the README, on loopback; its log to ``log``."""
     return subprocess.Popen(
         [str(BIN / "gunicorn"), "tommemory.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"],
         env=env,
         cwd=REPO,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
 
 

@@ -8,7 +8,9 @@ Builds a throw-away demo database (seed_demo, as make run does), gathers the sta
 off (docs/production.md's command, on plain-HTTP loopback). Signs in through the login form
 as a person with every role (reviewer, ops, profile admin: the decision and publish forms
 show), and runs Lighthouse 12 in its default mobile emulation (a mid-range phone on slow 4G),
-headless Debian chromium, with the session cookie as an extra header, over each page.
+headless Debian chromium with the session cookie set in it (benchmarks/lighthouse_run.mjs:
+the CLI's --extra-headers Cookie missed the requests the pages' scripts make), over each
+page.
 
 Lighthouse is benchmarks/package.json's, pinned by its lock file and installed by npm ci
 when missing: 12.8.2, the last 12 (12.2.3's trace engine cannot read today's chromium's
@@ -20,7 +22,7 @@ Prints a table (page, performance, accessibility, best practices, CLS, LCP, TBT;
 of --runs) and, below it, every audit that lost points on a page, with the elements it
 names. The issue's bar (#22): performance >= 95, accessibility and best practices 100, CLS
 <= 0.05 on every page; the exit status is 1 when a page misses it. The full reports stay in
-benchmarks/out/lighthouse/<page>.json.
+benchmarks/out/lighthouse/<page>.json, the server's log in benchmarks/out/lighthouse/gunicorn.log.
 """
 
 import argparse
@@ -93,19 +95,18 @@ def node() -> str:
     ).stdout.strip()
 
 
-def lighthouse_cli() -> Path:
-    """Lighthouse's command, installed from benchmarks/package-lock.json when missing."""
-    installed = HERE / "node_modules" / "lighthouse"
-    wanted = json.loads((HERE / "package.json").read_text())["devDependencies"]["lighthouse"]
-    if (
-        not (installed / "package.json").exists()
-        or json.loads((installed / "package.json").read_text())["version"] != wanted
-    ):
-        print("Installing Lighthouse (npm ci in benchmarks/) ...", file=sys.stderr)
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True
-        )
-    return installed / "cli" / "index.js"
+def install_lighthouse() -> None:
+    """Lighthouse and what drives it, from benchmarks/package-lock.json, when missing or not
+    the versions package.json names."""
+    wanted = json.loads((HERE / "package.json").read_text())["devDependencies"]
+    for package, version in wanted.items():
+        installed = HERE / "node_modules" / package / "package.json"
+        if not installed.exists() or json.loads(installed.read_text())["version"] != version:
+            print("Installing Lighthouse (npm ci in benchmarks/) ...", file=sys.stderr)
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True
+            )
+            return
 
 
 def demo_server_env(db: Path) -> dict[str, str]:
@@ -135,38 +136,34 @@ def page_paths(db: Path) -> list[tuple[str, str]]:
         ]
 
 
-def status(opener, url: str) -> int:
-    """The page's HTTP status (a page that fails is reported, not measured)."""
+def status(opener, url: str) -> str:
+    """What the page answers: "200", another status, or where it sends the reader (the
+    sign-in page, were the session gone). Only a page that answers 200 is measured."""
     try:
         with opener.open(url, timeout=60) as response:
-            return response.status
+            return str(response.status) if response.url == url else f"-> {response.url}"
     except urllib.error.HTTPError as error:
-        return error.code
+        return str(error.code)
 
 
-def run_lighthouse(cli: Path, url: str, cookie: str, report: Path) -> dict:
-    """One Lighthouse run (mobile emulation, its default) of ``url``; its JSON report."""
-    command = [
-        node(),
-        str(cli),
-        url,
-        "--quiet",
-        "--output=json",
-        f"--output-path={report}",
-        f"--only-categories={','.join(CATEGORIES)}",
-        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
-        "--extra-headers=" + json.dumps({"Cookie": cookie}),
-    ]
+def run_lighthouse(url: str, cookies: dict[str, str], report: Path) -> dict:
+    """One Lighthouse run (mobile emulation, its default) of ``url``, signed in with
+    ``cookies`` (lighthouse_run.mjs); its JSON report."""
+    command = [node(), str(HERE / "lighthouse_run.mjs"), url, json.dumps(cookies), str(report)]
     env = os.environ | {"CHROME_PATH": CHROMIUM}
     # Now and then a run loses its trace on this busy machine (NO_NAVSTART): tried again.
     for _ in range(ATTEMPTS):
         report.unlink(missing_ok=True)
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        error = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no report"
         if not done.returncode and report.exists():
             result = json.loads(report.read_text())
-            if not result.get("runtimeError"):
+            # The page measured must be the page asked for, not the sign-in page.
+            if result["finalDisplayedUrl"] != url:
+                error = f"sent to {result['finalDisplayedUrl']}"
+            elif not result.get("runtimeError"):
                 return result
-    raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no report")
+    raise RuntimeError(error)
 
 
 def scores(result: dict) -> dict[str, float]:
@@ -227,31 +224,30 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8771)
     parser.add_argument("--page", action="append", help="only these pages (by name)")
     args = parser.parse_args()
-    cli = lighthouse_cli()
+    install_lighthouse()
     OUT.mkdir(parents=True, exist_ok=True)
     rows, problems, benchmark_indexes = [], {}, []
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.sqlite"
         env = demo_server_env(db)
-        server = start_gunicorn(env, args.port)
+        log = (OUT / "gunicorn.log").open("w")  # a page that fails says why there
+        server = start_gunicorn(env, args.port, log=log)
         base = f"http://127.0.0.1:{args.port}"
         try:
             wait_for(base + "/accounts/login/")
             opener = signed_in_opener(base)
             jar = next(h.cookiejar for h in opener.handlers if hasattr(h, "cookiejar"))
-            cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+            cookies = {c.name: c.value for c in jar}
             for name, path in page_paths(db):
                 if args.page and name not in args.page:
                     continue
-                if (code := status(opener, base + path)) != 200:
+                if (answer := status(opener, base + path)) != "200":
                     rows.append((name, path, None))
-                    problems[name] = [f"HTTP {code}: not measured"]
+                    problems[name] = [f"HTTP {answer}: not measured"]
                     continue
                 report = OUT / f"{name.replace(' ', '-')}.json"
                 try:
-                    runs = [
-                        run_lighthouse(cli, base + path, cookie, report) for _ in range(args.runs)
-                    ]
+                    runs = [run_lighthouse(base + path, cookies, report) for _ in range(args.runs)]
                 except RuntimeError as error:
                     rows.append((name, path, None))
                     problems[name] = [f"Lighthouse failed {ATTEMPTS} times: {error}"]
@@ -265,6 +261,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+            log.close()
     print_table(rows, problems, args.runs, benchmark_indexes)
     missed = [
         name

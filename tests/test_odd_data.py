@@ -165,15 +165,15 @@ def test_odd_values_are_shown_as_written(reviewer_client, hostile):
 
 @pytest.mark.engine("sqlite")  # PostgreSQL's bigint column holds whole numbers only
 @pytest.mark.parametrize("stored", ["1e999", "-1e999", "12.5", "twelve"])
-def test_a_token_count_stored_as_text_leaves_the_session_list_whole(
-    reviewer_client, store, stored
-):
+def test_a_token_count_stored_as_text_leaves_the_session_list_whole(reviewer_client, store, stored):
     # SQLite adds text that reads as a number: "1e999" sums to infinity, no count at all.
     session = store.start_session("tom", channel="cli")
     store.append_turn(session.id, "user", "hello", token_count=5)
     turn = store.append_turn(session.id, "assistant", "hi", token_count=7)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE conversation_turns SET token_count = %s WHERE id = %s", [stored, turn.id])
+        cursor.execute(
+            "UPDATE conversation_turns SET token_count = %s WHERE id = %s", [stored, turn.id]
+        )
     page = reviewer_client.get(reverse("memory_app:sessions"))
     assert page.status_code == 200
     assert reviewer_client.get(reverse("memory_app:sessions") + "?format=csv").status_code == 200

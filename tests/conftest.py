@@ -147,6 +147,20 @@ def session_with_turns(db, store):
 
 
 @pytest.fixture
+def turn_review_queue(db, store, session_with_turns):
+    """A review queue asking a categorical ("helpful": yes/no) and a boolean ("safe")
+    score, one reviewer per item, holding the session_with_turns' assistant turn."""
+    store.create_score_config("helpful", "categorical", created_by="rhea", categories=["yes", "no"])
+    store.create_score_config("safe", "boolean", created_by="rhea")
+    queue = store.create_review_queue(
+        "answers", created_by="rhea", score_configs=["helpful", "safe"]
+    )
+    turn = session_with_turns.turns.get(role="assistant")
+    store.add_queue_items(queue.id, [("turn", turn.id)], added_by="rhea")
+    return queue
+
+
+@pytest.fixture
 def proposal(db, store):
     """A drafted high-risk proposal for a freshly learned skill."""
     skill = store.learn_skill(

@@ -20,7 +20,7 @@ from django.db import transaction
 from memory_app import checks
 from memory_app.errors import InvalidInput, NotFound
 from memory_app.review import writes
-from memory_app.review.models import Annotation, ScoreConfig, TargetKind
+from memory_app.review.models import Annotation, TargetKind
 from memory_app.review.queue_models import (
     DEFAULT_RESERVATION_SECONDS,
     ReviewQueue,
@@ -80,12 +80,7 @@ def create_review_queue(
         serialize_on(f"{ReviewQueue._meta.db_table}:{values['name']}")
         if ReviewQueue.objects.filter(name=values["name"]).exists():
             raise InvalidInput(f"a review queue named {values['name']!r} exists already")
-        found = {c.name: c for c in ScoreConfig.objects.filter(name__in=names)}
-        for config_name in names:
-            if config_name not in found:
-                raise NotFound(f"no score config named {config_name!r}")
-            if found[config_name].archived_at is not None:
-                raise InvalidInput(f"score config {config_name!r} is archived")
+        found = writes.offered_configs(names)
         queue = ReviewQueue.objects.create(**values, created_at=format_iso(now()))
         ReviewQueueConfig.objects.bulk_create(
             ReviewQueueConfig(queue=queue, score_config=found[n], position=p)

@@ -157,11 +157,15 @@ def create_score_config(
 
 
 def _configs(scores: object) -> dict[str, ScoreConfig]:
-    """The configs the scores name, by name (one query); refused when one is unknown or
-    archived."""
+    """The configs the scores name (``offered_configs``)."""
     if not isinstance(scores, Mapping):
         raise InvalidInput(f"scores must map score config names to values; got {scores!r}")
-    names = [_text(name, "a score config name") for name in scores]
+    return offered_configs([_text(name, "a score config name") for name in scores])
+
+
+def offered_configs(names: list[str]) -> dict[str, ScoreConfig]:
+    """The configs ``names`` name, by name (one query): NotFound for an unknown one, and an
+    archived one refused, since it takes no new scores (nor a new queue's)."""
     found = {c.name: c for c in ScoreConfig.objects.filter(name__in=names)}
     for name in names:
         if name not in found:

@@ -25,9 +25,9 @@ from django.db.models import QuerySet
 from memory_app import checks
 from memory_app.converters import storable
 from memory_app.errors import InvalidInput, NotFound
-from memory_app.promotion import people
 from memory_app.promotion import writes as promotion_writes
 from memory_app.promotion.models import Proposal, ProposalType, ProposedBy, Skill, SourceType
+from memory_app.review import texts
 from memory_app.review.finding_models import FindingEvidence
 from memory_app.review.models import Annotation
 
@@ -134,9 +134,7 @@ def propose_change(
     a clear message for an unknown or superseded annotation, no evidence, a proposal that
     is not the JSON object its kind needs, or any value the promotion writes refuse."""
     ids = evidence_ids(annotation_ids)
-    person = checks.text(proposed_by, "proposed_by")
-    if not people.person_key(person):
-        raise InvalidInput(f"proposed_by must name a person; {person!r} has no visible characters")
+    person = texts.person(proposed_by, "proposed_by")
     document = proposal_document(proposal_type, proposal)
     created = checks.when(created_at, "created_at")
     with transaction.atomic():

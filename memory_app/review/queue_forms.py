@@ -22,9 +22,6 @@ from memory_app.review.queues import MAX_ITEMS_PER_ADD, MAX_REVIEWERS_PER_ITEM, 
 from memory_app.runtime.forms import SessionFilterForm, WorkflowFilterForm
 from memory_app.runtime.models import Session, WorkflowRun
 
-# The search's rule of which turns a query finds, from its one home (the session list's).
-from memory_app.runtime.session_pages import _matches
-
 ADDRESS_LIMIT = 4000
 
 
@@ -108,7 +105,7 @@ def _session_rows(form_class: type[SessionFilterForm], query: QueryDict) -> list
     filters = form.chosen()
     sessions = form.filter(Session.objects.all())
     if "q" in filters:
-        turns = _matches(filters["q"], form.narrows(), sessions, first=MAX_ITEMS_PER_ADD + 1)
+        turns = form.matching_turns(sessions, first=MAX_ITEMS_PER_ADD + 1)
         ids = turns.values_list("pk", flat=True)[: MAX_ITEMS_PER_ADD + 1]
         return [(TargetKind.TURN, pk) for pk in ids]
     ids = sessions.values_list("pk", flat=True)[: MAX_ITEMS_PER_ADD + 1]

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from memory_app import checks
 from memory_app.errors import InvalidInput, NotFound
-from memory_app.review import writes
+from memory_app.review import texts, writes
 from memory_app.review.models import Annotation, TargetKind
 from memory_app.review.queue_models import (
     DEFAULT_RESERVATION_SECONDS,
@@ -28,9 +28,6 @@ from memory_app.review.queue_models import (
     ReviewQueueItem,
     ReviewReservation,
 )
-
-# The annotation writer's checks of texts and people: one home for what a text must be.
-from memory_app.review.writes import _free_text, _person, _text, _visible
 from memory_app.timeutil import format_iso, now
 from memory_app.vendor_sql import serialize_on
 from memory_app.writing import get
@@ -61,17 +58,17 @@ def create_review_queue(
     """A new queue asking for ``score_configs`` (names, in the order its form shows them);
     a name another queue has, or a config unknown or archived, is refused."""
     values = {
-        "name": _visible(name, "name"),
-        "description": _free_text(description, "description"),
+        "name": texts.saying(name, "name"),
+        "description": texts.free_text(description, "description"),
         "reviewers_per_item": _whole(
             reviewers_per_item, "reviewers_per_item", 1, MAX_REVIEWERS_PER_ITEM
         ),
         "reservation_seconds": _whole(
             reservation_seconds, "reservation_seconds", *RESERVATION_RANGE
         ),
-        "created_by": _person(created_by, "created_by"),
+        "created_by": texts.person(created_by, "created_by"),
     }
-    names = [_visible(n, "a score config name") for n in score_configs]
+    names = [texts.saying(n, "a score config name") for n in score_configs]
     if not names:
         raise InvalidInput("a queue needs at least one score config")
     if len(set(names)) != len(names):
@@ -102,11 +99,11 @@ def add_queue_items(queue_id: str, targets: Iterable[tuple[str, str]], *, added_
     """Add turns, sessions or workflow runs (``(target_kind, target_id)`` pairs) to a queue,
     each once: those it holds already are skipped and counted. A target that does not
     exist is refused (NotFound), as are more than ``MAX_ITEMS_PER_ADD`` at once."""
-    who = _person(added_by, "added_by")
+    who = texts.person(added_by, "added_by")
     given: list[tuple[str, str]] = []
     for kind, target_id in targets:
         given.append(
-            (checks.choice(kind, TargetKind, "target_kind"), _text(target_id, "target_id"))
+            (checks.choice(kind, TargetKind, "target_kind"), texts.text(target_id, "target_id"))
         )
         if len(given) > MAX_ITEMS_PER_ADD:
             raise InvalidInput(
@@ -145,7 +142,7 @@ def reserve_next_item(queue_id: str, *, reviewer: str) -> ReviewQueueItem | None
     An item the reviewer holds already is given again (asking twice reserves nothing more);
     otherwise the first item added that is offered to them is reserved.
     """
-    who = _person(reviewer, "reviewer")
+    who = texts.person(reviewer, "reviewer")
     with transaction.atomic():
         queue = get(ReviewQueue, queue_id)
         serialize_on(f"{ReviewQueue._meta.db_table}:{queue.pk}")
@@ -176,7 +173,7 @@ def review_item(
     (and only those), with a comment and, for a turn, a correction. Refused when the item is
     not offered to them (they reviewed it already, enough reviewers did, or someone else
     holds it)."""
-    who = _person(reviewer, "reviewer")
+    who = texts.person(reviewer, "reviewer")
     with transaction.atomic():
         item = get(ReviewQueueItem, item_id)
         queue = item.queue

@@ -1,10 +1,7 @@
 """The review wing's writes: score configs, and annotations with their scores.
 ``RuntimeMemoryStore`` is their front door (``create_score_config``, ``annotate``); the
 TypeScript store's review.ts writes the same rows. Every value is checked before anything is
-written: a refusal (InvalidInput, NotFound) writes nothing.
-
-Texts may not hold NUL, on either engine: PostgreSQL cannot store it, and an annotation a
-runtime writes on SQLite must move to PostgreSQL unchanged (copy_database).
+written: a refusal (InvalidInput, NotFound) writes nothing; texts and names by ``texts``.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ from memory_app import checks
 from memory_app.errors import InvalidInput, NotFound
 from memory_app.jsontext import dump_json
 from memory_app.promotion import people
+from memory_app.review import texts
 from memory_app.review.models import (
     Annotation,
     AnnotationScore,
@@ -41,53 +39,12 @@ EMPTY = (
 )
 
 
-def _text(value: object, what: str, *, required: bool = True) -> str | None:
-    """A non-blank text a row can hold on both engines (None when not ``required`` and
-    not given)."""
-    if value is None and not required:
-        return None
-    return _storable(checks.text(value, what), what)
-
-
-def _storable(text: str, what: str) -> str:
-    if "\x00" in text:
-        raise InvalidInput(f"{what} cannot hold the NUL character (PostgreSQL cannot store it)")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{what} is not Unicode text (it holds a lone surrogate)") from None
-    return text
-
-
-def _free_text(value: object, what: str) -> str:
-    """A text that may be empty or blank ("" when None)."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a text; got {value!r}")
-    return _storable(value, what)
-
-
-def _person(value: object, what: str) -> str:
-    name = _text(value, what)
-    if not people.person_key(name):
-        raise InvalidInput(f"{what} must name a person; {name!r} has no visible characters")
-    return name  # type: ignore[return-value]
-
-
-def _visible(value: object, what: str) -> str:
-    text = _text(value, what)
-    if not people.has_visible(text):
-        raise InvalidInput(f"{what} must say something; {people.SAYS_NOTHING}")
-    return text  # type: ignore[return-value]
-
-
 # --- score configs --------------------------------------------------------------------------
 
 
 def config_name(value: object) -> str:
     """A score config's name: a text that says something (the admin's form checks by it)."""
-    return _visible(value, "name")
+    return texts.saying(value, "name")
 
 
 def definition(
@@ -113,7 +70,7 @@ def definition(
             raise InvalidInput(
                 f"a categorical score config needs a list of categories; got {categories!r}"
             )
-        listed = [_visible(c, "a category") for c in categories]
+        listed = [texts.saying(c, "a category") for c in categories]
         if len(set(listed)) != len(listed):
             raise InvalidInput(f"categories must differ from one another; got {listed!r}")
         columns["categories_json"] = dump_json(listed)
@@ -143,8 +100,8 @@ def create_score_config(
     values = {
         "name": config_name(name),
         **definition(data_type, categories, min_value, max_value),
-        "description": _free_text(description, "description"),
-        "created_by": _person(created_by, "created_by"),
+        "description": texts.free_text(description, "description"),
+        "created_by": texts.person(created_by, "created_by"),
     }
     with transaction.atomic():
         serialize_on(f"{ScoreConfig._meta.db_table}:{values['name']}")
@@ -160,7 +117,7 @@ def _configs(scores: object) -> dict[str, ScoreConfig]:
     """The configs the scores name (``offered_configs``)."""
     if not isinstance(scores, Mapping):
         raise InvalidInput(f"scores must map score config names to values; got {scores!r}")
-    return offered_configs([_text(name, "a score config name") for name in scores])
+    return offered_configs([texts.text(name, "a score config name") for name in scores])
 
 
 def offered_configs(names: list[str]) -> dict[str, ScoreConfig]:
@@ -193,17 +150,17 @@ def annotate(
     kind = checks.choice(target_kind, TargetKind, "target_kind")
     values = {
         "target_kind": kind,
-        "target_id": _text(target_id, "target_id"),
-        "author": _person(author, "author"),
-        "comment": _free_text(comment, "comment"),
-        "correction": None if correction is None else _visible(correction, "correction"),
-        "queue_item_id": _text(queue_item_id, "queue_item_id", required=False),
+        "target_id": texts.text(target_id, "target_id"),
+        "author": texts.person(author, "author"),
+        "comment": texts.free_text(comment, "comment"),
+        "correction": None if correction is None else texts.saying(correction, "correction"),
+        "queue_item_id": texts.text(queue_item_id, "queue_item_id", required=False),
         "created_at": checks.when(created_at, "created_at"),
     }
     if values["correction"] is not None and kind != TargetKind.TURN:
         raise InvalidInput(f"only a turn takes a correction, not a {kind.replace('_', ' ')}")
     given = {} if scores is None else scores
-    old = None if supersedes is None else _text(supersedes, "supersedes")
+    old = None if supersedes is None else texts.text(supersedes, "supersedes")
     with transaction.atomic():
         configs = _configs(given)
         stored = {name: configs[name].stored_value(value) for name, value in given.items()}

@@ -18,6 +18,7 @@ from memory_app.runtime.models import (
     RunStatus,
     SessionStatus,
     TriggerSource,
+    Turn,
 )
 
 DATE_TIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
@@ -72,6 +73,18 @@ class SessionFilterForm(StartedRangeForm):
 
     def narrows(self) -> bool:
         return any(f in self.chosen() for f in self.NARROWING)
+
+    def matching_turns(self, sessions: models.QuerySet, *, below=None, first=None):
+        """The turns the search (``q``) finds, newest first, in ``sessions`` (the chosen
+        ones) when a filter narrows them: the session list's and a review queue's rule.
+
+        ``first`` reaches into the search indexes only when no filter applies: a filter on
+        the sessions has to see every match to keep those in the chosen sessions.
+        """
+        text = self.chosen()["q"]
+        if self.narrows():
+            return Turn.objects.search(text, below=below).filter(session__in=sessions)
+        return Turn.objects.search(text, below=below, first=first)
 
     def filter(self, qs: models.QuerySet, without: str | None = None) -> models.QuerySet:
         chosen = self.chosen(without)

@@ -87,10 +87,10 @@ def session_list(
     context = {"form": form, "query": filters.get("q", "")}
     if "q" in filters:
         if fmt := wants_export(request):
-            matches = _matches(filters["q"], form.narrows(), sessions)
+            matches = form.matching_turns(sessions)
             rows = matches.with_snippet(filters["q"]).iterator()
             return export_response(fmt, rows, MATCH_COLUMNS, "turn-matches")
-        context |= _search_page(filters, form.narrows(), sessions)
+        context |= _search_page(form, sessions)
     else:
         order = filters.get("sort", NEWEST_FIRST)
         sessions = sessions.with_turn_totals().in_order(order)
@@ -107,32 +107,22 @@ def session_list(
     )
 
 
-def _matches(text: str, narrowed: bool, sessions, *, below=None, first=None):
-    """The turns matching ``text``, newest first, in the chosen sessions when filtered.
-
-    ``first`` reaches into the search indexes only when no filter applies: a filter on
-    the sessions has to see every match to keep those in the chosen sessions.
-    """
-    if narrowed:
-        return Turn.objects.search(text, below=below).filter(session__in=sessions)
-    return Turn.objects.search(text, below=below, first=first)
-
-
-def _search_page(filters: dict, narrowed: bool, sessions) -> dict:
+def _search_page(form: SessionFilterForm, sessions) -> dict:
     """A page of matching turns, newest first, and how many match, counted to a ceiling.
 
     Three queries whatever the number of matches: a word in every thirtieth turn of a
     million reads the page's rows, their sessions' titles and at most
     ``MATCH_COUNT_CEILING`` + 1 rowids.
     """
+    filters = form.chosen()
     text = filters["q"]
     below = filters["match_after"][0] if "match_after" in filters else None
-    rows = _matches(text, narrowed, sessions, below=below, first=PAGE_SIZE + 1)
+    rows = form.matching_turns(sessions, below=below, first=PAGE_SIZE + 1)
     page = take_page(
         list(rows.with_snippet(text).select_related("session")[: PAGE_SIZE + 1]), PAGE_SIZE
     )
     _attach_titles(page.rows)
-    counted = _matches(text, narrowed, sessions, first=MATCH_COUNT_CEILING + 1)
+    counted = form.matching_turns(sessions, first=MATCH_COUNT_CEILING + 1)
     total = counted[: MATCH_COUNT_CEILING + 1].count()
     context = {
         "matches": page.rows,

@@ -137,6 +137,9 @@ class Migration(migrations.Migration):
                         fields=["target_kind", "target_id"], name="idx_annotations_target"
                     ),
                     models.Index(fields=["created_at", "id"], name="idx_annotations_since"),
+                    models.Index(
+                        fields=["queue_item_id", "author"], name="idx_annotations_queue_item"
+                    ),
                 ],
             },
         ),

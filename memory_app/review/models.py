@@ -190,6 +190,8 @@ class Annotation(AppendOnlyModel):
         indexes = [
             models.Index(fields=["target_kind", "target_id"], name="idx_annotations_target"),
             models.Index(fields=["created_at", "id"], name="idx_annotations_since"),
+            # A queue item's reviews, and whether a reviewer did it (queue_models).
+            models.Index(fields=["queue_item_id", "author"], name="idx_annotations_queue_item"),
         ]
 
     def __str__(self) -> str:

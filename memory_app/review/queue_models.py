@@ -92,6 +92,17 @@ class ReviewQueue(models.Model):
         """Every annotation given for this queue's items (edits' old versions too)."""
         return Annotation.objects.filter(queue_item_id__in=self.items.values("pk"))
 
+    def corrections(self) -> models.QuerySet:
+        """The current annotations with a correction given for this queue's items that have
+        all their reviews, oldest first: a change is proposed from them. Blind review: an
+        item's reviews are read outside it only once nobody can be offered it again."""
+        complete = self.items.complete().values("pk")
+        return (
+            Annotation.objects.current()
+            .filter(queue_item_id__in=complete, correction__isnull=False)
+            .order_by("created_at", "id")
+        )
+
     def reviewer_progress(self) -> list[tuple[str, int]]:
         """(reviewer, items they reviewed), the most first: one query."""
         counted = (

@@ -9,6 +9,8 @@ reader role reviews. Every write is checked on the server and goes through the s
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -20,7 +22,7 @@ from memory_app import access
 from memory_app.access import reader_required
 from memory_app.forms import CursorField, encode_cursor
 from memory_app.page_parts import HtmxHttpRequest, take_page
-from memory_app.review import queue_export
+from memory_app.review import findings, queue_export
 from memory_app.review.agreement import agreement
 from memory_app.review.context import PREVIEW_CHARS, item_context
 from memory_app.review.forms import AnnotationForm
@@ -126,6 +128,7 @@ def _queue_context(request: HtmxHttpRequest, queue: ReviewQueue, **forms) -> dic
             for c in configs
         ],
         "can_manage": access.can_manage_reviews(request.user),
+        "propose_url": _propose_url(queue),
         "add_list_form": forms.get("add_list_form") or AddFromListForm(),
         "add_one_form": forms.get("add_one_form") or AddOneForm(),
     }
@@ -223,6 +226,15 @@ def queue_item(request: HtmxHttpRequest, queue_id: str, item_id: str) -> HttpRes
     }
     status = 422 if form.is_bound and form.errors else 200
     return render(request, "memory_app/review/queue_item.html", context, status=status)
+
+
+def _propose_url(queue: ReviewQueue) -> str | None:
+    """The address of the form proposing a change from the corrections of the queue's
+    reviewed items (as many as a change rests on), or None when there is none."""
+    ids = list(queue.corrections().values_list("pk", flat=True)[: findings.MAX_EVIDENCE])
+    if not ids:
+        return None
+    return reverse("memory_app:new_finding") + "?" + urlencode([("annotation", i) for i in ids])
 
 
 def _after(request: HtmxHttpRequest) -> tuple[str, str] | None:

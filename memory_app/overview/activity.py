@@ -29,10 +29,12 @@ from memory_app.expressions import canonical_time, instant_or_empty, other_times
 from memory_app.profiles.models import BehaviorProfile, PersonalityProfile
 from memory_app.promotion import decision_time
 from memory_app.promotion.models import Approval, DeployOutcome, Override
+from memory_app.review.models import Annotation
+from memory_app.review.queries import outside_review
 from memory_app.runtime.models import TaskEvent
 from memory_app.timeutil import instant_key
 
-KINDS = ("events", "approvals", "deploys", "profiles")
+KINDS = ("events", "approvals", "deploys", "profiles", "annotations")
 
 # (kind filter, label, model, time column, its links); the labels order entries sharing an
 # instant. Links are prefetched or outer-joined (``_with_links``): an inner join would hide
@@ -44,10 +46,16 @@ SOURCES = [
     ("deploys", "deploy", DeployOutcome, "deployed_at", ("proposal__skill",)),
     ("profiles", "behavior", BehaviorProfile, "created_at", ()),
     ("profiles", "personality", PersonalityProfile, "created_at", ()),
+    # Edits too (each is a new annotation). Our own table, written in canonical times by
+    # both stores: its (created_at, id) index serves it, as the overrides' serves them.
+    ("annotations", "annotation", Annotation, "created_at", ()),
 ]
 MODELS = {label: model for _, label, model, _, _ in SOURCES}
 FIELDS = {label: field for _, label, _, field, _ in SOURCES}
 LINKS = {label: links for _, label, _, _, links in SOURCES}
+# Rows a source shows, where not all: annotations given in a review queue only once their
+# item has all its reviews (blind review, as on the transcript).
+SHOWN = {"annotation": outside_review}
 # The entries the rule reads at their counted time (``decision_time``).
 GOVERNED = {"approval", "override", "deploy"}
 
@@ -55,6 +63,8 @@ GOVERNED = {"approval", "override", "deploy"}
 def _with_links(label: str, qs):
     if label == "event":  # a nullable link, so an outer join
         return qs.select_related(*LINKS[label])
+    if label == "annotation":  # what it says: its scores, one more query
+        return qs.with_scores()
     return qs.prefetch_related(*LINKS[label])
 
 
@@ -134,7 +144,7 @@ def _sources(kinds: list[str], levels: list[str], after: Cursor | None):
     for kind, label, model, field, _ in SOURCES:
         if kind not in kinds:
             continue
-        rows = model.objects.all()
+        rows = model.objects.filter(SHOWN[label]()) if label in SHOWN else model.objects.all()
         if label == "event" and levels:
             rows = rows.filter(event_level__in=levels)
             by_level = [model.objects.at_level(level) for level in levels]

@@ -22,6 +22,7 @@ class ActivityFilterForm(ListFilterForm):
         ("approvals", "Approvals"),
         ("deploys", "Deploy outcomes"),
         ("profiles", "Profile versions"),
+        ("annotations", "Annotations"),
     ]
 
     kind = forms.MultipleChoiceField(

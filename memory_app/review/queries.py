@@ -9,7 +9,7 @@ through the turns' primary key, one row per annotation.
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, When
 
 from memory_app.forms import FACET_VALUES
 from memory_app.review.models import Annotation, AnnotationScore, ScoreDataType, TargetKind
@@ -37,8 +37,11 @@ def outside_review() -> Q:
     its item has all its reviews. Review is blind: before, a reviewer could read another's
     scores for an item on its transcript (or count them in the score facet) before giving
     their own; after, nobody can be offered the item again."""
-    complete = ReviewQueueItem.objects.complete().values("pk")
-    return Q(queue_item_id__isnull=True) | Q(queue_item_id__in=complete)
+    # A correlated EXISTS, not an IN list: an IN lets a planner answer the OR from the
+    # (queue_item_id, author) index and sort what it finds, where the activity timeline must
+    # walk the (created_at, id) index newest first and stop after a page.
+    complete = ReviewQueueItem.objects.complete().filter(pk=OuterRef("queue_item_id"))
+    return Q(queue_item_id__isnull=True) | Q(Exists(complete))
 
 
 def shown(targets: models.Q) -> Shown:

@@ -25,12 +25,16 @@ PASSWORD = os.environ.get("TOM_DEMO_PASSWORD", "tommemory-demo")  # what demo_us
 
 # (file, login, a path or the name of a finder in resolve(), viewport width)
 SHOTS = [
-    ("overview", "demo-reviewer", "/", 1280),
+    # The demo is anchored in the past: a 30-day window holds its story.
+    ("overview", "demo-reviewer", "/?window=30d", 1280),
+    ("overview-phone", "demo-reviewer", "/?window=30d", 390),
     ("sessions", "demo-reviewer", "/sessions/", 1280),
+    ("sessions-phone", "demo-reviewer", "/sessions/", 390),
     ("search", "demo-reviewer", "/sessions/?q=resume", 1280),
     ("transcript", "demo-reviewer", "first-session", 1280),
     ("workflow", "demo-reviewer", "first-run", 1280),
     ("proposals", "demo-ops", "/proposals/", 1280),
+    ("needs-me", "demo-ops", "/needs-me/", 1280),
     ("proposal", "demo-ops", "critical-proposal", 1280),
     ("profile", "demo-profile-admin", "/profiles/behavior/tom/", 1280),
     ("activity", "demo-reviewer", "/activity/", 1280),

@@ -3,15 +3,25 @@
 (function () {
   "use strict";
 
-  const timeFormat = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "short", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+  // The reader's zone in the server's shape ("2026-12-06 09:00:00 UTC" becomes
+  // "2026-12-06 18:00:00 GMT+9"): about as wide, so no line rewraps once scripts run
+  // (Lighthouse counted that as layout shift).
+  const timeFormat = new Intl.DateTimeFormat("en-CA", {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hourCycle: "h23", timeZoneName: "short",
   });
+
+  function localTime(moment) {
+    const part = {};
+    timeFormat.formatToParts(moment).forEach(function (p) { part[p.type] = p.value; });
+    return part.year + "-" + part.month + "-" + part.day + " " + part.hour + ":" +
+      part.minute + ":" + part.second + " " + part.timeZoneName;
+  }
 
   function localizeTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       const moment = new Date(el.getAttribute("datetime"));
-      if (!isNaN(moment)) el.textContent = timeFormat.format(moment);
+      if (!isNaN(moment)) el.textContent = localTime(moment);
     });
   }
 

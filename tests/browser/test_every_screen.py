@@ -27,9 +27,14 @@ def world(live_app, back_then, ops, clock):
     store.create_score_config(
         "helpfulness", "numeric", created_by="rhea", min_value=1, max_value=5, description="1-5"
     )
-    store.annotate(
+    note = store.annotate(
         "turn", answer.id, author="ann", scores={"helpfulness": 2}, comment="Too long " * 20,
         correction="Es ist spät.",
+    )  # fmt: skip
+    finding = store.propose_change(
+        [note.id], proposed_by="ann", proposal_type="config_change",
+        proposal={"answer": "Es ist spät."}, risk_level="low",
+        skill_key="shorter-time-answers", description="Answers about the time ramble " * 4,
     )  # fmt: skip
     queue = store.create_review_queue(
         "answers-of-the-week", created_by="rhea", score_configs=["helpfulness"],
@@ -68,7 +73,8 @@ def world(live_app, back_then, ops, clock):
         )
     store.withdraw_behavior_profile("tom", 4, withdrawn_by="p", reason="not yet " * 12)
     return {
-        "session": session, "run": run, "proposal": proposal, "answer": answer, "queue_item": item
+        "session": session, "run": run, "proposal": proposal, "answer": answer, "queue_item": item,
+        "note": note, "finding": finding.proposal,
     }  # fmt: skip
 
 
@@ -99,6 +105,9 @@ def _pages(world) -> list[str]:
             "memory_app:review_queue_item",
             args=[world["queue_item"].queue_id, world["queue_item"].pk],
         ),
+        reverse("memory_app:new_finding") + f"?annotation={world['note'].pk}",
+        reverse("memory_app:proposal", args=[world["finding"].pk]),
+        reverse("memory_app:proposal_evidence", args=[world["finding"].pk]),
     ]
 
 

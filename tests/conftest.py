@@ -35,6 +35,7 @@ from .helpers import (
     manage,
     postgresql_admin,
     postgresql_url,
+    validate,
 )
 
 
@@ -174,6 +175,19 @@ def proposal(db, store):
         risk_level="high",
         determinism_score=0.9,
     )
+
+
+@pytest.fixture
+def validated(store, proposal):
+    """That proposal with a passing validation: open to decisions."""
+    validate(store, proposal)
+    return proposal
+
+
+@pytest.fixture
+def ops_client(client, ops):
+    client.force_login(ops)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -30,18 +30,6 @@ def offered(html: str) -> list[str]:
     return re.findall(r'<option value="(\w+)"', select)
 
 
-@pytest.fixture
-def validated(store, proposal):  # high risk: human + policy + security, distinct people
-    validate(store, proposal)
-    return proposal
-
-
-@pytest.fixture
-def ops_client(client, ops):
-    client.force_login(ops)
-    return client
-
-
 def test_after_approving_human_at_high_risk_nothing_that_would_not_count_is_offered(
     ops_client, ops, validated
 ):

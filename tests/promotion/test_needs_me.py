@@ -36,12 +36,6 @@ def people(*names: str) -> str:
 
 
 @pytest.fixture
-def ops_client(client, ops):
-    client.force_login(ops)
-    return client
-
-
-@pytest.fixture
 def waiting(store, ops):
     """Proposals of each kind: some a decision of oscar-ops would move, some not."""
     made = {

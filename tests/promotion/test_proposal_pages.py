@@ -35,18 +35,6 @@ def post_url(proposal) -> str:
     return reverse("memory_app:record_decision", args=[proposal.pk])
 
 
-@pytest.fixture
-def validated(store, proposal):
-    validate(store, proposal)
-    return proposal
-
-
-@pytest.fixture
-def ops_client(client, ops):
-    client.force_login(ops)
-    return client
-
-
 def approve(client, proposal, **extra):
     data = {"approval_type": "human", "decision": "approved", "notes": "", "token": "t-1"}
     return client.post(post_url(proposal), data | extra.pop("data", {}), **extra)

@@ -63,15 +63,6 @@ def test_one_visible_character_is_enough(before, char, after):
     assert has_visible(before + char + after)
 
 
-@pytest.fixture
-def validated(store, proposal):
-    store.record_validation(
-        proposal.id, validator="ci", build_pass=True, lint_pass=True, test_pass=True,
-        policy_pass=True,
-    )  # fmt: skip
-    return proposal
-
-
 @given(st.text(invisible, min_size=1))
 @PAGE
 def test_the_store_refuses_a_blank_rejection_and_a_blank_reason(store, validated, settings, text):

@@ -177,3 +177,18 @@ def test_a_token_count_stored_as_text_leaves_the_session_list_whole(reviewer_cli
     page = reviewer_client.get(reverse("memory_app:sessions"))
     assert page.status_code == 200
     assert reviewer_client.get(reverse("memory_app:sessions") + "?format=csv").status_code == 200
+
+
+def test_a_turn_without_an_id_shows_on_its_transcript_without_an_annotate_link(
+    reviewer_client, store
+):
+    # The v1 DDL lets another writer leave a turn's id NULL: it has no address to annotate.
+    session = store.start_session("tom", channel="cli")
+    store.append_turn(session.id, "user", "kept")
+    turn = store.append_turn(session.id, "assistant", "no id here")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE conversation_turns SET id = NULL WHERE id = %s", [turn.id])
+    page = reviewer_client.get(reverse("memory_app:session", args=[session.id]))
+    assert page.status_code == 200
+    assert "no id here" in body(page)
+    assert body(page).count(">Annotate</a>") == 1  # the turn with an id; none borrowed

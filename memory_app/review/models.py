@@ -21,6 +21,7 @@ from memory_app.base_models import AppendOnlyModel, AppendOnlyQuerySet
 from memory_app.errors import InvalidInput
 from memory_app.ids import new_id
 from memory_app.jsontext import parse_json_text
+from memory_app.runtime.models import Turn  # review reads runtime, never the reverse
 
 
 class ScoreDataType(models.TextChoices):
@@ -137,7 +138,6 @@ class AnnotationQuerySet(AppendOnlyQuerySet):
 
     def for_session(self, session_id: str) -> AnnotationQuerySet:
         """Annotations on the session and on its turns, oldest first."""
-        from memory_app.runtime.models import Turn  # review reads runtime, never the reverse
 
         turns = Turn.objects.filter(session_id=session_id).values("id")
         return self.filter(

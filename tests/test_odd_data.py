@@ -179,6 +179,7 @@ def test_a_token_count_stored_as_text_leaves_the_session_list_whole(reviewer_cli
     assert reviewer_client.get(reverse("memory_app:sessions") + "?format=csv").status_code == 200
 
 
+@pytest.mark.engine("sqlite")  # PostgreSQL's primary key is never NULL
 def test_a_turn_without_an_id_shows_on_its_transcript_without_an_annotate_link(
     reviewer_client, store
 ):

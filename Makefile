@@ -32,9 +32,8 @@ test: $(STAMP)
 	@scripts/phase lint sh -c '$(PY) -m ruff check . && $(PY) -m ruff format --check .'
 	@DJANGO_DEBUG=1 scripts/phase "migrations check" $(PY) manage.py makemigrations --check --dry-run --no-input
 	@scripts/phase "TypeScript store" scripts/test-store-ts
-	@# The suite on PostgreSQL (a throw-away cluster) and on SQLite (two processes, half of
-	@# the modules each), side by side; without a PostgreSQL here (scripts/with-postgres
-	@# says why) the SQLite half alone.
+	@# The suite on PostgreSQL (a throw-away cluster) and on SQLite, side by side, one per
+	@# core; without a PostgreSQL here (scripts/with-postgres says why) the SQLite half alone.
 	@scripts/phase "both engines, side by side" scripts/test-engines $(PY)
 
 # The property tests searched long (HYPOTHESIS_PROFILE=thorough: 500 examples each), on

@@ -4,7 +4,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import zlib
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from io import StringIO
@@ -40,17 +39,6 @@ from .helpers import (
 )
 
 
-def _in_this_shard(item) -> bool:
-    """``TOM_SHARD=i/n`` (scripts/test-engines): this process runs the test modules whose
-    path hashes to i of n, so a half can run as several processes, each module (and its
-    module fixtures) in one of them."""
-    shard = os.environ.get("TOM_SHARD")
-    if not shard:
-        return True
-    index, count = (int(part) for part in shard.split("/"))
-    return zlib.crc32(item.nodeid.split("::")[0].encode()) % count == index
-
-
 def pytest_collection_modifyitems(config, items):
     """Leave out tests of the other engine (``@pytest.mark.engine("sqlite")``), and on
     PostgreSQL those that do not depend on the engine (``@pytest.mark.engine_free``): make
@@ -60,7 +48,7 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("engine")
         elsewhere = marker is not None and marker.args[0] != ENGINE
         once = item.get_closest_marker("engine_free") is not None and ENGINE != "sqlite"
-        (other if elsewhere or once or not _in_this_shard(item) else chosen).append(item)
+        (other if elsewhere or once else chosen).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = chosen

@@ -429,6 +429,7 @@ class DemoBuilder:
                 format_iso(drafted),
                 format_iso(drafted),
             )
+            proposal.skill = skill  # the rule reads it (its proposer), not yet stored
             rows = {
                 "validations": [], "approvals": [], "deploys": [], "evidence": {}, "overrides": [],
             }  # fmt: skip

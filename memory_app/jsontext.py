@@ -94,3 +94,21 @@ def json_object_text(value: Any, what: str) -> str:
         return dump_json(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{what} cannot be written as JSON: {exc}") from None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json_object(raw: object) -> dict:
+    """A JSON column's object as every store reads it, or ``{}`` when it holds none: read
+    as JavaScript's JSON.parse reads it (no NaN or Infinity) and nested at most
+    ``MAX_DEPTH`` levels, so the TypeScript store (values.ts ``strictJsonObject``) finds
+    the same object in the same text."""
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(str(raw), parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) and depth(value) <= MAX_DEPTH else {}

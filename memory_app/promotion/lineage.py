@@ -93,8 +93,12 @@ def proposal_lineage(proposal_id: str) -> ProposalLineage:
     deploys = list(proposal.deploy_outcomes.all())
     overrides = list(proposal.overrides.all())
     decision_time.attach([*validations, *approvals, *deploys, *overrides])
+    skill = Skill.objects.filter(pk=proposal.skill_id).first()
+    # The rule reads the skill too (its metadata may name the proposer): read once, even
+    # when the link dangles (a join would hide the proposal).
+    Proposal.skill.field.set_cached_value(proposal, skill)
     return ProposalLineage(
-        skill=Skill.objects.filter(pk=proposal.skill_id).first(),
+        skill=skill,
         proposal=proposal,
         validations=decision_time.in_order(validations, "validated_at"),
         approvals=(approvals := decision_time.in_order(approvals, "decided_at")),

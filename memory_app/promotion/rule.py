@@ -43,6 +43,7 @@ from django.conf import settings
 
 from memory_app import timeutil
 from memory_app.base_models import Level
+from memory_app.jsontext import strict_json_object
 from memory_app.promotion import decision_time, people
 from memory_app.promotion.models import (
     Approval,
@@ -148,7 +149,7 @@ class Verdict:
     overrides: tuple[OverrideView, ...] = ()
     bypassed: tuple[str, ...] = ()  # required types a counted break-glass decision stood in for
     bypassed_by: str = ""  # who recorded that break-glass decision
-    proposed_by: str = ""  # the proposer, who approves nothing of theirs
+    proposers: tuple[str, ...] = ()  # who proposed it (``proposers``): they approve nothing of it
     # Each required type's counted-so-far approvers (person keys) the matching was given:
     # what ``would_count`` runs the matching again with.
     approvers: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -175,7 +176,7 @@ class Verdict:
             not key
             or kind not in self.missing
             or self.approval_refusal
-            or people.same_person(person, self.proposed_by)
+            or any(people.same_person(person, p) for p in self.proposers)
         ):
             return False
         with_it = {t: list(keys) for t, keys in self.approvers.items()}
@@ -401,7 +402,7 @@ def evaluate(
         overrides=tuple(override_views),
         bypassed=bypassed,
         bypassed_by=bypassed_by,
-        proposed_by=text_of(proposal.proposed_by),
+        proposers=proposers(proposal),
         approvers={kind: tuple(keys) for kind, keys in approvers.items()},
     )
 
@@ -443,16 +444,31 @@ def duration_text(span: timedelta) -> str:
     return "less than a minute"
 
 
+def proposers(proposal) -> tuple[str, ...]:
+    """Who proposed ``proposal``: its ``proposed_by``, and the person its skill's metadata
+    names as ``proposed_by`` (a reviewer's finding: the v1 column can only say ``human``).
+    Naming more proposers only narrows who may approve, so no writer gains by it. The
+    metadata is read as JSON.parse reads it (no NaN or Infinity), as the TypeScript store
+    reads it."""
+    named = [text_of(proposal.proposed_by)]
+    skill = proposal.skill_or_none
+    metadata = strict_json_object(skill.metadata_json) if skill is not None else {}
+    if isinstance(person := metadata.get("proposed_by"), str):
+        named.append(person)
+    return tuple(dict.fromkeys(named))
+
+
 def own_proposal_refusal(proposal, approver: str) -> str:
     """Why ``approver`` may not approve this proposal, or "": nobody approves what they
-    proposed (a ``proposed_by`` naming a person, compared as people are); they may still
-    reject it."""
-    proposer = text_of(proposal.proposed_by)
-    if people.same_person(proposer, approver):
-        return (
-            f"{_as_named(approver, proposer)} proposed this and cannot approve their own "
-            "proposal: another person approves it (a rejection can still be recorded)."
-        )
+    proposed (one of its ``proposers``, compared as people are); they may still reject
+    it."""
+    for proposer in proposers(proposal):
+        if people.same_person(proposer, approver):
+            return (
+                f"{_as_named(approver, proposer)} proposed this and cannot approve their "
+                "own proposal: another person approves it (a rejection can still be "
+                "recorded)."
+            )
     return ""
 
 
@@ -475,9 +491,9 @@ def _unfit_approver(proposal, who: object) -> str:
     who = text_of(who)
     if not people.person_key(who):
         return f"not counted: {who!r} has no visible characters, so it names no person"
-    if own_proposal_refusal(proposal, who):
-        proposer = _as_named(who, proposal.proposed_by)
-        return f"not counted: {proposer} proposed this and cannot approve it"
+    for proposer in proposers(proposal):
+        if people.same_person(proposer, who):
+            return f"not counted: {_as_named(who, proposer)} proposed this and cannot approve it"
     return ""
 
 

@@ -145,7 +145,7 @@ export async function recordApproval(core: Core, proposalId: string, options: Ap
     }
     const found = await verdict(core, tx, proposal);
     const refusal = values.decision === "approved"
-      ? found.approvalRefusal || ownProposalRefusal(proposal, String(values.approver))
+      ? found.approvalRefusal || ownProposalRefusal(found.proposers, String(values.approver))
       : found.refusal;
     if (refusal) throw new InvalidInput(refusal);
     const approval = await core.insert(tx, "approvals", { id: uuid7(), proposal_id: proposalId, ...values });
@@ -195,10 +195,9 @@ export async function recordDeployOutcome(core: Core, proposalId: string, option
 export async function proposalLineage(core: Core, proposalId: string): Promise<ProposalLineage> {
   return core.db.read(async (tx) => {
     const proposal = await core.get(tx, "skill_to_logic_proposals", proposalId);
-    const rows = await lineageRows(core, tx, proposalId);
-    const skill = await tx.get("SELECT * FROM skills_learned WHERE id = ?", String(proposal.skill_id));
+    const rows = await lineageRows(core, tx, proposal);
     return {
-      skill: (skill as Skill | undefined) ?? null,
+      skill: rows.skill as Skill | null,
       proposal,
       validations: rows.validations as Validation[],
       approvals: rows.approvals as Approval[],
@@ -217,7 +216,8 @@ export async function proposalStatus(core: Core, proposalId: string): Promise<{ 
 }
 
 /** A proposal's governed rows, each at its counted time and in that order (countedTime.ts). */
-async function lineageRows(core: Core, tx: Tx, proposalId: string): Promise<ProposalRows> {
+async function lineageRows(core: Core, tx: Tx, proposal: Row): Promise<ProposalRows> {
+  const proposalId = textOf(proposal.id);
   const read = async (kind: string) => {
     const spec = DECISION_LOG.kinds[kind]!;
     const rows = await tx.all(`SELECT * FROM "${spec.table}" WHERE proposal_id = ?`, proposalId);
@@ -228,16 +228,17 @@ async function lineageRows(core: Core, tx: Tx, proposalId: string): Promise<Prop
       .map((r) => [r.approval_id, r]),
   );
   const groups = [await read("validation"), await read("approval"), await read("deploy"), await read("override")];
+  const skill = (await tx.get("SELECT * FROM skills_learned WHERE id = ?", textOf(proposal.skill_id))) ?? null;
   await attachCountedTimes(tx, groups, core.now());
   const [validations, approvals, deploys, overrides] = groups.map((g) => inCountedOrder(g.rows, g.column));
   return {
     validations: validations as Row[], approvals: approvals as Row[], deploys: deploys as Row[],
-    overrides: overrides as Row[], evidence,
+    overrides: overrides as Row[], evidence, skill,
   };
 }
 
 async function verdict(core: Core, tx: Tx, proposal: Proposal): Promise<Verdict> {
-  return evaluate(proposal, await lineageRows(core, tx, proposal.id), contractRule(), core.clock());
+  return evaluate(proposal, await lineageRows(core, tx, proposal), contractRule(), core.clock());
 }
 
 /** Store the status the governance rule derives from the proposal's rows. */

@@ -11,7 +11,7 @@ import { timeOf } from "./countedTime.js";
 import type { Row } from "./engines.js";
 import { digest } from "./evidenceChain.js";
 import { instantKey } from "./times.js";
-import { LEVELS, textOf } from "./values.js";
+import { LEVELS, strictJsonObject, textOf } from "./values.js";
 
 const OPEN_STATUSES = ["drafted", "validated"];
 const TERMINAL_STATUSES = ["rejected", "promoted"];
@@ -38,6 +38,8 @@ export function contractRule(): Rule {
 
 export interface Verdict {
   status: string; refusal: string; approvalRefusal: string; latestValidation: Row | null;
+  /** Who proposed it (``proposers``): they approve nothing of it. */
+  proposers: string[];
 }
 
 /** A proposal's governed rows, each in counted-time order (countedTime.ts). */
@@ -45,11 +47,14 @@ export interface ProposalRows {
   validations: Row[]; approvals: Row[]; deploys: Row[]; overrides: Row[];
   /** Each approval's evidence by its id. */
   evidence: Map<unknown, Row>;
+  /** The proposal's skill (null when its link dangles): its metadata may name the proposer. */
+  skill: Row | null;
 }
 
 /** The governance rule, as memory_app/promotion/rule.py applies it to a proposal's rows. */
 export function evaluate(proposal: Row, rows: ProposalRows, rule: Rule, now: Date): Verdict {
   const { validations, approvals, deploys, overrides, evidence } = rows;
+  const named = proposers(proposal, rows.skill);
   const scale = LEVELS as readonly string[];
   const rank = (level: unknown) => (scale.includes(String(level)) ? scale.indexOf(String(level)) : scale.length - 1);
   const levels = [
@@ -75,7 +80,7 @@ export function evaluate(proposal: Row, rows: ProposalRows, rule: Rule, now: Dat
   /** Whether an approval (or break-glass decision) by ``who`` can count: it names a person
    * other than the proposer, and at its time the latest validation passed every check. */
   const fit = (who: unknown, decision: Row): boolean => {
-    if (people.key(who) === "" || ownProposalRefusal(proposal, textOf(who)) !== "") return false;
+    if (people.key(who) === "" || ownProposalRefusal(named, textOf(who)) !== "") return false;
     const given = countedTime(decision, "decided_at");
     const before = validations.filter((v) => { const t = countedTime(v, "validated_at"); return t !== "" && t <= given; });
     const inEffect = before.at(-1);
@@ -126,7 +131,7 @@ export function evaluate(proposal: Row, rows: ProposalRows, rule: Rule, now: Dat
       ? "The latest validation does not pass all four checks (build, lint, test, policy): only a rejection can be recorded."
       : "The proposal has no validation yet: only a rejection can be recorded.";
   }
-  return { status, refusal, approvalRefusal, latestValidation: latest };
+  return { status, refusal, approvalRefusal, latestValidation: latest, proposers: named };
 }
 
 function allPassed(validation: Row): boolean {
@@ -182,10 +187,21 @@ function assign(required: string[], approvers: Map<string, string[]>, distinct: 
   return chosen;
 }
 
-/** Why ``approver`` may not approve this proposal, or "": nobody approves what they proposed. */
-export function ownProposalRefusal(proposal: Row, approver: string): string {
-  const proposer = textOf(proposal.proposed_by);
-  if (!people.same(proposer, approver)) return "";
+/** Who proposed ``proposal``: its ``proposed_by``, and the person its skill's metadata names
+ * as ``proposed_by`` (a reviewer's finding: the v1 column can only say ``human``). Naming more
+ * proposers only narrows who may approve, so no writer gains by it (Python: rule.py proposers). */
+export function proposers(proposal: Row, skill: Row | null): string[] {
+  const named = [textOf(proposal.proposed_by)];
+  const person = skill === null ? undefined : strictJsonObject(skill.metadata_json).proposed_by;
+  if (typeof person === "string" && !named.includes(person)) named.push(person);
+  return named;
+}
+
+/** Why ``approver`` may not approve a proposal of these ``proposers``, or "": nobody approves
+ * what they proposed. */
+export function ownProposalRefusal(named: string[], approver: string): string {
+  const proposer = named.find((p) => people.same(p, approver));
+  if (proposer === undefined) return "";
   const who = approver === proposer ? approver : `${JSON.stringify(approver)} (the same person as ${JSON.stringify(proposer)})`;
   return `${who} proposed this and cannot approve their own proposal: another ` +
     "person approves it (a rejection can still be recorded).";

@@ -111,3 +111,33 @@ export function jsonObject(value: unknown, what: string): string {
   }
   return JSON.stringify(parsed);
 }
+
+/** The most levels a JSON column may nest and still be read (memory_app/jsontext.py). */
+const MAX_DEPTH = 100;
+
+function depth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [item, level] = stack.pop() as [unknown, number];
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, level + 1);
+    if (deepest > MAX_DEPTH) break;
+    for (const child of Object.values(item)) stack.push([child, level + 1]);
+  }
+  return deepest;
+}
+
+/** A JSON column's object as every store reads it, or {} when it holds none: nested at most
+ * MAX_DEPTH levels (memory_app/jsontext.py strict_json_object reads the same object). */
+export function strictJsonObject(raw: unknown): Record<string, unknown> {
+  if (raw === null || raw === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(textOf(raw));
+  } catch {
+    return {};
+  }
+  const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
+  return isObject && depth(value) <= MAX_DEPTH ? (value as Record<string, unknown>) : {};
+}

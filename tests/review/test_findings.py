@@ -179,6 +179,40 @@ def test_the_proposal_is_validated_and_decided_like_any_other(
     assert Proposal.objects.get(pk=proposal.pk).status == "approved"
 
 
+def test_the_reviewer_who_proposed_a_finding_approves_nothing_of_it(store, session_with_turns, ops):
+    """The v1 column says only ``human``; the rule takes the proposer from the skill."""
+    proposal = propose(store, [annotated(store, session_with_turns).pk], proposed_by="Oscar-Ops")
+    validate(store, proposal := proposal.proposal)
+    with pytest.raises(InvalidInput, match="proposed this and cannot approve"):
+        store.record_approval(
+            proposal.pk, approver="oscar-ops", approval_type="human", decision="approved"
+        )
+    assert not proposal.approvals.exists()
+    verdict = store.proposal_status(proposal.pk)
+    assert verdict.proposers == ("human", "Oscar-Ops")
+    assert verdict.types_open_to("oscar-ops") == []
+    assert verdict.types_open_to("rita-reviewer") == ["human"]
+
+
+def test_a_proposing_ops_person_is_offered_nothing_on_the_page_and_refused_on_post(
+    ops_client, store, session_with_turns
+):
+    note = annotated(store, session_with_turns)
+    assert ops_client.post(POST, form_data([note.pk])).status_code == 302
+    validate(store, proposal := Proposal.objects.get())
+    page = body(ops_client.get(reverse("memory_app:proposal", args=[proposal.pk])))
+    assert "<dd>human, oscar-ops</dd>" in page
+    assert "oscar-ops proposed this and cannot approve their own proposal" in page
+    decide = reverse("memory_app:record_decision", args=[proposal.pk])
+    data = {"approval_type": "human", "decision": "approved", "notes": "", "token": "t-1"}
+    response = ops_client.post(decide, data)
+    assert response.status_code == 422
+    assert "cannot approve their own proposal" in body(response)
+    assert not proposal.approvals.exists()
+    needs = body(ops_client.get(reverse("memory_app:needs_me")))
+    assert proposal.pk not in needs
+
+
 # --- the decision log covers the link ---------------------------------------------------
 
 

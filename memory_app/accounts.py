@@ -11,6 +11,7 @@ from django.contrib.auth.views import LoginView
 DEMO_USERS = [
     ("demo-admin", None),
     ("demo-reviewer", "reviewer"),
+    ("demo-reviewer-2", "reviewer"),
     ("demo-ops", "ops"),
     ("demo-ops-2", "ops"),
     ("demo-ops-3", "ops"),

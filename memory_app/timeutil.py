@@ -28,7 +28,8 @@ effective window and no "up to" of a replay. Rows sharing an instant are ordered
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 
 # One grammar for a readable time (see the module docstring); migration 0013 carries the
@@ -55,6 +56,18 @@ def _wall_clock() -> datetime:
 # ``clock`` to a clock of their own (tests/conftest.py), so no test depends on the day it
 # runs.
 clock: Callable[[], datetime] = _wall_clock
+
+
+@contextmanager
+def clock_reading(reading: Callable[[], datetime]) -> Iterator[None]:
+    """Run with ``clock`` replaced by ``reading``: demo data written through the store as
+    of the demo's anchor, not of the day it is seeded."""
+    global clock
+    before, clock = clock, reading
+    try:
+        yield
+    finally:
+        clock = before
 
 
 def now() -> datetime:

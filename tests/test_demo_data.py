@@ -20,12 +20,20 @@ from memory_app.accounts import DEMO_USERS
 from memory_app.fields import TimestampField
 from memory_app.models import (
     V1_MODELS,
+    Annotation,
+    AnnotationScore,
     Approval,
     ApprovalEvidence,
     BehaviorProfile,
     DeployOutcome,
+    FindingEvidence,
     Override,
     Proposal,
+    ReviewQueue,
+    ReviewQueueConfig,
+    ReviewQueueItem,
+    ReviewReservation,
+    ScoreConfig,
     Session,
     TaskEvent,
     Turn,
@@ -60,11 +68,21 @@ def digest() -> str:
     return h.hexdigest()
 
 
+# The review demo's tables, each before the tables it points to.
+REVIEW = [
+    FindingEvidence, AnnotationScore, ReviewReservation, Annotation, ReviewQueueItem,
+    ReviewQueueConfig, ReviewQueue, ScoreConfig,
+]  # fmt: skip
+
+
 def wipe() -> None:
-    """Empty the v1 tables (and the evidence beside them) for a second seeding."""
+    """Empty the v1 tables (and the evidence and review rows beside them) for a second
+    seeding."""
     with audit_triggers_lifted() as cursor:
         cursor.execute("DELETE FROM tommemory_approval_evidence")
         cursor.execute("DELETE FROM tommemory_audit_log")
+        for model in REVIEW:
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
         for model in reversed(ALL):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
@@ -115,6 +133,33 @@ def test_same_seed_and_anchor_give_the_same_rows():
     wipe()
     seed("--seed=7")
     assert digest() != first
+
+
+def test_the_demo_has_a_queue_two_reviewers_scored_and_a_finding_waiting_for_ops(
+    reviewer_client,
+):
+    """The review demo (demo/review.py): progress and agreement to see on the queue, and
+    a validated finding ops can decide, its reviewer named as its proposer."""
+    seed()
+    queue = ReviewQueue.objects.get()
+    reviewers = [name for name, role in DEMO_USERS if role == "reviewer"]
+    assert queue.items.count() == 10
+    authors = queue.annotations().values_list("author", flat=True)
+    assert sorted(set(authors)) == sorted(reviewers)
+    assert len(authors) == 6 * len(reviewers)
+    page = reviewer_client.get(reverse("memory_app:review_queue", args=[queue.pk]))
+    measured = {config.name: a.value for config, a in page.context["agreements"]}
+    assert set(measured) == {"correctness", "helpfulness", "safe"}
+    assert None not in measured.values()
+    evidence = FindingEvidence.objects.select_related("proposal", "annotation").get()
+    verdict = rule.verdict_for(evidence.proposal)
+    assert verdict.status == "validated"
+    assert verdict.proposers == ("human", evidence.annotation.author)
+    ops_people = [name for name, role in DEMO_USERS if role == "ops"]
+    assert verdict.types_open_to(ops_people[0]) == verdict.missing == ["human", "policy"]
+    assert not verdict.types_open_to(evidence.annotation.author)
+    late = [a for a in Annotation.objects.all() if parse_iso(a.created_at) > ANCHOR]
+    assert not late
 
 
 def test_if_empty_leaves_a_filled_database_alone():

@@ -2,6 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from demo import review
 from demo.builder import DemoBuilder, DemoSize
 from memory_app import timeutil
 from memory_app.runtime.models import Session
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"--anchor is not an ISO-8601 time: {options['anchor']!r}")
         anchor = anchor or timeutil.now().replace(second=0, microsecond=0)
         counts = DemoBuilder(size, options["seed"], anchor).write(self._progress)
+        counts |= review.write(anchor, options["seed"])
         sys.stderr.write("\n")
         for table, count in counts.items():
             self.stdout.write(f"{table:28} {count:>10,}")

@@ -55,13 +55,18 @@ def _kind_of() -> dict[type, tuple[str, str]]:
 
 # For each logged row: its moment and the previous take-in's (see the module docstring);
 # then, once, the log's last take-in (the lower bound of rows not logged yet).
-# The subqueries walk the primary key backwards and stop at the first entry that fits,
-# and each kind's rows are found through the (kind, row_id) unique index.
+# Each kind's rows are found through the (kind, row_id) unique index, and the previous
+# take-in through the entry's index in the table triggers keep beside the log (migration
+# 0029: one lookup, where walking back passed every entry of the same take-in). For an
+# entry it lacks, the walk: the primary key backwards to the first entry that fits.
 _BRANCH = (
     'SELECT l.kind, l.row_id, l."index", l.logged_at, '
+    'CASE WHEN b."index" IS NOT NULL THEN b.previous_take_in ELSE '
     "(SELECT p.logged_at FROM tommemory_audit_log p "
     'WHERE p."index" < l."index" AND p.logged_at < l.logged_at ORDER BY p."index" DESC LIMIT 1) '
-    "FROM tommemory_audit_log l WHERE l.kind = %s AND l.row_id IN ({})"
+    "END FROM tommemory_audit_log l "
+    'LEFT JOIN tommemory_audit_log_previous b ON b."index" = l."index" '
+    "WHERE l.kind = %s AND l.row_id IN ({})"
 )
 _LATEST = (
     "SELECT NULL, NULL, NULL, NULL, p.logged_at FROM tommemory_audit_log p "

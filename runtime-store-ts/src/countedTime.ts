@@ -59,12 +59,15 @@ export async function attachCountedTimes(tx: Tx, groups: GovernedRows[], now: st
     const ids = rows.map((r) => r.id).filter((id): id is string => typeof id === "string");
     if (!ids.length) continue;
     // The same statement as decision_time.py: each kind's rows through the (kind, row_id)
-    // index, the previous take-in by walking the primary key back.
+    // index, the previous take-in from the table triggers keep beside the log (one lookup),
+    // or, for an entry it lacks, by walking the primary key back.
     parts.push(
       'SELECT l.kind, l.row_id, l."index" AS position, l.logged_at AS hi, '
+      + 'CASE WHEN b."index" IS NOT NULL THEN b.previous_take_in ELSE '
       + "(SELECT p.logged_at FROM tommemory_audit_log p "
-      + 'WHERE p."index" < l."index" AND p.logged_at < l.logged_at ORDER BY p."index" DESC LIMIT 1) AS lo '
-      + `FROM tommemory_audit_log l WHERE l.kind = ? AND l.row_id IN (${ids.map(() => "?").join(", ")})`,
+      + 'WHERE p."index" < l."index" AND p.logged_at < l.logged_at ORDER BY p."index" DESC LIMIT 1) END AS lo '
+      + 'FROM tommemory_audit_log l LEFT JOIN tommemory_audit_log_previous b ON b."index" = l."index" '
+      + `WHERE l.kind = ? AND l.row_id IN (${ids.map(() => "?").join(", ")})`,
     );
     params.push(kind, ...ids);
   }

@@ -173,6 +173,13 @@ export const DECISION_LOG_ENTRY_COLUMNS = {
   index: "number", kind: "text", row_id: "text", leaf_hash: "text", logged_at: "text",
 } as const satisfies Columns<DecisionLogEntry>;
 
+/** A decision log entry's previous take-in (NULL: none), kept by triggers as it is appended:
+ * the lower bound of its row's counted time (countedTime.ts). */
+export type DecisionLogPrevious = { index: number; previous_take_in: string | null };
+export const DECISION_LOG_PREVIOUS_COLUMNS = {
+  index: "number", previous_take_in: "text?",
+} as const satisfies Columns<DecisionLogPrevious>;
+
 /** A scheduled profile version withdrawn before it started: who, when, why. */
 export type ProfileWithdrawal = {
   id: string; profile_table: string; version_id: string; withdrawn_by: string;
@@ -246,6 +253,7 @@ export const OUR_TABLES = {
   tommemory_approval_evidence: APPROVAL_EVIDENCE_COLUMNS,
   tommemory_overrides: OVERRIDE_COLUMNS,
   tommemory_audit_log: DECISION_LOG_ENTRY_COLUMNS,
+  tommemory_audit_log_previous: DECISION_LOG_PREVIOUS_COLUMNS,
   tommemory_profile_withdrawals: PROFILE_WITHDRAWAL_COLUMNS,
   tommemory_score_configs: SCORE_CONFIG_COLUMNS,
   tommemory_annotations: ANNOTATION_COLUMNS,
@@ -261,6 +269,7 @@ export interface TableRows {
   skill_to_logic_proposals: Proposal; validation_results: Validation; approvals: Approval;
   deploy_outcomes: DeployOutcome; tommemory_approval_evidence: ApprovalEvidence;
   tommemory_overrides: Override; tommemory_audit_log: DecisionLogEntry;
+  tommemory_audit_log_previous: DecisionLogPrevious;
   tommemory_profile_withdrawals: ProfileWithdrawal; tommemory_score_configs: ScoreConfig;
   tommemory_annotations: Annotation; tommemory_annotation_scores: AnnotationScore;
   tommemory_finding_evidence: FindingEvidence;

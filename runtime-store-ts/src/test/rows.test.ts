@@ -89,7 +89,7 @@ test("our tables beside v1 have row types whose columns are the DDL's", () => {
   const tables = tablesOf(ours);
   assert.deepEqual(Object.keys(tables).sort(), [
     "tommemory_annotation_scores", "tommemory_annotations", "tommemory_approval_evidence", "tommemory_audit_log",
-    "tommemory_finding_evidence", "tommemory_overrides", "tommemory_profile_withdrawals",
+    "tommemory_audit_log_previous", "tommemory_finding_evidence", "tommemory_overrides", "tommemory_profile_withdrawals",
     "tommemory_score_configs",
   ]);
   assert.deepEqual(differences(tables, OUR_TABLES), []);

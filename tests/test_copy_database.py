@@ -53,7 +53,8 @@ def demo_file(tmp_path_factory) -> Path:
             "'the right answer', NULL, '2026-11-01T08:01:00.000Z', NULL "
             "FROM conversation_turns LIMIT 1;"
             "INSERT INTO tommemory_annotations SELECT 'a2', target_kind, target_id, author, '', "
-            "correction, 'q1', '2026-11-01T08:02:00.000Z', 'a1' FROM tommemory_annotations;"
+            "correction, 'q1', '2026-11-01T08:02:00.000Z', 'a1' FROM tommemory_annotations "
+            "WHERE id = 'a1';"
             "INSERT INTO tommemory_annotation_scores VALUES ('s1', 'no', NULL, 'a1', 'c1');"
             "INSERT INTO tommemory_annotation_scores VALUES ('s2', 'yes', NULL, 'a2', 'c1');"
         )
@@ -160,8 +161,10 @@ def test_a_copy_between_files_loses_nothing(demo_file, tmp_path, copy):
     assert copied.returncode == 0, copied.stderr
     assert rows(target) == rows(demo_file)
     # Our own tables are among those compared (an edit and what it superseded, and scores).
-    assert [r[0] for r in rows(target)["tommemory_annotations"]] == ["a1", "a2"]
-    assert len(rows(target)["tommemory_annotation_scores"]) == 2
+    annotations = {r[0]: r for r in rows(target)["tommemory_annotations"]}
+    assert annotations["a2"][-1] == "a1"
+    assert len(annotations) == 2 + 12  # and the demo reviewers' (demo/review.py)
+    assert len(rows(target)["tommemory_annotation_scores"]) == 2 + 12 * 3
     # The copy is searchable: its search indexes were filled.
     found = manage(
         target, "shell", "-c",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import override_settings
@@ -71,6 +72,14 @@ class Clock:
         if not self._ticking:
             return self._base
         return self._base + timedelta(seconds=time.monotonic() - self._since)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes():
+    """Test users' passwords hashed at one iteration (``QuickHasher``)."""
+    hashers = ["tests.helpers.QuickHasher", *django_settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
@@ -30,6 +31,16 @@ ENGINE = "postgresql" if os.environ.get("DATABASE_URL", "").strip() else "sqlite
 
 # Every user a test makes logs in with this password.
 PASSWORD = "pw-for-tests-only"
+
+
+class QuickHasher(PBKDF2PasswordHasher):
+    """PBKDF2 at one iteration, for test users only: at the production count every user a
+    test makes, and every sign-in, costs half a second of the suite's ten minutes. Its
+    hashes are ordinary ``pbkdf2_sha256`` ones (the count is in the hash), so a server in
+    another process checks them with the production hashers."""
+
+    iterations = 1
+
 
 # The moment every test starts at, whatever day the suite runs on: no test reads the wall
 # clock (test_toolchain.py checks the sources). TOM_TEST_NOW runs the suite at another day.

@@ -14,6 +14,7 @@ from memory_app.base_models import (
     Level,
     PageMixin,
 )
+from memory_app.ingest.models import IngestToken, IngestTokenQuerySet
 from memory_app.notify.models import (
     DeliveryStatus,
     Digest,
@@ -151,6 +152,8 @@ __all__ = [
     "EventType",
     "FindingEvidence",
     "FindingEvidenceQuerySet",
+    "IngestToken",
+    "IngestTokenQuerySet",
     "JSONColumnsMixin",
     "Level",
     "ListQuerySet",

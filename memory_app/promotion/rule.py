@@ -288,6 +288,7 @@ def evaluate(
     digest = proposal_digest(proposal.proposal_json)
     aged_at = _aged_at(deploys, at or now or timeutil.now())
     lifetime = rule.expiry_for(risk)
+    proposed_by = proposers(proposal)  # the skill's metadata parsed once, not per row
 
     latest_per_key: dict[tuple[str, str], Approval] = {}
     for a in approvals:
@@ -306,7 +307,7 @@ def evaluate(
         approving = a.decision == Decision.APPROVED
         # Another writer may have recorded the proposer's own approval, or one with no
         # visible name, or one after failing checks: none counts.
-        unfit = approving and _unfit_approver(proposal, a.approver)
+        unfit = approving and _unfit_approver(proposed_by, a.approver)
         if unfit and not (stale or superseded):
             reason = unfit
         age, expired = _age(counted_time(a, "decided_at"), aged_at, lifetime)
@@ -335,7 +336,7 @@ def evaluate(
     override_views = []
     for o in overrides:
         stale, reason = _staleness(o, o, latest, digest, proposal.risk_level)
-        unfit = _unfit_approver(proposal, o.actor)
+        unfit = _unfit_approver(proposed_by, o.actor)
         if unfit and not stale:
             reason = unfit
         age, expired = _age(counted_time(o, "decided_at"), aged_at, lifetime)
@@ -402,7 +403,7 @@ def evaluate(
         overrides=tuple(override_views),
         bypassed=bypassed,
         bypassed_by=bypassed_by,
-        proposers=proposers(proposal),
+        proposers=proposed_by,
         approvers={kind: tuple(keys) for kind, keys in approvers.items()},
     )
 
@@ -485,13 +486,13 @@ def counted_time(row, column: str) -> str:
     return decision_time.time_of(row, column)
 
 
-def _unfit_approver(proposal, who: object) -> str:
+def _unfit_approver(named: tuple[str, ...], who: object) -> str:
     """Why an approval (or a break-glass decision) by ``who`` cannot count, whoever wrote
-    it, or "": the name names nobody, or names the proposer."""
+    it, or "": the name names nobody, or names a proposer (``named``: ``proposers``)."""
     who = text_of(who)
     if not people.person_key(who):
         return f"not counted: {who!r} has no visible characters, so it names no person"
-    for proposer in proposers(proposal):
+    for proposer in named:
         if people.same_person(proposer, who):
             return f"not counted: {_as_named(who, proposer)} proposed this and cannot approve it"
     return ""

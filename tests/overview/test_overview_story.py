@@ -498,8 +498,8 @@ def test_the_query_count_does_not_grow_with_rows(reviewer_client, stopped, store
         decide(store, proposal, "ann", "human", decision="rejected", notes="no")
     stopped.set(T0, ticking=False)
     many = count_queries(reviewer_client, "/?window=7d")
-    # Bounded by the panels, whatever the rows: the lineage of the proposals read is
-    # fetched per 500 of them (``with_lineage``), a constant number of queries here.
+    # Bounded by the panels, whatever the rows: the rows of the proposals read are
+    # fetched per 500 of them (``lineage.judged``), a constant number of queries here.
     assert many <= few <= 40
 
 

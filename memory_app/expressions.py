@@ -136,20 +136,30 @@ HOUR = 13
 
 
 class HourOf(Func):
-    """The hour of a canonical time: the same text on both engines.
+    """The hour of a canonical time (or another prefix of it, ``length`` characters): the
+    same text on both engines.
 
     Its numbers are SQL literals, not parameters: SQLite serves an expression from an
     index only when the query spells it exactly as the index does (``hourly_index``)."""
 
     output_field = TextField()
 
+    def __init__(self, expression, length: int = HOUR, **extra):
+        super().__init__(expression, **extra)
+        self.length = int(length)
+
     def as_sql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"SUBSTR({sql}, 1, {HOUR})", params
+        return f"SUBSTR({sql}, 1, {self.length})", params
 
 
 def hour_of(column: str) -> HourOf:
     return HourOf(F(column))
+
+
+def prefix_of(column: str, length: int) -> HourOf:
+    """The first ``length`` characters of a canonical time: its bucket's key (a day's: 10)."""
+    return HourOf(F(column), length)
 
 
 def canonical_time_index(column: str, name: str, *, also: tuple[str, ...] = ()) -> Index:

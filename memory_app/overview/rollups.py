@@ -34,16 +34,18 @@ TABLE = "tommemory_turn_hours"
 MS = timedelta(milliseconds=1)
 HOUR_SPAN = timedelta(hours=1)
 
+# Grouped by bucket, the hour's first (window.prefix) characters: a 30-day window's days are
+# a few dozen rows, or a few hundred by actor and channel, not thousands of hours.
 _OVER_TIME = (
-    f"SELECT hour, SUM(turns), SUM(tokens) FROM {TABLE} "  # noqa: S608 (a name of ours)
-    "WHERE hour >= %s AND hour <= %s GROUP BY hour"
+    f"SELECT substr(hour, 1, %s), SUM(turns), SUM(tokens) FROM {TABLE} "  # noqa: S608 (ours)
+    "WHERE hour >= %s AND hour <= %s GROUP BY 1"
 )
 # By the session's actor and channel: a lookup a session-hour (an inner join, as a turn's
 # ``session__actor`` reads).
 _BY_SESSION = (
-    "SELECT h.hour, s.actor, s.channel, SUM(h.turns), SUM(h.tokens) "  # noqa: S608
-    f"FROM {TABLE} h JOIN sessions s ON s.id = h.session_id "
-    "WHERE h.hour >= %s AND h.hour <= %s GROUP BY h.hour, s.actor, s.channel"
+    "SELECT substr(h.hour, 1, %s), s.actor, s.channel, SUM(h.turns), "  # noqa: S608
+    f"SUM(h.tokens) FROM {TABLE} h JOIN sessions s ON s.id = h.session_id "
+    "WHERE h.hour >= %s AND h.hour <= %s GROUP BY 1, s.actor, s.channel"
 )
 
 
@@ -92,12 +94,10 @@ def turns(window: Window, *, by_session: bool = False, before: bool = True) -> T
         hours, pieces = whole_hours(first, last)
         if hours:
             with connection.cursor() as cursor:
-                cursor.execute(_BY_SESSION if by_session else _OVER_TIME, hours)
-                for hour, *rest in cursor.fetchall():
+                cursor.execute(_BY_SESSION if by_session else _OVER_TIME, [window.prefix, *hours])
+                for bucket, *rest in cursor.fetchall():
                     *values, n, total = rest
-                    found.add(
-                        (period, hour[: window.prefix], *values), int(n), finite(float(total))
-                    )
+                    found.add((period, bucket, *values), int(n), finite(float(total)))
         for piece_first, piece_last in pieces:
             tally_span(found, Turn.objects.all(), "created_at", window, period,
                        (piece_first, piece_last), group, "token_count")  # fmt: skip

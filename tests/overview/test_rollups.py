@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.db.models import Count, Sum
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memory_app.expressions import hour_of, is_canonical
-from memory_app.models import Turn
+from memory_app.models import Session, Turn
 from memory_app.overview import rollups, story
 from memory_app.overview.window import Window
 from memory_app.timeutil import format_iso, parse_iso
@@ -204,6 +205,37 @@ def test_a_span_is_its_whole_hours_and_the_pieces_at_its_ends(first, last, whole
 def test_a_window_s_hours_are_read_from_the_kept_hours_through_their_key():
     key = "PRIMARY KEY" if connection.vendor == "sqlite" else "tommemory_turn_hours_pkey"
     for sql in (rollups._OVER_TIME, rollups._BY_SESSION):
-        plan = query_plan(sql % ("'2026-11-01T00'", "'2026-12-01T00'"))
+        plan = query_plan(sql % ("10", "'2026-11-01T00'", "'2026-12-01T00'"))
         assert table_scans(plan) == [], plan
         assert any(key in step for step in plan), plan
+
+
+def handed_over(call, table: str) -> int:
+    """How many rows the first query of ``call`` reading ``table`` hands over."""
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    sql = next(q["sql"] for q in queries.captured_queries if f"FROM {table}" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return len(cursor.fetchall())
+
+
+def test_a_daily_window_is_counted_per_day_in_the_database():
+    """On the million-turn file a 30-day window's sessions were ~7,000 groups of an hour, an
+    actor and a channel, where the page shows days: ~800. Each query hands over a row per
+    day (and group), not per hour."""
+    apply([("insert", SESSIONS[0], format_iso(T0 - timedelta(hours=h, minutes=1)), 1)
+           for h in (1, 2, 3)])  # fmt: skip
+    with connection.cursor() as cursor:
+        for h in (1, 2, 3):  # more of tom's on the cli, at other hours of that day
+            cursor.execute(
+                "INSERT INTO sessions (id, actor, channel, started_at, status, metadata_json) "
+                "VALUES (%s, 'tom', 'cli', %s, 'active', '{}')",
+                [f"early{h}", format_iso(T0 - timedelta(hours=h))],
+            )
+    window = Window(T0 - timedelta(days=7), T0, "7d")
+    sessions = Session.objects.all()
+    tally = lambda: story.tally(sessions, "started_at", window, ("actor", "channel"))  # noqa: E731
+    assert handed_over(tally, '"sessions"') == len(SESSIONS)
+    by_session = lambda: rollups.turns(window, by_session=True, before=False)  # noqa: E731
+    assert handed_over(by_session, rollups.TABLE) == 1

@@ -172,14 +172,19 @@ def judged(proposals: models.QuerySet, now: datetime, chunk_size: int = 500) -> 
     verdicts only (the overview): the rows ``with_lineage`` reads, in as many queries (one
     per table and chunk, and one for their counted times), grouped here by proposal instead
     of prefetched onto each (building a related queryset per proposal and table cost more
-    than reading the rows)."""
+    than reading the rows).
+
+    A chunk is read in the order of the proposals' ids, and its rows are those of the
+    proposals between its first id and its last: a subquery, not the chunk's ids bound one
+    by one (Django prepares each value of an ``IN`` list in Python)."""
     governing = rule.current_rule()  # read from the settings once, not per proposal
-    for chunk in itertools.batched(proposals.iterator(chunk_size), chunk_size):
+    for chunk in itertools.batched(proposals.order_by("pk").iterator(chunk_size), chunk_size):
         ids = [p.pk for p in chunk if p.pk is not None]
-        skills = Skill.objects.in_bulk({p.skill_id for p in chunk})
+        these = proposals.filter(pk__gte=ids[0], pk__lte=ids[-1]) if ids else proposals.none()
+        skills = Skill.objects.filter(pk__in=these.values("skill_id")).in_bulk()
         rows: dict[str, dict[str, list]] = {name: defaultdict(list) for name in _GOVERNED}
         for name, table in _GOVERNED.items():
-            for row in table.filter(proposal_id__in=ids).order_by():
+            for row in table.filter(proposal__in=these.values("pk")).order_by():
                 rows[name][row.proposal_id].append(row)
         decision_time.attach(r for by in rows.values() for found in by.values() for r in found)
         for proposal in chunk:

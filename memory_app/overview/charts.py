@@ -10,7 +10,8 @@ behind them, so a chart never needs to be seen. Series differ by fill pattern an
 legend's words, never by colour alone.
 
 This module only computes geometry (in the units of a fixed ``viewBox``, which the page
-scales to its width); the template draws it and escapes every text.
+scales to its width); the template draws it and escapes every text (the parts repeated per
+bar and bucket through the ``chart_parts`` tag, which escapes as the template does).
 """
 
 from __future__ import annotations

@@ -25,6 +25,16 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from memory_app.ingest.decode import JSON, decode
+from memory_app.ingest.models import (
+    IngestConversation,
+    IngestMessage,
+    IngestSpan,
+    IngestToken,
+    IngestTrace,
+)
+from memory_app.models import Session, TaskEvent, Turn, WorkflowRun, WorkflowStep
+
 # The engine this run tests: DATABASE_URL selects PostgreSQL, as in the settings.
 ENGINE = "postgresql" if os.environ.get("DATABASE_URL", "").strip() else "sqlite"
 
@@ -320,3 +330,29 @@ class Receiver:
 
     def bodies(self, path: str) -> list[dict]:
         return [json.loads(r["body"]) for r in self.received if r["path"] == path]
+
+
+# --- the OTLP ingest (memory_app.ingest) -----------------------------------------------
+
+PAYLOADS = REPO / "tests" / "ingest" / "payloads"
+
+
+def otlp_payload(name: str):
+    """A span payload of tests/ingest/payloads (OTLP JSON, shaped as an SDK sends it),
+    decoded as the receiver decodes it."""
+    return decode((PAYLOADS / name).read_bytes(), JSON)
+
+
+def ingest_token(name: str = "weather-agent prod"):
+    token, _secret = IngestToken.objects.issue(name, source="tests", created_by="admin")
+    return token
+
+
+def ingested_rows() -> dict[str, list]:
+    """Every row the mapping writes, table by table, for comparing before and after."""
+    tables = [Session, Turn, WorkflowRun, WorkflowStep, TaskEvent, IngestSpan, IngestTrace,
+              IngestConversation, IngestMessage]  # fmt: skip
+    return {
+        model._meta.db_table: sorted(map(repr, model.objects.order_by().values_list()))
+        for model in tables
+    }

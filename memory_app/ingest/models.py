@@ -1,4 +1,6 @@
-"""The ingest wing's tables (issue #24): the tokens a source sends traces with.
+"""The ingest wing's tables (issue #24): the tokens a source sends traces with, and what the
+mapping keeps of the spans it took in (the ledger, and which session, run and step each
+conversation, trace and span became: docs/otlp.md).
 
 A token lets one source (an agent, a service, a CI job) post OpenTelemetry traces to
 ``/v1/traces`` and reach nothing else. Only its SHA-256 is kept: the token is shown once,
@@ -14,6 +16,7 @@ import secrets
 from django.db import models, transaction
 
 from memory_app.ids import new_id
+from memory_app.runtime.models import Session, Turn, WorkflowRun, WorkflowStep
 from memory_app.timeutil import now_iso
 
 # Tells a tommemory ingest token apart from other secrets in a config file or a leak scan.
@@ -81,3 +84,98 @@ class IngestToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at, self.revoked_by = now_iso(), by
             self.save(update_fields=["revoked_at", "revoked_by"])
+
+
+# --- what the mapping keeps of the spans it took in (memory_app.ingest.mapping) ------------
+
+
+class IngestSpan(models.Model):
+    """The ledger: each span taken in, once (the same batch sent again writes nothing), with
+    the step it became (none when it became none) and how many turns it added."""
+
+    id = models.TextField(primary_key=True, default=new_id, editable=False)
+    trace_id = models.TextField()  # 32 lowercase hex digits
+    span_id = models.TextField()  # 16
+    token = models.ForeignKey(
+        IngestToken, null=True, on_delete=models.DB_SET_NULL, related_name="+"
+    )
+    received_at = models.TextField()
+    step = models.ForeignKey(
+        WorkflowStep, null=True, on_delete=models.DB_SET_NULL, related_name="+"
+    )
+    turns = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "tommemory_ingest_spans"
+        constraints = [
+            models.UniqueConstraint(fields=["trace_id", "span_id"], name="uniq_ingest_span"),
+        ]
+
+    def __str__(self) -> str:
+        return f"span {self.span_id} of trace {self.trace_id}"
+
+
+class IngestTrace(models.Model):
+    """A trace's run (its spans' steps), and the session its messages went to when they
+    named no conversation."""
+
+    trace_id = models.TextField(primary_key=True)
+    run = models.OneToOneField(
+        WorkflowRun, null=True, on_delete=models.DB_SET_NULL, related_name="+"
+    )
+    session = models.ForeignKey(Session, null=True, on_delete=models.DB_SET_NULL, related_name="+")
+    token = models.ForeignKey(
+        IngestToken, null=True, on_delete=models.DB_SET_NULL, related_name="+"
+    )
+    created_at = models.TextField()
+
+    class Meta:
+        db_table = "tommemory_ingest_traces"
+
+    def __str__(self) -> str:
+        return f"trace {self.trace_id}"
+
+
+class IngestConversation(models.Model):
+    """The session of a conversation (``gen_ai.conversation.id``), found again by later
+    spans. Keyed by the id's SHA-256: a sender's id may be longer than an index entry."""
+
+    key = models.TextField(primary_key=True)
+    conversation_id = models.TextField()
+    session = models.ForeignKey(Session, on_delete=models.DB_CASCADE, related_name="+")
+    token = models.ForeignKey(
+        IngestToken, null=True, on_delete=models.DB_SET_NULL, related_name="+"
+    )
+    created_at = models.TextField()
+
+    class Meta:
+        db_table = "tommemory_ingest_conversations"
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id[:60]}"
+
+    @staticmethod
+    def key_of(conversation_id: str) -> str:
+        return hashlib.sha256(conversation_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class IngestMessage(models.Model):
+    """A turn the mapping wrote and the fingerprint of the message it holds
+    (``messages.Message.fingerprint``): how a message a later span repeats is known."""
+
+    turn = models.OneToOneField(
+        Turn, primary_key=True, on_delete=models.DB_CASCADE, related_name="+"
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.DB_CASCADE, related_name="+", db_index=False
+    )
+    fingerprint = models.TextField()
+
+    class Meta:
+        db_table = "tommemory_ingest_messages"
+        indexes = [
+            models.Index(fields=["session", "fingerprint"], name="idx_ingest_messages"),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.fingerprint[:12]} of {self.session_id}"

@@ -1,0 +1,189 @@
+"""A trace as a workflow run: a step per span, events for what went wrong and what else
+the span recorded. Every row is written through ``RuntimeMemoryStore``.
+
+- The run: one per trace, made by the first of its spans an AI application's
+  instrumentation wrote (``ReadSpan.is_genai``), named for the service that sent it
+  (``service.name``, else the token's name), ``trigger_source`` ``agent``, initiated by the
+  token's name; its ``context_json`` holds the trace id, the token and the resource's
+  attributes. A root span (no parent) finishes it, ``failed`` when its status is ERROR.
+- A step per span of the trace, in the order the spans were taken in (a batch's spans by
+  start time), with the span's start and end; ``failed`` when its status is ERROR. Its
+  ``details_json`` holds every attribute no turn holds, the span's kind, ids, scope, links
+  and status, and the resource's attributes when they are not the run's.
+- Events: the span's status ERROR and each ``exception`` event an ``error`` event at level
+  ``high`` (v1 has no "error" level: ``high`` is the level an error is read at), with its
+  message; every other span event not read as a message an ``info`` event at ``low``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory_app.base_models import Level
+from memory_app.ingest.models import IngestToken, IngestTrace
+from memory_app.ingest.spans import ReadSpan
+from memory_app.jsontext import strict_json_object
+from memory_app.runtime.models import (
+    EventType,
+    RunStatus,
+    StepStatus,
+    TriggerSource,
+    WorkflowRun,
+    WorkflowStep,
+)
+from memory_app.store import RuntimeMemoryStore
+from memory_app.timeutil import now_iso
+
+# The operations of the GenAI conventions and what other instrumentations call theirs: a
+# step's details name the operation its span performed.
+OPERATION_KEYS = ("gen_ai.operation.name", "traceloop.span.kind", "ai.operationId")
+
+
+def storable(text: str) -> str:
+    """Text any engine can hold: PostgreSQL refuses NUL in text, so it becomes U+FFFD (the
+    original stays in the row's JSON, where it is escaped)."""
+    return text.replace("\x00", "\ufffd")
+
+
+def operation(span: ReadSpan) -> str | None:
+    for key in OPERATION_KEYS:
+        found = span.attributes.get(key)
+        if isinstance(found, str) and found:
+            return found
+    return None
+
+
+class Timeline:
+    """The run of one trace and the steps and events its spans become."""
+
+    def __init__(self, trace_id: str, token: IngestToken) -> None:
+        self.trace_id, self.token = trace_id, token
+        self.trace = IngestTrace.objects.filter(pk=trace_id).first()
+        self.run: WorkflowRun | None = None
+        if self.trace is not None and self.trace.run_id is not None:
+            self.run = WorkflowRun.objects.filter(pk=self.trace.run_id).first()
+
+    @property
+    def has_run(self) -> bool:
+        return self.run is not None
+
+    def trace_row(self) -> IngestTrace:
+        """The trace's row, made when first needed."""
+        if self.trace is None:
+            self.trace = IngestTrace.objects.create(
+                trace_id=self.trace_id, token=self.token, created_at=now_iso()
+            )
+        return self.trace
+
+    def start_run(self, first: ReadSpan, started_at: str) -> WorkflowRun:
+        """The trace's run, started at its earliest span known here."""
+        if self.run is not None:
+            return self.run
+        self.run = RuntimeMemoryStore.start_workflow_run(
+            storable(first.service or self.token.name),
+            trigger_source=TriggerSource.AGENT,
+            initiated_by=storable(self.token.name),
+            context={
+                "otlp": {
+                    "trace_id": self.trace_id,
+                    "source": self.token.name,
+                    "resource": first.resource,
+                }
+            },
+            started_at=started_at,
+        )
+        trace = self.trace_row()
+        trace.run = self.run
+        trace.save(update_fields=["run"])
+        return self.run
+
+    def add(self, span: ReadSpan) -> WorkflowStep:
+        """The span as the run's next step, finished, with its events."""
+        assert self.run is not None
+        status = StepStatus.FAILED if span.failed else StepStatus.SUCCEEDED
+        name = span.name if span.name.strip() else (operation(span) or "span")
+        step = RuntimeMemoryStore.add_step(
+            self.run.pk, storable(name), details=self._details(span), started_at=span.start
+        )
+        step = RuntimeMemoryStore.finish_step(step.pk, status=status, finished_at=span.end)
+        self._events(span, step)
+        if not span.parent_span_id and self.run.status == RunStatus.RUNNING:
+            # The root span ends when the whole trace does.
+            self.run = RuntimeMemoryStore.finish_workflow_run(
+                self.run.pk,
+                status=RunStatus.FAILED if span.failed else RunStatus.SUCCEEDED,
+                finished_at=span.end,
+            )
+        return step
+
+    def _details(self, span: ReadSpan) -> dict[str, Any]:
+        otlp: dict[str, Any] = {
+            "trace_id": span.trace_id,
+            "span_id": span.span_id,
+            "kind": span.kind,
+            "status": {"code": span.status_code}
+            | ({"message": span.status_message} if span.status_message else {}),
+            "scope": span.scope,
+            "source": self.token.name,
+            **span.otlp,
+        }
+        if span.parent_span_id:
+            otlp["parent_span_id"] = span.parent_span_id
+        if span.links:
+            otlp["links"] = span.links
+        if span.resource != self._run_resource():
+            otlp["resource"] = span.resource
+        details: dict[str, Any] = {"otlp": otlp}
+        if (found := operation(span)) is not None:
+            details["operation"] = found
+        details["attributes"] = {
+            key: found for key, found in span.attributes.items() if key not in span.consumed
+        }
+        if span.consumed:
+            details["recorded_as_turns"] = span.consumed
+        return details
+
+    def _run_resource(self) -> Any:
+        context = strict_json_object(self.run.context_json if self.run else None)
+        otlp = context.get("otlp")
+        return otlp.get("resource") if isinstance(otlp, dict) else None
+
+    def _events(self, span: ReadSpan, step: WorkflowStep) -> None:
+        ids = {"trace_id": span.trace_id, "span_id": span.span_id}
+        for event in span.events:
+            if event.name in span.consumed:
+                continue
+            payload = {"otlp": ids | {"event": event.name}, "attributes": event.attributes}
+            if event.dropped_attributes:
+                payload["otlp"]["dropped_attributes_count"] = event.dropped_attributes
+            if event.name == "exception":
+                kind = event.attributes.get("exception.type")
+                message = event.attributes.get("exception.message")
+                said = ": ".join(str(part) for part in (kind, message) if part) or "an exception"
+                self._event(EventType.ERROR, Level.HIGH, said, step, payload, event.time)
+            else:
+                self._event(
+                    EventType.INFO, Level.LOW, event.name or "event", step, payload, event.time
+                )
+        if span.failed:
+            error_type = span.attributes.get("error.type")
+            said = (
+                span.status_message
+                or (str(error_type) if error_type else "")
+                or (f"{span.name or 'the span'} failed")
+            )
+            payload = {"otlp": ids | {"status": "ERROR"}}
+            if error_type is not None:
+                payload["error.type"] = error_type
+            self._event(EventType.ERROR, Level.HIGH, said, step, payload, span.end)
+
+    def _event(self, kind: str, level: str, message: str, step, payload, created_at) -> None:
+        text = storable(message)
+        RuntimeMemoryStore.add_event(
+            kind,
+            level,
+            text if text.strip() else "(no message)",
+            step_id=step.pk,
+            payload=payload,
+            created_at=created_at,
+        )

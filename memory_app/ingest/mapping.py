@@ -157,6 +157,7 @@ def _write(group: list[ReadSpan], token: IngestToken) -> int:
         timeline.start_run(first, iso(fresh[0].start_ns))
         steps = {span.span_id: timeline.add(span) for span in fresh}
     turns = Transcripts(timeline, token).record(fresh, steps) if steps else {}
+    timeline.save_trace()
     received_at = now_iso()
     IngestSpan.objects.bulk_create(
         IngestSpan(

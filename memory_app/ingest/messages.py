@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from memory_app.ingest.parts import (
@@ -96,7 +97,7 @@ class Message:
     finish_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """What makes two messages the same: the role and the parts, ids and order aside
         (one message told by two instrumentations may carry a tool call's id in one only)."""

@@ -77,11 +77,11 @@ class Transcripts:
     def session_for(self, span: ReadSpan, conversation: str | None, first: Message) -> str:
         if conversation in self.sessions:
             return self.sessions[conversation]
-        trace = self.timeline.trace_row()
+        trace = self.timeline.trace
         if conversation is None:
             if trace.session_id is None:
                 trace.session_id = self._start(span, {"trace_id": span.trace_id}, first)
-                trace.save(update_fields=["session"])
+                self.timeline.changed = True
             session_id = trace.session_id
         else:
             key = IngestConversation.key_of(conversation)
@@ -103,8 +103,7 @@ class Transcripts:
                     created_at=now_iso(),
                 )
             if trace.session_id is None:
-                trace.session_id = session_id
-                trace.save(update_fields=["session"])
+                trace.session_id, self.timeline.changed = session_id, True
         self.sessions[conversation] = session_id
         return session_id
 

@@ -58,22 +58,22 @@ class Timeline:
 
     def __init__(self, trace_id: str, token: IngestToken) -> None:
         self.trace_id, self.token = trace_id, token
-        self.trace = IngestTrace.objects.filter(pk=trace_id).first()
-        self.run: WorkflowRun | None = None
-        if self.trace is not None and self.trace.run_id is not None:
-            self.run = WorkflowRun.objects.filter(pk=self.trace.run_id).first()
+        found = IngestTrace.objects.filter(pk=trace_id).select_related("run").first()
+        # The trace's row as this batch leaves it, written once by ``save_trace``.
+        self.trace = found or IngestTrace(trace_id=trace_id, token=token, created_at=now_iso())
+        self.changed = False
+        self.run: WorkflowRun | None = found.run if found is not None else None
+        self.run_resource = self._resource_of(self.run)
 
     @property
     def has_run(self) -> bool:
         return self.run is not None
 
-    def trace_row(self) -> IngestTrace:
-        """The trace's row, made when first needed."""
-        if self.trace is None:
-            self.trace = IngestTrace.objects.create(
-                trace_id=self.trace_id, token=self.token, created_at=now_iso()
-            )
-        return self.trace
+    def save_trace(self) -> None:
+        """Write the trace's row (its run and session) if this batch made or changed it."""
+        if self.changed:
+            self.trace.save(force_insert=self.trace._state.adding)
+            self.changed = False
 
     def start_run(self, first: ReadSpan, started_at: str) -> WorkflowRun:
         """The trace's run, started at its earliest span known here."""
@@ -92,9 +92,8 @@ class Timeline:
             },
             started_at=started_at,
         )
-        trace = self.trace_row()
-        trace.run = self.run
-        trace.save(update_fields=["run"])
+        self.trace.run, self.changed = self.run, True
+        self.run_resource = first.resource
         return self.run
 
     def add(self, span: ReadSpan) -> WorkflowStep:
@@ -131,7 +130,7 @@ class Timeline:
             otlp["parent_span_id"] = span.parent_span_id
         if span.links:
             otlp["links"] = span.links
-        if span.resource != self._run_resource():
+        if span.resource != self.run_resource:
             otlp["resource"] = span.resource
         details: dict[str, Any] = {"otlp": otlp}
         if (found := operation(span)) is not None:
@@ -143,8 +142,9 @@ class Timeline:
             details["recorded_as_turns"] = span.consumed
         return details
 
-    def _run_resource(self) -> Any:
-        context = strict_json_object(self.run.context_json if self.run else None)
+    @staticmethod
+    def _resource_of(run: WorkflowRun | None) -> Any:
+        context = strict_json_object(run.context_json if run is not None else None)
         otlp = context.get("otlp")
         return otlp.get("resource") if isinstance(otlp, dict) else None
 

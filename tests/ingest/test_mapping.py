@@ -3,7 +3,11 @@ as the OpenAI Agents SDK (its OpenTelemetry bridge), the Vercel AI SDK and OpenL
 them: the transcript (sessions, turns, roles, order, token counts, tool calls) and the
 timeline (run, steps, events)."""
 
+import json
+import re
+
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from memory_app.ingest.mapping import Outcome, ingest
 from memory_app.ingest.models import IngestConversation, IngestSpan
@@ -314,3 +318,96 @@ def test_spans_without_genai_attributes_in_a_trace_without_any_are_acknowledged_
     assert "acknowledged, not mapped" in outcome.error_message
     assert not WorkflowRun.objects.exists()
     assert IngestSpan.objects.get().step_id is None
+
+
+# --- messages, one by one ----------------------------------------------------------------
+
+
+def chat_request(*spans: dict):
+    """A request of chat spans (``{"span": ..., "start": ms, "input": [...], ...}``) in one
+    trace, in the GenAI conventions' attributes, built as the OpenTelemetry SDK builds it."""
+    request = ExportTraceServiceRequest()
+    resource = request.resource_spans.add()
+    resource.resource.attributes.add(key="service.name").value.string_value = "bot"
+    scope = resource.scope_spans.add()
+    for n, given in enumerate(spans):
+        span = scope.spans.add()
+        span.trace_id = bytes.fromhex(given.get("trace", "ab" * 16))
+        span.span_id = (n + 1).to_bytes(8, "big")
+        span.name = given.get("name", "chat m")
+        span.start_time_unix_nano = 1_765_011_600_000_000_000 + given.get("start", n) * 10**9
+        span.end_time_unix_nano = span.start_time_unix_nano + 500_000_000
+        attributes = {"gen_ai.operation.name": "chat", **given.get("attributes", {})}
+        for key in ("input", "output"):
+            if key in given:
+                attributes[f"gen_ai.{key}.messages"] = json.dumps(given[key])
+        for key, value in attributes.items():
+            target = span.attributes.add(key=key).value
+            if isinstance(value, int):
+                target.int_value = value
+            else:
+                target.string_value = value
+    return request
+
+
+def said(role: str, text: str) -> dict:
+    return {"role": role, "parts": [{"type": "text", "content": text}]}
+
+
+def test_a_message_said_again_is_recorded_again_once_a_span_shows_both():
+    first = {"input": [said("user", "yes")], "output": [said("assistant", "Sure?")]}
+    second = {
+        "start": 5,
+        "input": [said("user", "yes"), said("assistant", "Sure?"), said("user", "yes")],
+        "output": [said("assistant", "Sure?")],
+    }
+    ingest(chat_request(first, second), token=ingest_token())
+    assert [(r, c) for r, c, _ in transcript(only_session())] == [
+        ("user", "yes"), ("assistant", "Sure?"), ("user", "yes"), ("assistant", "Sure?"),
+    ]  # fmt: skip
+
+
+def test_a_role_v1_does_not_have_is_an_agent_turn_that_keeps_the_role_it_was_sent_with():
+    request = chat_request({"input": [said("critic", "Too long."), said("developer", "Be brief")]})
+    ingest(request, token=ingest_token())
+    critic, developer = Turn.objects.for_replay(only_session())
+    assert (critic.role, critic.json("metadata_json").value["role"]) == ("agent", "critic")
+    assert (developer.role, developer.json("metadata_json").value["role"]) == (
+        "system", "developer",
+    )  # fmt: skip
+
+
+def test_text_with_nul_is_stored_on_both_engines():
+    request = chat_request({"name": "chat\x00", "input": [said("user", "a\x00b")]})
+    assert ingest(request, token=ingest_token()).rejected_spans == 0
+    assert transcript(only_session()) == [("user", "a\ufffdb", None)]
+    assert WorkflowStep.objects.get().step_name == "chat\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "reason"),
+    [
+        ({"gen_ai.usage.output_tokens": -3}, "gen_ai.usage.output_tokens must be a non-negative"),
+        ({"gen_ai.usage.input_tokens": "many"}, "gen_ai.usage.input_tokens must be a non-neg"),
+        ({"gen_ai.input.messages": '{"role": "user"}'}, "must be a JSON list of messages"),
+        ({"gen_ai.input.messages": '[{"parts": []}]'}, r"gen_ai.input.messages\[0\] has no role"),
+        ({"gen_ai.output.messages": '[{"role": "assistant", "parts": [7]}]'}, "with a type"),
+    ],
+)
+def test_an_unreadable_value_rejects_its_span_with_the_reason(attributes, reason):
+    outcome = ingest(chat_request({"attributes": attributes}), token=ingest_token())
+    assert outcome.rejected_spans == 1
+    assert re.search(reason, outcome.error_message)
+    assert ingested_rows() == {table: [] for table in ingested_rows()}
+
+
+def test_two_traces_of_one_conversation_in_one_batch_share_its_session():
+    conversation = {"gen_ai.conversation.id": "thread-1"}
+    request = chat_request(
+        {"trace": "01" * 16, "attributes": conversation, "input": [said("user", "hi")]},
+        {"trace": "02" * 16, "start": 9, "attributes": conversation,
+         "input": [said("user", "hi"), said("user", "again")]},
+    )  # fmt: skip
+    ingest(request, token=ingest_token())
+    assert [c for _, c, _ in transcript(only_session())] == ["hi", "again"]
+    assert WorkflowRun.objects.count() == 2

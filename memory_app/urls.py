@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from memory_app.converters import TextIdConverter
+from memory_app.ingest import receiver
 from memory_app.overview import pages as overview
 from memory_app.profiles import pages as profiles
 from memory_app.promotion import pages as proposals
@@ -15,6 +16,9 @@ register_converter(TextIdConverter, "textid")
 app_name = "memory_app"
 
 urlpatterns = [
+    # OTLP/HTTP's own path (exporters append /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT):
+    # the one URL an ingest token reaches, and the one without a session login.
+    path("v1/traces", receiver.traces, name="otlp_traces"),
     path("", overview.overview, name="overview"),
     path("activity/", overview.activity, name="activity"),
     # The session list filters by score too: the review wing's form (runtime never imports it).

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
+from urllib.request import urlopen
 
 import psycopg
 import pytest
@@ -23,6 +24,7 @@ from hypothesis.database import (
 )
 
 from memory_app import timeutil
+from memory_app.ingest.models import IngestToken
 from memory_app.models import Proposal
 from memory_app.store import RuntimeMemoryStore
 
@@ -31,8 +33,10 @@ from .helpers import (
     PASSWORD,
     REPO,
     TEST_NOW,
+    IngestServer,
     SharedDatabase,
     django_env,
+    free_port,
     manage,
     postgresql_admin,
     postgresql_url,
@@ -171,6 +175,14 @@ def turn_review_queue(db, store, session_with_turns):
 
 
 @pytest.fixture
+def issued_token(db) -> tuple[IngestToken, str]:
+    """An active ingest token issued to a support agent, and its secret."""
+    return IngestToken.objects.issue(
+        "support-agent prod", source="support-agent", created_by="root"
+    )
+
+
+@pytest.fixture
 def proposal(db, store):
     """A drafted high-risk proposal for a freshly learned skill."""
     skill = store.learn_skill(
@@ -248,6 +260,50 @@ def shared_db(request, tmp_path, migrated_file_db, migrated_postgresql_template)
         url, django_env(tmp_path / "unused.sqlite", DATABASE_URL=url), lambda: psycopg.connect(url)
     )
     postgresql_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# An ingest token and a reviewer, made in the server's database; the token's secret printed.
+INGEST_ACCOUNTS = f"""
+from django.contrib.auth.models import Group, User
+from memory_app.ingest.models import IngestToken
+rita = User.objects.create_user("rita", password="{PASSWORD}")
+rita.groups.add(Group.objects.get(name="reviewer"))
+print(IngestToken.objects.issue("agents", source="test agents", created_by="root")[1])
+"""
+
+
+@pytest.fixture
+def ingest_server(shared_db):
+    """The production server, gunicorn as docs/production.md runs it (it reads the chunked
+    bodies the JavaScript exporter streams; Django's development server cannot), on the
+    shared database, with an ingest token and a reviewer: what a real exporter posts to."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if not gunicorn.exists():
+        pytest.fail(f"{gunicorn} is missing: .venv/bin/pip install gunicorn (the bench extra)")
+    env = shared_db.env | {
+        "DJANGO_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0", "TOM_DB_TIMEOUT": "2",
+    }  # fmt: skip
+    made = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v0", "-c", INGEST_ACCOUNTS],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    base = f"http://127.0.0.1:{free_port()}"
+    server = subprocess.Popen(
+        [str(gunicorn), "tommemory.wsgi", "-w", "1", "--threads", "4", "-b", base[7:]],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(150):
+            try:
+                urlopen(base + "/accounts/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield IngestServer(base, made.stdout.strip(), shared_db, ("rita", PASSWORD))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture

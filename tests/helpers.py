@@ -2,20 +2,25 @@
 else a test module shares (paths, processes, query plans, the engine, trigger surgery, the
 store calls many tests make) lives here. No test module imports another test module."""
 
+import base64
 import functools
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.cookiejar import CookieJar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+from urllib.request import HTTPCookieProcessor, OpenerDirector, build_opener
 
 import psycopg
 import pytest
@@ -24,6 +29,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from memory_app.ingest.decode import JSON, decode
 from memory_app.ingest.models import (
@@ -259,6 +268,21 @@ def checkpoint(tmp_path, keys) -> Path:
     return directory
 
 
+def add_validations(proposal_id: str, count: int, prefix: str = "raw") -> None:
+    """``count`` validations of a proposal as another writer adds them, straight into the
+    table, a millisecond apart from 2026-01-02: the next take-in logs them (a long log, fast)."""
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO validation_results (id, proposal_id, validator, validated_at) "
+            "VALUES (%s, %s, 'ci', %s)",
+            [
+                (f"{prefix}-{n:07d}", proposal_id, f"2026-01-02T{n // 3_600_000:02d}:"
+                 f"{n // 60_000 % 60:02d}:{n // 1000 % 60:02d}.{n % 1000:03d}Z")
+                for n in range(count)
+            ],
+        )  # fmt: skip
+
+
 # --- pages ---------------------------------------------------------------------------
 
 
@@ -356,3 +380,153 @@ def ingested_rows() -> dict[str, list]:
         model._meta.db_table: sorted(map(repr, model.objects.order_by().values_list()))
         for model in tables
     }
+
+
+# --- OTLP requests, and a server to send them to (the receiver's tests) ----------------
+
+PROTOBUF, OTLP_JSON = "application/x-protobuf", "application/json"
+# TEST_NOW in nanoseconds since 1970, as spans carry their times.
+OTLP_NANOS = round(datetime.fromisoformat(TEST_NOW).timestamp() * 1000) * 1_000_000
+
+
+def otlp_attributes(values: dict) -> list:
+    """OTLP KeyValues of plain Python values (text, whole numbers, numbers, yes/no)."""
+
+    def any_value(value) -> AnyValue:
+        if isinstance(value, bool):
+            return AnyValue(bool_value=value)
+        if isinstance(value, int):
+            return AnyValue(int_value=value)
+        if isinstance(value, float):
+            return AnyValue(double_value=value)
+        return AnyValue(string_value=value)
+
+    return [KeyValue(key=k, value=any_value(v)) for k, v in values.items()]
+
+
+def otlp_span(name: str, attributes: dict, *, trace: int = 1, span: int = 1, parent: int = 0,
+              start_s: float = 0, end_s: float = 1):  # fmt: skip
+    """A span of trace ``trace``, ``start_s`` seconds after TEST_NOW."""
+    return Span(
+        trace_id=trace.to_bytes(16, "big"),
+        span_id=span.to_bytes(8, "big"),
+        parent_span_id=parent.to_bytes(8, "big") if parent else b"",
+        name=name,
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=OTLP_NANOS + int(start_s * 1e9),
+        end_time_unix_nano=OTLP_NANOS + int(end_s * 1e9),
+        attributes=otlp_attributes(attributes),
+    )
+
+
+def otlp_request(*spans, service: str = "support-agent"):
+    """An ExportTraceServiceRequest carrying the spans, from one resource and scope."""
+    request = ExportTraceServiceRequest()
+    resource_spans = ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])
+    resource_spans.resource.attributes.extend(otlp_attributes({"service.name": service}))
+    resource_spans.scope_spans[0].scope.name = "tests"
+    request.resource_spans.append(resource_spans)
+    return request
+
+
+def genai_chat(conversation: str = "conv-1", *, question: str = "Where is my parcel?",
+               answer: str = "It left the depot this morning.", trace: int = 1, span: int = 1,
+               start_s: float = 0):  # fmt: skip
+    """A chat span as the current GenAI semantic conventions shape it: a conversation, the
+    messages in and out, the model and the token counts."""
+    said = [{"role": "user", "parts": [{"type": "text", "content": question}]}]
+    answered = [
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": answer}],
+            "finish_reason": "stop",
+        }
+    ]
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.conversation.id": conversation,
+        "gen_ai.input.messages": json.dumps(said),
+        "gen_ai.output.messages": json.dumps(answered),
+        "gen_ai.usage.input_tokens": 12,
+        "gen_ai.usage.output_tokens": 9,
+    }
+    return otlp_span(
+        "chat gpt-4o", attributes, trace=trace, span=span, start_s=start_s, end_s=start_s + 1
+    )
+
+
+def otlp_json(request) -> bytes:
+    """The request in OTLP's JSON encoding: the proto3 JSON mapping with trace and span ids
+    in hex (not base64) and enums as numbers, as the JavaScript exporter sends it."""
+
+    def hex_ids(node):
+        if isinstance(node, dict):
+            return {
+                k: base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId")
+                else hex_ids(v)
+                for k, v in node.items()
+            }  # fmt: skip
+        if isinstance(node, list):
+            return [hex_ids(v) for v in node]
+        return node
+
+    return json.dumps(hex_ids(MessageToDict(request, use_integers_for_enums=True))).encode()
+
+
+def post_traces(
+    client, body: bytes, secret: str | None, content_type: str = PROTOBUF, *,
+    environ: dict | None = None, **headers: str,
+):  # fmt: skip
+    """POST /v1/traces as an exporter does: the body, its type, the token as a bearer;
+    ``environ`` overrides what the server would put in the WSGI environment."""
+    if secret is not None:
+        headers.setdefault("Authorization", f"Bearer {secret}")
+    # Given as they would arrive even for an empty body (the test client leaves both out).
+    sent = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body))} | (environ or {})
+    return client.post("/v1/traces", body, content_type=content_type, headers=headers, **sent)
+
+
+def free_port() -> int:
+    """A loopback port no one listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class IngestServer:
+    """The production server on a shared database, as an exporter and a reviewer meet it:
+    its address, an ingest token's secret, the database, and a reviewer's sign-in."""
+
+    base: str
+    secret: str
+    db: SharedDatabase
+    reviewer: tuple[str, str]
+
+    def signed_in(self) -> OpenerDirector:
+        """An HTTP client signed in as the reviewer through the login form."""
+        opener = build_opener(HTTPCookieProcessor(CookieJar()))
+        page = opener.open(self.base + "/accounts/login/", timeout=30).read().decode()
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        username, password = self.reviewer
+        form = {"username": username, "password": password, "csrfmiddlewaretoken": csrf}
+        opener.open(self.base + "/accounts/login/", urlencode(form).encode(), timeout=30)
+        return opener
+
+    def page(self, path: str) -> str:
+        """A page as the signed-in reviewer reads it (200, or HTTPError)."""
+        return self.signed_in().open(self.base + path, timeout=30).read().decode()
+
+    def otlp_env(self, **extra: str) -> dict[str, str]:
+        """The environment an operator gives an instrumented application (docs: OTLP)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        return (
+            env
+            | {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": self.base,
+                "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{self.secret}",
+            }
+            | extra
+        )

@@ -224,6 +224,13 @@ TOM_WEBHOOK_ATTEMPTS = int(os.environ.get("TOM_WEBHOOK_ATTEMPTS", "6"))
 TOM_WEBHOOK_BACKOFF = float(os.environ.get("TOM_WEBHOOK_BACKOFF", "30"))  # first retry, doubling
 TOM_DIGEST_INTERVAL = timedelta(minutes=float(os.environ.get("TOM_DIGEST_MINUTES", "60")))
 
+# The OTLP receiver (memory_app.ingest.receiver, POST /v1/traces): the largest request body
+# it takes, as sent and again as it inflates (a gzip bomb stops there: 413), and how many
+# batches one process takes in at once (one more is answered 429 with Retry-After rather
+# than queueing on the database's write lock with its body in memory).
+TOM_INGEST_MAX_BYTES = int(os.environ.get("TOM_INGEST_MAX_BYTES", str(16 * 1024 * 1024)))
+TOM_INGEST_CONCURRENCY = int(os.environ.get("TOM_INGEST_CONCURRENCY", "4"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

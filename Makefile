@@ -28,7 +28,7 @@ run: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
-	@scripts/phase "browser tools" sh -c 'scripts/ensure-chromium && scripts/ensure-axe'
+	@scripts/phase "browser and client tools" sh -c 'scripts/ensure-chromium && scripts/ensure-axe && scripts/ensure-otlp-js'
 	@scripts/phase lint sh -c '$(PY) -m ruff check . && $(PY) -m ruff format --check .'
 	@DJANGO_DEBUG=1 scripts/phase "migrations check" $(PY) manage.py makemigrations --check --dry-run --no-input
 	@scripts/phase "TypeScript store" scripts/test-store-ts

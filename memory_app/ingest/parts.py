@@ -23,11 +23,13 @@ MAX_MESSAGE_DEPTH = MAX_DEPTH // 2
 
 def read_part(found: Any, source: str) -> dict[str, Any]:
     """One part in the GenAI conventions' shape, from theirs, OpenAI's, the Vercel AI
-    SDK's or Anthropic's."""
+    SDK's, Anthropic's or Bedrock's (content blocks without a type)."""
     if isinstance(found, str):
         return {"type": "text", "content": found}
-    if not isinstance(found, dict) or not isinstance(found.get("type"), str):
+    if not isinstance(found, dict):
         raise Rejected(f"a part of {source} must be an object with a type; got {shown(found)}")
+    if not isinstance(found.get("type"), str):
+        return _untyped(found)
     part = dict(found)
     kind = part["type"]
     if kind in ("text", "reasoning", "input_text", "output_text"):
@@ -50,6 +52,22 @@ def read_part(found: Any, source: str) -> dict[str, Any]:
             result["name"] = part["toolName"]
         return result
     return part
+
+
+def _untyped(block: dict[str, Any]) -> dict[str, Any]:
+    """A content block that names its kind by its key (Bedrock's Converse API, as Strands
+    Agents records it): ``text``, ``toolUse``, ``toolResult``; any other kept whole."""
+    if isinstance(block.get("text"), str):
+        return {"type": "text", "content": block["text"]}
+    if isinstance(use := block.get("toolUse"), dict):
+        return tool_call_part(use.get("toolUseId"), use.get("name"), use.get("input"))
+    if isinstance(result := block.get("toolResult"), dict):
+        return {
+            "type": "tool_call_response",
+            "id": result.get("toolUseId"),
+            "response": result.get("content"),
+        }
+    return {"type": "json", "value": block}
 
 
 def tool_call_part(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:

@@ -411,3 +411,23 @@ def test_two_traces_of_one_conversation_in_one_batch_share_its_session():
     ingest(request, token=ingest_token())
     assert [c for _, c, _ in transcript(only_session())] == ["hi", "again"]
     assert WorkflowRun.objects.count() == 2
+
+
+def test_content_blocks_named_by_their_key_in_message_events_become_turns():
+    # Strands Agents records Bedrock's content blocks on the earlier per-message events.
+    request = chat_request({"name": "chat"})
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    for name, attributes in [
+        ("gen_ai.user.message", {"content": '[{"text": "Weather in Oslo?"}]'}),
+        ("gen_ai.choice", {"message": '[{"toolUse": {"toolUseId": "t1", "name": "weather", '
+                                      '"input": {"city": "Oslo"}}}]',
+                           "finish_reason": "tool_use"}),
+    ]:  # fmt: skip
+        event = span.events.add(name=name, time_unix_nano=span.start_time_unix_nano)
+        for key, value in attributes.items():
+            event.attributes.add(key=key).value.string_value = value
+    ingest(request, token=ingest_token())
+    assert transcript(only_session()) == [
+        ("user", "Weather in Oslo?", None),
+        ("assistant", 'Tool call weather: {"city":"Oslo"}', None),
+    ]

@@ -191,6 +191,7 @@ def test_the_governance_defaults_are_the_contract_s():
         "tommemory_overrides",
         "tommemory_audit_log",
         "tommemory_audit_log_previous",
+        "tommemory_log_tiles",
         "tommemory_profile_withdrawals",
         "tommemory_score_configs",
         "tommemory_annotations",

@@ -8,7 +8,8 @@ the transaction that writes them; rows other writers add are taken in the next t
 log is brought up to date (``take_in``: every store write, ``audit_checkpoint``), in the
 order of their time.
 
-A leaf is the row's canonical text (``tommemory_verify.leaves``).
+A leaf is the row's canonical text (``tommemory_verify.leaves``). The tree's hashes are kept
+as C2SP tiles beside the log, written with its entries (``log_tiles``).
 
 Anyone who can write the database can rewrite rows, leaves and triggers together; what
 they cannot rewrite is a signed checkpoint kept elsewhere (``audit_checkpoint``, signed by
@@ -29,6 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
 
+from memory_app.promotion import log_tiles
 from memory_app.promotion.models import ApprovalEvidence, AuditLeaf, Proposal
 from memory_app.timeutil import instant_key, now_iso
 from memory_app.vendor_sql import serialize_on
@@ -168,10 +170,10 @@ def take_in() -> int:
             return 0
         new.sort(key=lambda entry: entry[:3])
         evidence = stored_evidence([row_id for _, row_id, _, kind, _ in new if kind == "approval"])
-        last = AuditLeaf.objects.aggregate(last=models.Max("index"))["last"]
-        start = 0 if last is None else last + 1
+        last = AuditLeaf.objects.order_by("-index").values_list("index", "leaf_hash").first()
+        start = 0 if last is None else last[0] + 1
         logged_at = now_iso()
-        AuditLeaf.objects.bulk_create(
+        entries = [
             AuditLeaf(
                 index=start + n,
                 kind=kind,
@@ -182,6 +184,13 @@ def take_in() -> int:
                 logged_at=logged_at,
             )
             for n, (_, row_id, _, kind, row) in enumerate(new)
+        ]
+        AuditLeaf.objects.bulk_create(entries)
+        # The tree's tiles, in the same transaction (they hold what the log holds).
+        log_tiles.extend(
+            start,
+            [bytes.fromhex(e.leaf_hash) for e in entries],
+            None if last is None else log_tiles.leaf_bytes(last[1]) or b"",
         )
         return len(new)
 

@@ -385,6 +385,28 @@ class AuditLeaf(AppendOnlyModel):
         return f"log entry #{self.index}: {self.kind} {self.row_id}"
 
 
+class LogTile(models.Model):
+    """One C2SP tlog-tiles tile of the decision log's Merkle tree (``log_tiles``): up to
+    256 consecutive hashes of one tree level, as hex. Level 0 holds the leaf hashes; level
+    ``L`` the hashes of the full tiles of the level below. The tiles at the right edge are
+    partial and grow as entries are appended, in the transaction that appends them; a
+    trigger (migration 0032) refuses any change but growth. A tile is derived data: the
+    log's entries are what it is checked and rebuilt from, and a signed checkpoint is what
+    proves it.
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.IntegerField(help_text="tile level: 0 holds leaf hashes")
+    index = models.BigIntegerField(help_text="the tile's place in its level, from 0")
+    hashes = models.TextField(help_text="its hashes, in order, as hex (64 digits each)")
+
+    class Meta:
+        db_table = "tommemory_log_tiles"
+
+    def __str__(self) -> str:
+        return f"log tile {self.level}/{self.index} ({len(self.hashes) // 64} hashes)"
+
+
 class ProposalChangeQuerySet(AppendOnlyQuerySet):
     def of(self, proposal: Proposal | str):
         return self.filter(proposal_id=getattr(proposal, "pk", proposal)).order_by("id")

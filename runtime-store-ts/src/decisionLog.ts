@@ -2,12 +2,13 @@
  * The decision log: one append-only Merkle log of every governed row (tommemory_audit_log;
  * contract/decision_log.json says which rows are leaves and what a leaf covers). Every
  * governed write takes in what the log has not seen yet, in its own transaction, as
- * memory_app/promotion/decision_log.py take_in does.
+ * memory_app/promotion/decision_log.py take_in does, with the tiles of its tree (logTiles.ts).
  */
 import { createHash } from "node:crypto";
 
 import { contractText } from "./contract.js";
 import type { Row, Tx } from "./engines.js";
+import { extendTiles } from "./logTiles.js";
 import { instantKey } from "./times.js";
 
 /** Which rows are decision-log leaves and what a leaf covers (contract/decision_log.json). */
@@ -71,15 +72,19 @@ export async function takeIn(tx: Tx, now: () => string): Promise<number> {
     );
     for (const row of found) evidence.set(row[spec.key], row);
   }
-  const last = await tx.get('SELECT MAX("index") AS last FROM tommemory_audit_log');
-  const start = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+  const last = await tx.get('SELECT "index", leaf_hash FROM tommemory_audit_log ORDER BY "index" DESC LIMIT 1');
+  const start = last === undefined ? 0 : Number(last.index) + 1;
   const loggedAt = now();
+  const hashes: string[] = [];
   for (const [n, entry] of fresh.entries()) {
     const ev = entry.kind === spec.kind ? evidence.get(entry.id) ?? null : null;
+    hashes.push(leafHash(entry.kind, entry.row, ev));
     await tx.run(
       'INSERT INTO tommemory_audit_log ("index", kind, row_id, leaf_hash, logged_at) VALUES (?, ?, ?, ?, ?)',
-      start + n, entry.kind, entry.id, leafHash(entry.kind, entry.row, ev), loggedAt,
+      start + n, entry.kind, entry.id, hashes[n]!, loggedAt,
     );
   }
+  // The tree's tiles, in the same transaction (they hold what the log holds).
+  await extendTiles(tx, start, hashes, last === undefined ? null : String(last.leaf_hash));
   return fresh.length;
 }

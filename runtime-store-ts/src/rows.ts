@@ -180,6 +180,13 @@ export const DECISION_LOG_PREVIOUS_COLUMNS = {
   index: "number", previous_take_in: "text?",
 } as const satisfies Columns<DecisionLogPrevious>;
 
+/** A C2SP tlog-tiles tile of the decision log's tree: up to 256 hashes of one level, as hex
+ * (logTiles.ts). */
+export type LogTile = { level: number; index: number; hashes: string };
+export const LOG_TILE_COLUMNS = {
+  level: "number", index: "number", hashes: "text",
+} as const satisfies Columns<LogTile>;
+
 /** A scheduled profile version withdrawn before it started: who, when, why. */
 export type ProfileWithdrawal = {
   id: string; profile_table: string; version_id: string; withdrawn_by: string;
@@ -254,6 +261,7 @@ export const OUR_TABLES = {
   tommemory_overrides: OVERRIDE_COLUMNS,
   tommemory_audit_log: DECISION_LOG_ENTRY_COLUMNS,
   tommemory_audit_log_previous: DECISION_LOG_PREVIOUS_COLUMNS,
+  tommemory_log_tiles: LOG_TILE_COLUMNS,
   tommemory_profile_withdrawals: PROFILE_WITHDRAWAL_COLUMNS,
   tommemory_score_configs: SCORE_CONFIG_COLUMNS,
   tommemory_annotations: ANNOTATION_COLUMNS,
@@ -269,7 +277,7 @@ export interface TableRows {
   skill_to_logic_proposals: Proposal; validation_results: Validation; approvals: Approval;
   deploy_outcomes: DeployOutcome; tommemory_approval_evidence: ApprovalEvidence;
   tommemory_overrides: Override; tommemory_audit_log: DecisionLogEntry;
-  tommemory_audit_log_previous: DecisionLogPrevious;
+  tommemory_audit_log_previous: DecisionLogPrevious; tommemory_log_tiles: LogTile;
   tommemory_profile_withdrawals: ProfileWithdrawal; tommemory_score_configs: ScoreConfig;
   tommemory_annotations: Annotation; tommemory_annotation_scores: AnnotationScore;
   tommemory_finding_evidence: FindingEvidence;

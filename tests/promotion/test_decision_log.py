@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from memory_app.management.commands.audit_checkpoint import signing_key
 from memory_app.models import Approval, ApprovalEvidence, AuditLeaf
-from memory_app.promotion import decision_log, evidence_chain
+from memory_app.promotion import decision_log, evidence_chain, log_tiles
 from tests.helpers import audit_triggers_lifted, checkpoint
 from tommemory_verify.note import sign
 
@@ -34,9 +34,10 @@ def verify(directory: Path, keys) -> str:
     return out.getvalue()
 
 
-def rewrite_everything(proposal) -> None:
-    """What a writer with the database file can do: recompute every chain hash and every
-    log leaf after changing rows (the triggers are lifted by the caller)."""
+def rewrite_everything(proposal, tiles_too: bool = True) -> None:
+    """What a writer with the database file can do: recompute every chain hash, every log
+    leaf and (unless told not to) the tree's tiles after changing rows (the triggers are
+    lifted by the caller)."""
     with connection.cursor() as cursor:
         previous = None
         for evidence in ApprovalEvidence.objects.filter(proposal=proposal).order_by("seq"):
@@ -65,6 +66,8 @@ def rewrite_everything(proposal) -> None:
                         entry.row_id,
                     ],
                 )
+    if tiles_too:
+        log_tiles.rebuild()
 
 
 def test_every_governed_row_the_store_writes_is_logged_in_order(store, decided):

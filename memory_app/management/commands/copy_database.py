@@ -30,6 +30,7 @@ from django.test.utils import override_settings
 from memory_app.models import V1_MODELS
 from memory_app.notify.models import Digest, WebhookDelivery, WebhookEndpoint
 from memory_app.profiles.models import ProfileWithdrawal
+from memory_app.promotion import log_tiles
 from memory_app.promotion.models import ApprovalEvidence, AuditLeaf, Override, ProposalChange
 from memory_app.review.models import Annotation, AnnotationScore, ScoreConfig
 from memory_app.review.queue_models import (
@@ -147,6 +148,8 @@ class Command(BaseCommand):
                     self._copy_table(model, batch_size)
                 self._copy_roles()
                 self._reset_sequences()
+                # The log's tiles are made from the log copied, not copied (derived rows).
+                log_tiles.rebuild(connections[TARGET])
         except DatabaseError as error:
             raise CommandError(
                 f"{target} cannot hold a row of the source: {error}. Nothing was copied."

@@ -89,8 +89,8 @@ test("our tables beside v1 have row types whose columns are the DDL's", () => {
   const tables = tablesOf(ours);
   assert.deepEqual(Object.keys(tables).sort(), [
     "tommemory_annotation_scores", "tommemory_annotations", "tommemory_approval_evidence", "tommemory_audit_log",
-    "tommemory_audit_log_previous", "tommemory_finding_evidence", "tommemory_overrides", "tommemory_profile_withdrawals",
-    "tommemory_score_configs",
+    "tommemory_audit_log_previous", "tommemory_finding_evidence", "tommemory_log_tiles", "tommemory_overrides",
+    "tommemory_profile_withdrawals", "tommemory_score_configs",
   ]);
   assert.deepEqual(differences(tables, OUR_TABLES), []);
 });

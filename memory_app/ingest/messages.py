@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from memory_app.fields import MAX_INTEGER
 from memory_app.ingest.parts import (
     as_text,
     canonical_part,
@@ -171,23 +172,26 @@ def _usage(attributes: dict[str, Any]) -> dict[str, int]:
             if key in attributes:
                 usage[name] = _count(attributes[key], key)
                 break
+    read = USAGE_KEYS["input_tokens"] + USAGE_KEYS["output_tokens"]
     for key, found in attributes.items():
         name = key.removeprefix("gen_ai.usage.")
-        if (
-            name != key
-            and name not in usage
-            and key not in USAGE_KEYS["input_tokens"] + USAGE_KEYS["output_tokens"]
-        ):
+        if name == key or name in usage or key in read:
+            continue
+        try:
             usage[name] = _count(found, key)
+        except Rejected:
+            continue  # not a count: it stays among the step's attributes
     return usage
 
 
 def _count(found: Any, key: str) -> int:
-    if isinstance(found, str) and found.strip().isdigit():
-        return int(found)
+    """A token count: a whole number from 0 to SQLite's largest integer, given as a number
+    or as decimal text."""
+    if isinstance(found, str) and found.strip().isascii() and found.strip().isdigit():
+        found = int(found)
     if isinstance(found, float) and found.is_integer():
         found = int(found)
-    if isinstance(found, bool) or not isinstance(found, int) or found < 0:
+    if isinstance(found, bool) or not isinstance(found, int) or not 0 <= found <= MAX_INTEGER:
         raise Rejected(f"{key} must be a non-negative whole number; got {shown(found)}")
     return found
 

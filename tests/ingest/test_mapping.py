@@ -431,3 +431,25 @@ def test_content_blocks_named_by_their_key_in_message_events_become_turns():
         ("user", "Weather in Oslo?", None),
         ("assistant", 'Tool call weather: {"city":"Oslo"}', None),
     ]
+
+
+@pytest.mark.parametrize("count", ["99999999999999999999", "²", 1e30])
+def test_a_token_count_no_integer_column_holds_is_rejected(count):
+    request = chat_request({"attributes": {}, "output": [said("assistant", "ok")]})
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    value = span.attributes.add(key="gen_ai.usage.output_tokens").value
+    if isinstance(count, float):
+        value.double_value = count
+    else:
+        value.string_value = count
+    outcome = ingest(request, token=ingest_token())
+    assert "gen_ai.usage.output_tokens must be a non-negative whole number" in outcome.error_message
+
+
+def test_a_usage_attribute_that_is_no_count_stays_with_the_step():
+    request = chat_request(
+        {"attributes": {"gen_ai.usage.details": "cached"}, "output": [said("assistant", "ok")]}
+    )
+    assert ingest(request, token=ingest_token()).rejected_spans == 0
+    step = WorkflowStep.objects.get().json("details_json").value
+    assert step["attributes"]["gen_ai.usage.details"] == "cached"

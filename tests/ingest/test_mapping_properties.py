@@ -40,7 +40,11 @@ WORDS = [
     "assistant", "system", "tool", "message", "prompt", "messages", "reasoning", "uri",
 ]  # fmt: skip
 
-texts = st.text(max_size=12) | st.sampled_from(WORDS) | st.just("\x00")
+texts = (
+    st.text(max_size=12)
+    | st.sampled_from([*WORDS, "\x00", "²", " 7 "])
+    | st.from_regex(r"[0-9]{1,25}", fullmatch=True)
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 2**64) | texts,
     lambda inner: (

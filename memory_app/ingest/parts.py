@@ -85,12 +85,14 @@ def read_json(found: Any, what: str) -> Any:
     if not isinstance(found, str):
         return found
     try:
-        parsed = json.loads(found)
+        parsed = json.loads(found, parse_constant=_no_constant)
     except ValueError as exc:
         raise Rejected(f"{what} is not JSON: {exc}") from None
     except RecursionError:
         raise Rejected(f"{what} is nested too deeply") from None
     not_too_deep(parsed, what)
+    if not unicode(found, parsed):
+        raise Rejected(f"{what} holds a lone surrogate (\\ud800-\\udfff): it is not Unicode text")
     return parsed
 
 
@@ -101,12 +103,35 @@ def json_or_text(found: str, *, lists_only: bool = False) -> Any:
     if not stripped.startswith(("[", "{") if not lists_only else "["):
         return found
     try:
-        parsed = json.loads(stripped)
+        parsed = json.loads(stripped, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         return found
-    if (lists_only and not isinstance(parsed, list)) or depth(parsed) > MAX_MESSAGE_DEPTH:
+    if (
+        (lists_only and not isinstance(parsed, list))
+        or depth(parsed) > MAX_MESSAGE_DEPTH
+        or not unicode(found, parsed)
+    ):
         return found
     return parsed
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (JavaScript's JSON.parse refuses them, and no JSON
+    column takes them)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def unicode(text: str, parsed: Any) -> bool:
+    """Whether JSON ``text`` read as ``parsed`` holds only Unicode text: a ``\\ud800``
+    escape alone reads as a lone surrogate, which no engine can store (the text itself,
+    from protobuf, is valid UTF-8, so only an escape can hold one)."""
+    if "\\u" not in text:
+        return True
+    try:
+        dump_json(parsed).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def not_too_deep(found: Any, what: str) -> None:

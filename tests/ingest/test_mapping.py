@@ -453,3 +453,18 @@ def test_a_usage_attribute_that_is_no_count_stays_with_the_step():
     assert ingest(request, token=ingest_token()).rejected_spans == 0
     step = WorkflowStep.objects.get().json("details_json").value
     assert step["attributes"]["gen_ai.usage.details"] == "cached"
+
+
+@pytest.mark.parametrize(
+    ("messages", "reason"),
+    [
+        ('[{"role": "user", "parts": [{"type": "text", "content": "a\\ud800"}]}]', "surrogate"),
+        ('[{"role": "user", "parts": [{"type": "text", "content": NaN}]}]', "NaN is not a JSON"),
+    ],
+)
+def test_json_no_column_can_hold_rejects_its_span(messages, reason):
+    outcome = ingest(
+        chat_request({"attributes": {"gen_ai.input.messages": messages}}), token=ingest_token()
+    )
+    assert outcome.rejected_spans == 1
+    assert reason in outcome.error_message

@@ -40,9 +40,15 @@ WORDS = [
     "assistant", "system", "tool", "message", "prompt", "messages", "reasoning", "uri",
 ]  # fmt: skip
 
+# JSON texts Python's json reads into values no column can hold: a lone surrogate, NaN.
+ODD_JSON = [
+    '[{"role": "user", "parts": [{"type": "text", "content": "a\\ud800"}]}]',
+    '[{"role": "user", "parts": [{"type": "tool_call", "name": "f", "arguments": NaN}]}]',
+    '[{"role": "user", "content": "\\udfff", "x": Infinity}]',
+]
 texts = (
     st.text(max_size=12)
-    | st.sampled_from([*WORDS, "\x00", "²", " 7 "])
+    | st.sampled_from([*WORDS, "\x00", "²", " 7 ", *ODD_JSON])
     | st.from_regex(r"[0-9]{1,25}", fullmatch=True)
 )
 json_values = st.recursive(

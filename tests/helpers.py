@@ -27,6 +27,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.management import call_command
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from google.protobuf.json_format import MessageToDict
@@ -298,6 +299,42 @@ def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)
+
+
+@contextmanager
+def rows_fetched():
+    """Count the rows every query made inside returns, as read through Django's cursors (the
+    ORM's and raw SQL's): yields a list, one count per fetch, to sum after."""
+    counts: list[int] = []
+    originals = {name: CursorWrapper.__dict__.get(name) for name in (*FETCHES, "__iter__")}
+
+    def counted(name):
+        def fetch(self, *args):
+            found = getattr(self.cursor, name)(*args)
+            counts.append(int(found is not None) if name == "fetchone" else len(found))
+            return found
+
+        return fetch
+
+    def each(self):
+        for row in originals["__iter__"](self):
+            counts.append(1)
+            yield row
+
+    for name in FETCHES:
+        setattr(CursorWrapper, name, counted(name))
+    CursorWrapper.__iter__ = each
+    try:
+        yield counts
+    finally:
+        for name, original in originals.items():
+            if original is None:
+                delattr(CursorWrapper, name)
+            else:
+                setattr(CursorWrapper, name, original)
+
+
+FETCHES = ("fetchone", "fetchmany", "fetchall")
 
 
 # --- governed writes -------------------------------------------------------------------

@@ -8,14 +8,13 @@ the transaction that writes them; rows other writers add are taken in the next t
 log is brought up to date (``take_in``: every store write, ``audit_checkpoint``), in the
 order of their time.
 
-A leaf is the row's canonical text (``tommemory_verify.leaves``). The tree's hashes are kept
-as C2SP tiles beside the log, written with its entries (``log_tiles``).
+A leaf is the row's canonical text (``tommemory_verify.leaves``).
 
-Anyone who can write the database can rewrite rows, leaves and triggers together; what
-they cannot rewrite is a signed checkpoint kept elsewhere (``audit_checkpoint``, signed by
-``checkpoints``). With one, ``verify`` finds the first entry that differs from what was
-signed. A checkpoint of another log (its origin line), even one signed by the same key,
-proves nothing about this one and is refused.
+The tree's hashes are kept as C2SP tiles beside the log, written with its entries
+(``log_tiles``), so a proof reads a few of them. Anyone who can write the database can
+rewrite rows, leaves, tiles and triggers together; what they cannot rewrite is a signed
+checkpoint kept elsewhere (``audit_checkpoint``, signed by ``checkpoints``), which
+``log_checks`` holds the log to.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
@@ -37,10 +35,6 @@ from memory_app.vendor_sql import serialize_on
 from tommemory_verify import leaves, merkle
 from tommemory_verify.note import (
     Checkpoint,
-    NoteError,
-    open_note,
-    parse_checkpoint,
-    parse_verifier_key,
 )
 
 # Which rows are leaves (in this kind order), the columns a leaf covers and the time each
@@ -195,31 +189,7 @@ def take_in() -> int:
         return len(new)
 
 
-def leaf_hashes() -> list[bytes]:
-    """Every leaf hash of the log in order (a gap in the indexes is the caller's to report)."""
-    return [
-        bytes.fromhex(h)
-        for h in AuditLeaf.objects.order_by("index").values_list("leaf_hash", flat=True)
-    ]
-
-
-# --- verification against a signed checkpoint ---------------------------------------------
-
-
-@dataclass
-class LogReport:
-    entries: int = 0
-    checkpoint_size: int | None = None
-    # (entry index, what is wrong); the log as a whole at index -1.
-    problems: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def intact(self) -> bool:
-        return not self.problems
-
-    def messages(self) -> list[str]:
-        """What is wrong, the first affected entry first."""
-        return [message for _, message in sorted(self.problems, key=lambda p: (p[0] < 0, p[0]))]
+# --- checkpoints' files, and rows held to their entries --------------------------------
 
 
 def checkpoint_name(checkpoint: Checkpoint) -> str:
@@ -237,77 +207,6 @@ def latest_checkpoint(place: Path) -> tuple[Path, Path]:
             raise FileNotFoundError(f"no checkpoint (checkpoint-*.note) in {place}")
         place = notes[-1]
     return place, place.with_suffix(".leaves")
-
-
-def _signed(note_path: Path, name: str, public_key) -> tuple[Checkpoint, list[bytes], str]:
-    """The newest signed checkpoint, its signed leaf list, and what is wrong with the pair
-    ("" when the list is the one signed). Raises NoteError when the signature fails."""
-    note, leaves_path = latest_checkpoint(note_path)
-    checkpoint = parse_checkpoint(open_note(note.read_text(), name, public_key))
-    if checkpoint.origin != settings.TOM_AUDIT_ORIGIN:
-        # The same key may sign several logs; a checkpoint of another one proves nothing here.
-        why = (
-            f"{note.name} is a checkpoint of the log {checkpoint.origin!r}, not of this one "
-            f"({settings.TOM_AUDIT_ORIGIN!r}, TOM_AUDIT_ORIGIN)"
-        )
-        return checkpoint, [], why
-    signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
-    if len(signed) != checkpoint.size or merkle.root(signed) != checkpoint.root:
-        return checkpoint, signed, f"{leaves_path.name} does not match the signed checkpoint"
-    return checkpoint, signed, ""
-
-
-def _extends(checkpoint: Checkpoint, current: list[bytes]) -> bool:
-    """Whether the current leaves extend the checkpoint's tree (an RFC 6962 consistency
-    proof from its size to the current size, checked against both roots)."""
-    if checkpoint.size > len(current):
-        return False
-    proof = merkle.consistency_proof(checkpoint.size, current)
-    return merkle.verify_consistency(
-        checkpoint.size, len(current), proof, checkpoint.root, merkle.root(current)
-    )
-
-
-def verify(note_path: Path, name: str, public_key) -> LogReport:
-    """Check the log against a signed checkpoint and every leaf against its row.
-
-    Reports every problem in log order; the first is the first affected entry. Catches an
-    edited, deleted or reordered row or leaf even with every hash recomputed and the
-    triggers dropped, as long as the checkpoint was taken before the change.
-    """
-    checkpoint, signed, problem = _signed(note_path, name, public_key)
-    report = LogReport(checkpoint_size=checkpoint.size)
-    if problem:
-        report.problems.append((-1, problem))
-        return report
-    entries = list(AuditLeaf.objects.order_by("index"))
-    report.entries = len(entries)
-    current = [bytes.fromhex(e.leaf_hash) for e in entries]
-    for position, entry in enumerate(entries):
-        if entry.index != position:
-            report.problems.append((position, f"entry #{position} is missing from the log"))
-            break
-    if not _extends(checkpoint, current):
-        report.problems.append(
-            (-1, f"the log is not an extension of the checkpoint of {checkpoint.size} entries")
-        )
-    for position, expected in enumerate(signed):
-        if position >= len(entries):
-            report.problems.append(
-                (position, f"entry #{position} is gone (the checkpoint holds it)")
-            )
-            break
-        if current[position] != expected:
-            entry = entries[position]
-            report.problems.append(
-                (
-                    position,
-                    f"entry #{position} ({entry.kind} {entry.row_id!r}) is not the one signed",
-                )
-            )
-            break
-    report.problems.extend(_rows_against_leaves(entries))
-    return report
 
 
 def _rows_against_leaves(entries: list[AuditLeaf]) -> list[tuple[int, str]]:
@@ -335,70 +234,18 @@ def _rows_against_leaves(entries: list[AuditLeaf]) -> list[tuple[int, str]]:
     return problems
 
 
-# --- one proposal's badge -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProposalLogStatus:
-    """What the proposal page says about the proposal's rows in the decision log."""
-
-    state: str  # "verified", "pending" (newer than the checkpoint), "unchecked" or "broken"
-    text: str  # what is wrong, while broken or unchecked
-    # What the page words for the person deciding: the signed checkpoint's time, and how
-    # many of the proposal's rows it covers of how many are logged.
-    signed_at: str = ""
-    covered: int = 0
-    rows: int = 0
-
-
-def proposal_status(ids: dict[str, list[str]]) -> ProposalLogStatus:
-    """Check a proposal's logged rows (``ids``: kind -> row ids) against the newest signed
-    checkpoint in ``TOM_AUDIT_CHECKPOINTS``, verified with ``TOM_AUDIT_PUBLIC_KEY``: the log
-    extends the checkpoint, each of its entries is the one signed, and each row still
-    hashes to its entry."""
-    try:
-        name, public_key = parse_verifier_key(settings.TOM_AUDIT_PUBLIC_KEY.read_text())
-        checkpoint, signed, problem = _signed(settings.TOM_AUDIT_CHECKPOINTS, name, public_key)
-    except FileNotFoundError:
-        # How to sign one is in docs/decision-log.md: no shell command on a page.
-        return ProposalLogStatus("unchecked", "Decision log not checked: no signed checkpoint yet.")
-    except (OSError, ValueError, NoteError) as error:
-        return ProposalLogStatus("broken", f"Decision log cannot be checked: {error}")
-    if problem:
-        return ProposalLogStatus("broken", f"Decision log BROKEN: {problem}.")
-    current = leaf_hashes()
-    if not _extends(checkpoint, current):
-        return ProposalLogStatus(
-            "broken",
-            f"Decision log BROKEN: the log is not an extension of the checkpoint of "
-            f"{checkpoint.size} entries signed {checkpoint.time}.",
-        )
-    wanted = {(kind, row_id) for kind, row_ids in ids.items() for row_id in row_ids}
-    entries = [
-        e
-        for e in AuditLeaf.objects.filter(row_id__in={r for _, r in wanted}).order_by("index")
-        if (e.kind, e.row_id) in wanted
-    ]
-    now = _current_hashes(entries)
-    for entry in entries:
-        if entry.index < checkpoint.size and signed[entry.index].hex() != entry.leaf_hash:
-            why = f"entry #{entry.index} ({entry.kind}) is not the one signed"
-            return ProposalLogStatus("broken", f"Decision log BROKEN: {why}.")
-        if now.get((entry.kind, entry.row_id)) != entry.leaf_hash:
-            why = f"{entry.kind} {entry.row_id!r} was changed or removed after it was logged"
-            return ProposalLogStatus("broken", f"Decision log BROKEN: {why}.")
-    covered = sum(1 for e in entries if e.index < checkpoint.size)
-    # The page words these for the person deciding, the checkpoint's time localized.
-    state = "pending" if len(wanted) > covered else "verified"
-    return ProposalLogStatus(state, "", checkpoint.time, covered, len(wanted))
-
-
 def _current_hashes(entries: list[AuditLeaf]) -> dict[tuple[str, str], str]:
     """The leaf hash each entry's row has now, by (kind, row id); a gone row has none."""
     found: dict[tuple[str, str], str] = {}
     for kind in {e.kind for e in entries} & KINDS.keys():
-        ids = [e.row_id for e in entries if e.kind == kind]
-        evidence = stored_evidence(ids) if kind == "approval" else {}
-        for row_id, row in stored_rows(kind, ids).items():
-            found[kind, row_id] = leaf_hash_of(kind, row, evidence.get(row_id))
+        every = [e.row_id for e in entries if e.kind == kind]
+        # A whole log's rows in batches: an engine binds only so many values to one query.
+        for start in range(0, len(every), _BATCH):
+            ids = every[start : start + _BATCH]
+            evidence = stored_evidence(ids) if kind == "approval" else {}
+            for row_id, row in stored_rows(kind, ids).items():
+                found[kind, row_id] = leaf_hash_of(kind, row, evidence.get(row_id))
     return found
+
+
+_BATCH = 5_000

@@ -14,7 +14,7 @@ from functools import cached_property
 from django.db import models
 
 from memory_app import checks, writing
-from memory_app.promotion import decision_log, decision_time, evidence_chain, rule
+from memory_app.promotion import decision_time, evidence_chain, log_checks, rule
 from memory_app.promotion.models import (
     Approval,
     ApprovalEvidence,
@@ -63,9 +63,10 @@ class ProposalLineage:
         return rule.evaluate(*self.rows)
 
     @cached_property
-    def log(self) -> decision_log.ProposalLogStatus:
-        """The proposal's rows in the decision log, checked against the latest checkpoint."""
-        return decision_log.proposal_status(
+    def log(self) -> log_checks.ProposalLogStatus:
+        """The proposal's rows in the decision log, checked against the latest checkpoint
+        (from a few of the log's tiles, however long the log)."""
+        return log_checks.proposal_status(
             {
                 "validation": [v.pk for v in self.validations],
                 "approval": [a.pk for a in self.approvals],

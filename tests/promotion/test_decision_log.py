@@ -272,6 +272,19 @@ def test_the_badge_finds_a_rewrite_with_every_hash_recomputed(
     assert "the log is not an extension of the checkpoint of 4 entries" in text
 
 
+def test_the_badge_finds_leaves_recomputed_behind_the_tiles_back(
+    reviewer_client, tmp_path, keys, decided
+):
+    checkpoint(tmp_path, keys)
+    middle = Approval.objects.get(approver="bob")
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE approvals SET approver = 'mallory' WHERE id = %s", [middle.pk])
+        rewrite_everything(decided, tiles_too=False)
+    state, text = log_badge(reviewer_client, decided, tmp_path, keys)
+    assert state == "broken"
+    assert re.search(r"entry #2 \(approval .*\) is not the one signed", text), text
+
+
 def test_the_badge_finds_a_row_edited_behind_the_log(reviewer_client, tmp_path, keys, decided):
     checkpoint(tmp_path, keys)
     with audit_triggers_lifted() as cursor:

@@ -4,7 +4,8 @@
 
 The bundle holds the proposal's logged rows (validations, decisions with their evidence,
 break-glass decisions, deploy outcomes) as stored, each with its place in the decision log
-and an inclusion proof against the newest signed checkpoint; the proposal row as stored;
+and an inclusion proof against the newest signed checkpoint (made from a few of the log's
+tiles, however long the log); the proposal row as stored;
 the proposal's head in that checkpoint (what its rows and row are, ``tommemory_verify.heads``)
 with its inclusion proof; and the checkpoint. ``python -m tommemory_verify bundle.json --key
 audit.key.pub`` checks it with the public key alone: authentic, and every row the checkpoint
@@ -17,12 +18,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app.promotion import checkpoints, decision_log
+from memory_app.promotion import checkpoints, decision_log, log_tiles
 from memory_app.promotion.models import AuditLeaf, Proposal
-from tommemory_verify import merkle
+from tommemory_verify import tiles
 from tommemory_verify.bundle import FORMAT
 from tommemory_verify.heads import proposal_sha256
 from tommemory_verify.leaves import json_value
+from tommemory_verify.note import NoteError
 
 
 class Command(BaseCommand):
@@ -39,16 +41,16 @@ class Command(BaseCommand):
         if proposal is None:
             raise CommandError(f"no proposal {proposal_id!r}")
         try:
-            note_path, leaves_path = decision_log.latest_checkpoint(
+            note_path, _ = decision_log.latest_checkpoint(
                 checkpoint or settings.TOM_AUDIT_CHECKPOINTS
             )
         except FileNotFoundError as error:
             raise CommandError(f"{error}: run `python manage.py audit_checkpoint` first") from error
         try:
             place, head, head_proof = checkpoints.proposal_head(note_path, proposal.pk)
-        except checkpoints.CheckpointRefused as error:
+            signed = checkpoints.unverified_checkpoint(note_path)
+        except (checkpoints.CheckpointRefused, NoteError) as error:
             raise CommandError(str(error)) from error
-        signed = [bytes.fromhex(line) for line in leaves_path.read_text().split()]
         entries = []
         for kind in checkpoints.PROPOSAL_KINDS:
             model = decision_log.KINDS[kind][0]
@@ -60,7 +62,7 @@ class Command(BaseCommand):
             )
             for row_id in ids:
                 index = logged.get(row_id)
-                if index is None or index >= len(signed):
+                if index is None or index >= signed.size:
                     raise CommandError(
                         f"{kind} {row_id!r} is not in the newest checkpoint yet: run "
                         "`python manage.py audit_checkpoint`, then make the bundle"
@@ -68,8 +70,8 @@ class Command(BaseCommand):
                 entries.append({
                     "index": index, "kind": kind, "row": rows[row_id],
                     "evidence": evidence.get(row_id) if kind == "approval" else None,
-                    "proof": [h.hex() for h in merkle.inclusion_proof(index, signed)],
                 })  # fmt: skip
+        self._prove(entries, signed)
         row = decision_log.stored_proposal(proposal.pk)
         if len(entries) != head.leaves or proposal_sha256(row) != head.proposal_sha256:
             raise CommandError(
@@ -89,3 +91,23 @@ class Command(BaseCommand):
         else:
             out.write_text(text)
             self.stderr.write(f"wrote {out}: {len(entries)} logged rows of {proposal.pk}")
+
+    @staticmethod
+    def _prove(entries: list[dict], signed) -> None:
+        """Each entry's inclusion proof in the checkpoint's tree, from a few of the log's
+        tiles (one query for them all, however long the log); refused when the tiles do not
+        hold the signed tree (the next checkpoint makes them again)."""
+        size = signed.size
+        try:
+            proofs = log_tiles.proofs(
+                roots=[size], inclusions=[(entry["index"], size) for entry in entries]
+            )
+            if proofs.root(size) != signed.root:
+                raise tiles.MissingTile("they hold another tree")
+        except tiles.MissingTile as error:
+            raise CommandError(
+                f"the log's stored tiles do not hold the tree of the newest checkpoint ({error}): "
+                "`python manage.py verify_audit --checkpoint <dir>` says why"
+            ) from error
+        for entry in entries:
+            entry["proof"] = [h.hex() for h in proofs.inclusion(entry["index"], size)]

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from memory_app.promotion import decision_log, evidence_chain
+from memory_app.promotion import evidence_chain, log_checks
 from tommemory_verify.note import NoteError, parse_verifier_key
 
 
@@ -11,7 +11,11 @@ class Command(BaseCommand):
     help = "Verify the hash chain of every recorded decision; exit 1 naming the first break."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--proposal", help="check one proposal's chain only")
+        parser.add_argument(
+            "--proposal",
+            help="check one proposal's chain only (and, with --checkpoint, its rows in the log "
+            "only: a few of the log's tiles, however long the log)",
+        )
         parser.add_argument("--database", default="default", help="the database alias to check")
         parser.add_argument(
             "--checkpoint",
@@ -39,7 +43,7 @@ class Command(BaseCommand):
         log_problem = None
         if options["checkpoint"] is not None:
             key = options["key"] or settings.TOM_AUDIT_PUBLIC_KEY
-            log_problem = self._check_log(options["checkpoint"], key)
+            log_problem = self._check_log(options["checkpoint"], key, options["proposal"])
         if report.breaks:
             for broken in report.breaks:
                 self.stderr.write(f"BROKEN: {broken}")
@@ -48,11 +52,15 @@ class Command(BaseCommand):
         if log_problem:
             raise CommandError(log_problem)
 
-    def _check_log(self, checkpoint: Path, key_file: Path) -> str | None:
-        """Check the decision log; return what is wrong with it, or None."""
+    def _check_log(self, checkpoint: Path, key_file: Path, proposal: str | None) -> str | None:
+        """Check the decision log (every entry, or one proposal's); return what is wrong
+        with it, or None."""
         try:
             name, public_key = parse_verifier_key(key_file.read_text())
-            report = decision_log.verify(checkpoint, name, public_key)
+            if proposal is None:
+                report = log_checks.verify(checkpoint, name, public_key)
+            else:
+                report = log_checks.verify_proposal(checkpoint, name, public_key, proposal)
         except (OSError, NoteError) as error:
             raise CommandError(f"cannot check the decision log: {error}") from error
         if not report.intact:
@@ -60,10 +68,11 @@ class Command(BaseCommand):
             for message in messages:
                 self.stderr.write(f"LOG: {message}")
             return f"decision log does not match the checkpoint; first: {messages[0]}"
+        whose = "" if proposal is None else f" for proposal {proposal!r}"
         self.stdout.write(
             self.style.SUCCESS(
-                f"decision log intact: {report.entries} entries, consistent with the signed "
-                f"checkpoint of {report.checkpoint_size}"
+                f"decision log intact{whose}: {report.entries} entries, consistent with the "
+                f"signed checkpoint of {report.checkpoint_size}"
             )
         )
         return None

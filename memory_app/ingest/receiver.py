@@ -18,7 +18,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -120,9 +120,9 @@ def bearer_token(request: HttpRequest) -> IngestToken:
 
 @otlp_endpoint
 def traces(request: HttpRequest, media: str | None) -> HttpResponse:
-    """An ExportTraceServiceRequest in; its spans written through the store in one
-    transaction; an ExportTraceServiceResponse out (``partial_success`` naming what the
-    mapping rejected and why)."""
+    """An ExportTraceServiceRequest in; its spans written through the store; an
+    ExportTraceServiceResponse out (``partial_success`` naming what the mapping rejected
+    and why)."""
     token = bearer_token(request)
     if media is None:
         raise wire.Refusal(
@@ -147,12 +147,13 @@ def traces(request: HttpRequest, media: str | None) -> HttpResponse:
 
 
 def write(export, token: IngestToken) -> Outcome:
-    """The batch's spans through the mapping, all or nothing: whatever fails midway rolls
-    the whole batch back (the mapping answers a span it will not take by rejecting it,
-    which writes nothing of that span)."""
+    """The batch's spans through the mapping, which takes each trace in a transaction of
+    its own: SQLite's write lock is held a trace at a time, not a whole batch, so the
+    runtime's and reviewers' writes go in between. A batch that fails midway is answered
+    503 and sent again; the mapping's ledger skips the spans it had already taken, so
+    nothing is written twice and nothing of a trace is written by halves."""
     try:
-        with transaction.atomic():
-            return ingest(export, token=token)
+        return ingest(export, token=token)
     except (StoreError, DataError) as exc:
         # A value the store or the database refuses, which the mapping let through: the
         # batch is bad data (400, not retried), and the log says which, to be fixed there.

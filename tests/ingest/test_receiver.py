@@ -282,18 +282,29 @@ def test_a_busy_database_is_503_with_retry_after_never_500(
     assert status_of(response).code == 14  # UNAVAILABLE
 
 
-def test_a_batch_failing_midway_leaves_nothing_written(client, issued_token, monkeypatch):
-    """Whatever the mapping wrote before a failure rolls back with the batch."""
+def test_a_batch_failing_midway_is_sent_again_and_written_once(client, issued_token, monkeypatch):
+    """The database gives out after the first trace was taken: 503; the exporter sends the
+    batch again, which takes the rest and writes nothing twice."""
+    two_traces = otlp_request(
+        genai_chat("conv-a", question="first?", trace=1), genai_chat("conv-b", trace=2)
+    )
+    first_only = otlp_request(two_traces.resource_spans[0].scope_spans[0].spans[0])
     ingest = receiver.ingest
 
-    def fails_after_writing(request, token):
-        ingest(request, token=token)
+    def gives_out(request, token):
+        ingest(first_only, token=token)
         raise OperationalError("database is locked")
 
-    before = ingested_rows()
-    monkeypatch.setattr(receiver, "ingest", fails_after_writing)
-    assert post_traces(client, ONE_CHAT.SerializeToString(), issued_token[1]).status_code == 503
-    assert ingested_rows() == before
+    monkeypatch.setattr(receiver, "ingest", gives_out)
+    body = two_traces.SerializeToString()
+    assert post_traces(client, body, issued_token[1]).status_code == 503
+    monkeypatch.setattr(receiver, "ingest", ingest)
+    partly = ingested_rows()
+    assert post_traces(client, body, issued_token[1]).status_code == 200
+    whole = ingested_rows()
+    assert post_traces(client, body, issued_token[1]).status_code == 200
+    assert ingested_rows() == whole
+    assert len(whole["sessions"]) == len(partly["sessions"]) + 1
 
 
 # --- chunked bodies -----------------------------------------------------------------------

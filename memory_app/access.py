@@ -16,6 +16,8 @@ READ_PERMISSION = "memory_app.view_session"
 DECIDE_PERMISSION = "memory_app.add_approval"
 # Review admins (migration 0025's group) manage score configs and review queues.
 MANAGE_REVIEWS_PERMISSION = "memory_app.change_scoreconfig"
+# Auditors (migration 0032's group) read the decision log as C2SP serves it.
+AUDIT_PERMISSION = "memory_app.view_auditleaf"
 
 
 def can_read(user) -> bool:
@@ -31,6 +33,11 @@ def can_decide(user) -> bool:
 def can_manage_reviews(user) -> bool:
     """Review admins (and superusers) manage score configs and review queues."""
     return user.has_perm(MANAGE_REVIEWS_PERMISSION)
+
+
+def can_audit(user) -> bool:
+    """Auditors (and superusers) read the served decision log: checkpoint, tiles, entries."""
+    return user.has_perm(AUDIT_PERMISSION)
 
 
 def deciders() -> models.QuerySet:

@@ -1,9 +1,13 @@
-from django.urls import path, register_converter
+import re
+
+from django.conf import settings
+from django.urls import path, re_path, register_converter
 
 from memory_app.converters import TextIdConverter
 from memory_app.ingest import receiver
 from memory_app.overview import pages as overview
 from memory_app.profiles import pages as profiles
+from memory_app.promotion import log_pages
 from memory_app.promotion import pages as proposals
 from memory_app.review import finding_pages as findings
 from memory_app.review import pages as annotations
@@ -14,6 +18,7 @@ from memory_app.runtime import session_pages, workflow_pages
 register_converter(TextIdConverter, "textid")
 
 app_name = "memory_app"
+LOG = re.escape(settings.TOM_LOG_PREFIX)
 
 urlpatterns = [
     # OTLP/HTTP's own path (exporters append /v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT):
@@ -98,4 +103,7 @@ urlpatterns = [
         name="review_queue_item",
     ),
     path("review/queues/<textid:queue_id>/", queue_pages.queue_detail, name="review_queue"),
+    # The decision log as a C2SP tlog-tiles log, read-only (auditors, or the log's token).
+    re_path(rf"^{LOG}checkpoint$", log_pages.checkpoint, name="log_checkpoint"),
+    re_path(rf"^{LOG}(?P<path>tile/.+)$", log_pages.tile, name="log_tile"),
 ]

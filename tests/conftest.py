@@ -147,6 +147,11 @@ def review_admin(db) -> User:
 
 
 @pytest.fixture
+def auditor(db) -> User:
+    return _user_in("audrey-auditor", "auditor")
+
+
+@pytest.fixture
 def outsider(db) -> User:
     return _user_in("olga-outsider", None)
 
@@ -315,6 +320,12 @@ def reviewer_client(client, reviewer):
 @pytest.fixture
 def outsider_client(client, outsider):
     client.force_login(outsider)
+    return client
+
+
+@pytest.fixture
+def auditor_client(client, auditor):
+    client.force_login(auditor)
     return client
 
 

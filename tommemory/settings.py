@@ -210,6 +210,10 @@ TOM_AUDIT_CHECKPOINTS = Path(
     os.environ.get("TOM_AUDIT_CHECKPOINTS") or BASE_DIR / "memory" / "checkpoints"
 )
 TOM_AUDIT_ORIGIN = os.environ.get("TOM_AUDIT_ORIGIN", "tommemory/decisions")
+# The log served read-only at the C2SP tlog-tiles paths under this prefix (memory_app.promotion.
+# log_pages), to auditors signed in or to requests bearing this token (none while empty).
+TOM_LOG_PREFIX = os.environ.get("TOM_LOG_PREFIX", "log/").strip("/") + "/"
+TOM_LOG_TOKEN = os.environ.get("TOM_LOG_TOKEN", "")
 # Break-glass (memory_app.store.record_override): off unless an administrator turns it on.
 TOM_BREAK_GLASS = env_bool("TOM_BREAK_GLASS")
 

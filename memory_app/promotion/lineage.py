@@ -175,17 +175,16 @@ def judged(proposals: models.QuerySet, now: datetime, chunk_size: int = 500) -> 
     of prefetched onto each (building a related queryset per proposal and table cost more
     than reading the rows).
 
-    A chunk is read in the order of the proposals' ids, and its rows are those of the
-    proposals between its first id and its last: a subquery, not the chunk's ids bound one
-    by one (Django prepares each value of an ``IN`` list in Python)."""
+    A chunk's rows are read through one subquery of its proposals' ids, prepared once for
+    the five queries (Django prepares each value of an ``IN`` list in Python, each time)."""
     governing = rule.current_rule()  # read from the settings once, not per proposal
-    for chunk in itertools.batched(proposals.order_by("pk").iterator(chunk_size), chunk_size):
-        ids = [p.pk for p in chunk if p.pk is not None]
-        these = proposals.filter(pk__gte=ids[0], pk__lte=ids[-1]) if ids else proposals.none()
+    for chunk in itertools.batched(proposals.iterator(chunk_size), chunk_size):
+        these = Proposal.objects.filter(pk__in=[p.pk for p in chunk if p.pk is not None])
         skills = Skill.objects.filter(pk__in=these.values("skill_id")).in_bulk()
         rows: dict[str, dict[str, list]] = {name: defaultdict(list) for name in _GOVERNED}
+        ids = these.values("pk")
         for name, table in _GOVERNED.items():
-            for row in table.filter(proposal__in=these.values("pk")).order_by():
+            for row in table.filter(proposal__in=ids).order_by():
                 rows[name][row.proposal_id].append(row)
         decision_time.attach(r for by in rows.values() for found in by.values() for r in found)
         for proposal in chunk:

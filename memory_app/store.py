@@ -90,11 +90,14 @@ class RuntimeMemoryStore:
     start_session = staticmethod(runtime_writes.start_session)
     end_session = staticmethod(runtime_writes.end_session)
     append_turn = staticmethod(runtime_writes.append_turn)
+    append_turns = staticmethod(runtime_writes.append_turns)
     start_workflow_run = staticmethod(runtime_writes.start_workflow_run)
     finish_workflow_run = staticmethod(runtime_writes.finish_workflow_run)
     add_step = staticmethod(runtime_writes.add_step)
+    add_steps = staticmethod(runtime_writes.add_steps)
     finish_step = staticmethod(runtime_writes.finish_step)
     add_event = staticmethod(runtime_writes.add_event)
+    add_events = staticmethod(runtime_writes.add_events)
 
     # --- skills, proposals and governed rows (memory_app.promotion.writes) --------------
     learn_skill = staticmethod(promotion_writes.learn_skill)

@@ -17,13 +17,22 @@ def get[M: models.Model](model: type[M], pk: object, *, lock: bool = False) -> M
     writer of the same parent wait for this transaction; SQLite has one writer at a time
     already (transactions begin IMMEDIATE), and Django leaves ``FOR UPDATE`` out there.
     """
-    if not isinstance(pk, str) or not pk:
-        raise InvalidInput(f"{model._meta.db_table} id must be a non-empty text, got {pk!r}")
     rows = model.objects.select_for_update() if lock else model.objects
     try:
-        return rows.get(pk=pk)
+        return rows.get(pk=checked_id(model, pk))
     except model.DoesNotExist:
-        raise NotFound(f"no {model._meta.db_table} row with id {pk!r}") from None
+        raise not_found(model, pk) from None
+
+
+def checked_id(model: type[models.Model], pk: object) -> str:
+    """An id a write names a row by: a non-empty text, or InvalidInput naming the table."""
+    if not isinstance(pk, str) or not pk:
+        raise InvalidInput(f"{model._meta.db_table} id must be a non-empty text, got {pk!r}")
+    return pk
+
+
+def not_found(model: type[models.Model], pk: object) -> NotFound:
+    return NotFound(f"no {model._meta.db_table} row with id {pk!r}")
 
 
 def finish[M: models.Model](model: type[M], pk: str, status: str, time_field: str, when: str) -> M:

@@ -1,5 +1,6 @@
-"""Trusted bulk loads (``seed_demo``, ``copy_database``): rows inserted as tuples in one
-transaction, turns indexed for search in one pass per index on SQLite."""
+"""Rows inserted as tuples: trusted bulk loads (``seed_demo``, ``copy_database``) in one
+transaction, turns indexed for search in one pass per index on SQLite; and the store's
+batch writers' rows (``insert_rows``), every value checked first, every trigger on."""
 
 from __future__ import annotations
 
@@ -69,19 +70,18 @@ def bulk_insert(
     """
     connection = connections[using]
     columns = [f.column for f in model._meta.local_fields]
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
     rows = list(rows)
-    # Identifiers come from the model, never from input; values are parameters.
     document = _json_rows(rows) if connection.vendor == "sqlite" else None
     if document is None:
-        placeholders = ", ".join("%s" for _ in columns)
-        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+        sql = _insert_sql(model, connection)
     else:
+        table = connection.ops.quote_name(model._meta.db_table)
+        names = ", ".join(connection.ops.quote_name(c) for c in columns)
         # One statement for the whole batch, which SQLite runs without Python's lock
         # (executemany takes it back for every row): ``seed_demo`` builds its next
         # batch meanwhile.
         values = ", ".join(f"json_extract(value, '$[{n}]')" for n in range(len(columns)))
+        # Identifiers come from the model, never from input; values are parameters.
         sql = f"INSERT INTO {table} ({names}) SELECT {values} FROM json_each(%s)"  # noqa: S608
 
     def insert(cursor) -> None:
@@ -118,3 +118,26 @@ def bulk_insert(
         for _, trigger_sql in triggers:
             cursor.execute(trigger_sql)
     return len(rows)
+
+
+def insert_rows(
+    model: type[models.Model], rows: Sequence[Sequence[Any]], using: str = "default"
+) -> None:
+    """Insert rows given as tuples in the table's column order, each value bound as a single
+    insert binds it, in one statement run once per row: the store's batch writers
+    (memory_app.runtime.writes) after checking every value. Nothing is turned off around
+    it, so every trigger (search, the turn hours, change tokens) fires as for a single
+    insert."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(model, connection), rows)
+
+
+def _insert_sql(model: type[models.Model], connection) -> str:
+    """An INSERT of every column of the model's table, a parameter each."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    fields = model._meta.local_fields
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join("%s" for _ in fields)
+    # Identifiers come from the model, never from input; values are parameters.
+    return f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608

@@ -1,16 +1,30 @@
 """The runtime wing's writes: sessions and their turns, workflow runs, steps and task
-events. ``RuntimeMemoryStore`` (memory_app.store) is their front door."""
+events. ``RuntimeMemoryStore`` (memory_app.store) is their front door.
+
+The batch writers (``append_turns``, ``add_steps``, ``add_events``) write the rows as many
+single calls would, each value checked by the single call's own checks, in one transaction
+with one lock of the parent, one read of its last index and one insert statement run for
+every row (an OTLP request carries hundreds of spans: memory_app/ingest). The insert is
+``bulk.insert_rows``, not ``bulk_insert``: that one is for trusted loads of thousands of
+rows and turns the search triggers off and on around its insert, which a live database's
+readers would pay for on every batch. Nor Django's ``bulk_create``: on PostgreSQL it sends
+a column's values as one typed array, which refuses a token count over 2**31 that a single
+insert stores.
+"""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from memory_app import checks, writing
 from memory_app.base_models import Level
-from memory_app.errors import InvalidInput
+from memory_app.errors import InvalidInput, StoreError
+from memory_app.runtime import bulk
 from memory_app.runtime.models import (
     EventType,
     Role,
@@ -69,6 +83,43 @@ def append_turn(
     turn_id: str | None = None,
 ) -> Turn:
     """Append a turn at the next ``turn_index`` of its session (gap-free, unique)."""
+    values = _turn_values(
+        role, content, token_count=token_count, metadata=metadata, created_at=created_at,
+        turn_id=turn_id,
+    )  # fmt: skip
+    # No other writer can append between reading the last index and inserting the
+    # next one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session.
+    with transaction.atomic():
+        session = writing.get(Session, session_id, lock=True)
+        index = writing.next_position(Turn.objects.filter(session=session), "turn_index")
+        return Turn.objects.create(session=session, turn_index=index, **values)
+
+
+def append_turns(session_id: str, turns: Iterable[Mapping[str, Any]]) -> list[Turn]:
+    """Append turns at the session's next ``turn_index``es in the order given: the rows as
+    many ``append_turn`` calls write. Each turn is a mapping of ``append_turn``'s arguments
+    after the session (``role``, ``content``, and ``token_count``, ``metadata``,
+    ``created_at``, ``turn_id`` when wanted); one that ``append_turn`` would refuse refuses
+    them all, naming its place (``turns[2]: ...``), and nothing is written."""
+    values = _each(turns, "turns", _turn_values)
+    with transaction.atomic():
+        session = writing.get(Session, session_id, lock=True)
+        index = writing.next_position(Turn.objects.filter(session=session), "turn_index")
+        return _insert(
+            [Turn(session=session, turn_index=index + n, **v) for n, v in enumerate(values)]
+        )
+
+
+def _turn_values(
+    role: str,
+    content: str,
+    *,
+    token_count: int | None = None,
+    metadata: Any = None,
+    created_at: datetime | str | None = None,
+    turn_id: str | None = None,
+) -> dict[str, Any]:
+    """A turn's columns but its place, checked (one rule for one turn and for many)."""
     role = checks.choice(role, Role, "role")
     if not isinstance(content, str):
         raise InvalidInput(f"content must be text; got {type(content).__name__}")
@@ -76,7 +127,7 @@ def append_turn(
         isinstance(token_count, bool) or not isinstance(token_count, int) or token_count < 0
     ):
         raise InvalidInput(f"token_count must be a non-negative integer; got {token_count!r}")
-    values = {
+    return {
         **checks.given_id(turn_id),
         "role": role,
         "content": content,
@@ -84,12 +135,48 @@ def append_turn(
         "created_at": checks.when(created_at, "created_at"),
         "metadata_json": checks.json_object(metadata, "metadata"),
     }
-    # No other writer can append between reading the last index and inserting the
-    # next one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session.
-    with transaction.atomic():
-        session = writing.get(Session, session_id, lock=True)
-        index = writing.next_position(Turn.objects.filter(session=session), "turn_index")
-        return Turn.objects.create(session=session, turn_index=index, **values)
+
+
+def _insert[M: models.Model](rows: list[M]) -> list[M]:
+    """Insert new rows of one model, each value prepared as ``create`` prepares it, and
+    return them as ``create`` would (saved)."""
+    if not rows:
+        return rows
+    connection = connections[DEFAULT_DB_ALIAS]
+    fields = rows[0]._meta.local_fields
+    bulk.insert_rows(
+        type(rows[0]),
+        [
+            tuple(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
+            for row in rows
+        ],
+    )
+    for row in rows:
+        row._state.adding, row._state.db = False, DEFAULT_DB_ALIAS
+    return rows
+
+
+def _each(
+    items: Iterable[Mapping[str, Any]], what: str, check: Callable[..., dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every item's values through ``check`` (the single call's checks), before anything is
+    written; the first item refused refuses them all, named by its place in ``what``."""
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        raise InvalidInput(f"{what} must be a list of mappings; got {type(items).__name__}")
+    signature = inspect.signature(check)
+    checked = []
+    for n, item in enumerate(items):
+        try:
+            if not isinstance(item, Mapping):
+                raise InvalidInput(f"must be a mapping of values; got {type(item).__name__}")
+            try:
+                signature.bind(**item)
+            except TypeError as exc:  # a key the single call does not take, or one missing
+                raise InvalidInput(str(exc)) from None
+            checked.append(check(**item))
+        except InvalidInput as exc:
+            raise InvalidInput(f"{what}[{n}]: {exc}") from None
+    return checked
 
 
 def start_workflow_run(
@@ -136,17 +223,66 @@ def add_step(
     step_id: str | None = None,
 ) -> WorkflowStep:
     """Add the run's next step (``step_index`` assigned like ``turn_index``)."""
-    values = {
+    values = _step_values(
+        step_name, status=status, details=details, started_at=started_at, step_id=step_id
+    )
+    with transaction.atomic():
+        run = writing.get(WorkflowRun, run_id, lock=True)
+        index = writing.next_position(run.steps.all(), "step_index")
+        return WorkflowStep.objects.create(workflow_run=run, step_index=index, **values)
+
+
+def add_steps(run_id: str, steps: Iterable[Mapping[str, Any]]) -> list[WorkflowStep]:
+    """Add the run's next steps in the order given: the rows as many ``add_step`` calls
+    write. Each step is a mapping of ``add_step``'s arguments after the run (``step_name``,
+    and ``status``, ``details``, ``started_at``, ``step_id`` when wanted), and may be
+    finished already: given ``finished_at``, it is written as ``add_step`` then
+    ``finish_step`` with its status and ``finished_at`` leave it. One step refused refuses
+    them all, naming its place (``steps[2]: ...``), and nothing is written."""
+    values = _each(steps, "steps", _finished_step_values)
+    with transaction.atomic():
+        run = writing.get(WorkflowRun, run_id, lock=True)
+        index = writing.next_position(run.steps.all(), "step_index")
+        return WorkflowStep.objects.bulk_create(
+            WorkflowStep(workflow_run=run, step_index=index + n, **v) for n, v in enumerate(values)
+        )
+
+
+def _step_values(
+    step_name: str,
+    *,
+    status: str = StepStatus.RUNNING,
+    details: Any = None,
+    started_at: datetime | str | None = None,
+    step_id: str | None = None,
+) -> dict[str, Any]:
+    """A step's columns but its run and place, checked."""
+    return {
         **checks.given_id(step_id),
         "step_name": checks.text(step_name, "step_name"),
         "status": checks.choice(status, StepStatus, "step status"),
         "started_at": checks.when(started_at, "started_at"),
         "details_json": checks.json_object(details, "details"),
     }
-    with transaction.atomic():
-        run = writing.get(WorkflowRun, run_id, lock=True)
-        index = writing.next_position(run.steps.all(), "step_index")
-        return WorkflowStep.objects.create(workflow_run=run, step_index=index, **values)
+
+
+def _finished_step_values(
+    step_name: str,
+    *,
+    status: str = StepStatus.RUNNING,
+    details: Any = None,
+    started_at: datetime | str | None = None,
+    finished_at: datetime | str | None = None,
+    step_id: str | None = None,
+) -> dict[str, Any]:
+    """A step of ``add_steps``: ``add_step``'s values, and the time ``finish_step`` would
+    give it when one is given (its status is checked the same way by both calls)."""
+    values = _step_values(
+        step_name, status=status, details=details, started_at=started_at, step_id=step_id
+    )
+    if finished_at is not None:
+        values["finished_at"] = checks.when(finished_at, "finished_at")
+    return values
 
 
 def finish_step(
@@ -172,7 +308,64 @@ def add_event(
     event_id: str | None = None,
 ) -> TaskEvent:
     """Record a task event for a run, one of its steps, or neither (system-wide)."""
-    values = {
+    values = _event_values(
+        event_type, event_level, message, payload=payload, created_at=created_at,
+        event_id=event_id,
+    )  # fmt: skip
+    if run_id is not None:
+        writing.get(WorkflowRun, run_id)  # it must exist
+    step = writing.get(WorkflowStep, step_id) if step_id is not None else None
+    return TaskEvent.objects.create(
+        workflow_run_id=_event_run(run_id, step_id, step and step.workflow_run_id),
+        step=step,
+        **values,
+    )
+
+
+def add_events(events: Iterable[Mapping[str, Any]]) -> list[TaskEvent]:
+    """Record task events in the order given: the rows as many ``add_event`` calls write,
+    the runs and steps they name read in one query each and the rows inserted in one. Each
+    event is a mapping of ``add_event``'s arguments (``event_type``, ``event_level``,
+    ``message``, and ``run_id``, ``step_id``, ``payload``, ``created_at``, ``event_id`` when
+    wanted); one refused refuses them all, naming its place (``events[2]: ...``), and
+    nothing is written."""
+    checked = _each(events, "events", _linked_event_values)
+    wanted = {WorkflowRun: set(), WorkflowStep: set()}
+    for values in checked:
+        for model, key in ((WorkflowRun, "workflow_run_id"), (WorkflowStep, "step_id")):
+            if values[key] is not None:
+                wanted[model].add(values[key])
+    runs = set(WorkflowRun.objects.filter(pk__in=wanted[WorkflowRun]).values_list("pk", flat=True))
+    step_runs = dict(
+        WorkflowStep.objects.filter(pk__in=wanted[WorkflowStep]).values_list("pk", "workflow_run")
+    )
+    rows = []
+    for n, values in enumerate(checked):
+        run_id, step_id = values["workflow_run_id"], values["step_id"]
+        try:
+            if run_id is not None and run_id not in runs:
+                raise writing.not_found(WorkflowRun, run_id)
+            if step_id is not None and step_id not in step_runs:
+                raise writing.not_found(WorkflowStep, step_id)
+            run_id = _event_run(run_id, step_id, step_runs.get(step_id))
+        except StoreError as exc:
+            raise type(exc)(f"events[{n}]: {exc}") from None
+        rows.append(TaskEvent(**values | {"workflow_run_id": run_id}))
+    with transaction.atomic():
+        return _insert(rows)
+
+
+def _event_values(
+    event_type: str,
+    event_level: str,
+    message: str,
+    *,
+    payload: Any = None,
+    created_at: datetime | str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """An event's columns but its run and step, checked."""
+    return {
         **checks.given_id(event_id),
         "event_type": checks.choice(event_type, EventType, "event_type"),
         "event_level": checks.choice(event_level, Level, "event_level"),
@@ -180,10 +373,35 @@ def add_event(
         "payload_json": checks.json_object(payload, "payload"),
         "created_at": checks.when(created_at, "created_at"),
     }
-    run = writing.get(WorkflowRun, run_id) if run_id is not None else None
-    step = writing.get(WorkflowStep, step_id) if step_id is not None else None
-    if step is not None:
-        if run is not None and step.workflow_run_id != run.pk:
-            raise InvalidInput(f"step {step.pk!r} belongs to run {step.workflow_run_id!r}")
-        run = step.workflow_run
-    return TaskEvent.objects.create(workflow_run=run, step=step, **values)
+
+
+def _linked_event_values(
+    event_type: str,
+    event_level: str,
+    message: str,
+    *,
+    run_id: str | None = None,
+    step_id: str | None = None,
+    payload: Any = None,
+    created_at: datetime | str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """An event of ``add_events``: ``add_event``'s values, and the ids of the run and step
+    it names, checked as ids (whether they exist is read for the whole batch at once)."""
+    values = _event_values(
+        event_type, event_level, message, payload=payload, created_at=created_at,
+        event_id=event_id,
+    )  # fmt: skip
+    return values | {
+        "workflow_run_id": None if run_id is None else writing.checked_id(WorkflowRun, run_id),
+        "step_id": None if step_id is None else writing.checked_id(WorkflowStep, step_id),
+    }
+
+
+def _event_run(run_id: str | None, step_id: str | None, step_run_id: str | None) -> str | None:
+    """The run an event belongs to: its step's, which must be the run named, if one is."""
+    if step_id is None:
+        return run_id
+    if run_id is not None and step_run_id != run_id:
+        raise InvalidInput(f"step {step_id!r} belongs to run {step_run_id!r}")
+    return step_run_id

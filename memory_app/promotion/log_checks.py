@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.db import models
 
 from memory_app.promotion import decision_log, log_tiles
 from memory_app.promotion.models import AuditLeaf
@@ -125,7 +126,6 @@ def check_entries(checkpoint: Checkpoint, entries: Sequence[AuditLeaf]) -> list[
 def proposal_entries(proposal_id: str) -> tuple[list[AuditLeaf], int]:
     """The log's entries of a proposal's rows (every kind naming it), and how many of its
     rows there are (those not logged yet included)."""
-    ids: list[str] = []
     wanted: set[tuple[str, str]] = set()
     for kind, columns in decision_log.COLUMNS.items():
         if "proposal_id" not in columns:
@@ -133,13 +133,21 @@ def proposal_entries(proposal_id: str) -> tuple[list[AuditLeaf], int]:
         model = decision_log.KINDS[kind][0]
         found = model.objects.filter(proposal_id=proposal_id).values_list("pk", flat=True)
         wanted.update((kind, row_id) for row_id in found)
-        ids.extend(found)
-    entries = [
-        e
-        for e in AuditLeaf.objects.filter(row_id__in=set(ids)).order_by("index")
-        if (e.kind, e.row_id) in wanted
-    ]
-    return entries, len(wanted)
+    return logged(wanted), len(wanted)
+
+
+def logged(wanted: set[tuple[str, str]]) -> list[AuditLeaf]:
+    """The log's entries of these (kind, row id), in log order: one query, each looked up
+    by its kind and id (the log's unique index), never a scan of the log."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, row_id in wanted:
+        by_kind.setdefault(kind, []).append(row_id)
+    if not by_kind:
+        return []
+    which = models.Q()
+    for kind, row_ids in sorted(by_kind.items()):
+        which |= models.Q(kind=kind, row_id__in=sorted(row_ids))
+    return list(AuditLeaf.objects.filter(which).order_by("index"))
 
 
 def verify_proposal(place: Path, name: str, public_key, proposal_id: str) -> LogReport:
@@ -255,11 +263,7 @@ def proposal_status(ids: dict[str, list[str]]) -> ProposalLogStatus:
     if problem:
         return ProposalLogStatus("broken", f"Decision log BROKEN: {problem}.")
     wanted = {(kind, row_id) for kind, row_ids in ids.items() for row_id in row_ids}
-    entries = [
-        e
-        for e in AuditLeaf.objects.filter(row_id__in={r for _, r in wanted}).order_by("index")
-        if (e.kind, e.row_id) in wanted
-    ]
+    entries = logged(wanted)
     problems = check_entries(checkpoint, entries)
     if problems:
         # The log as a whole first, then the first entry.

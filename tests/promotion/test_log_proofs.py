@@ -15,7 +15,14 @@ from django.urls import reverse
 
 from memory_app.models import Approval, AuditLeaf
 from memory_app.promotion import decision_log, log_tiles
-from tests.helpers import add_validations, audit_triggers_lifted, checkpoint, rows_fetched
+from tests.helpers import (
+    add_validations,
+    audit_triggers_lifted,
+    checkpoint,
+    query_plan,
+    rows_fetched,
+    table_scans,
+)
 from tommemory_verify import bundle as standalone
 from tommemory_verify import merkle
 from tommemory_verify.note import parse_verifier_key
@@ -110,6 +117,28 @@ def test_verify_audit_of_one_proposal_reads_as_much_however_long_the_log(
     out = verify_proposal(directory, keys, decided)
     assert f"decision log intact for proposal {decided.pk!r}: 4 entries" in out
     assert "signed checkpoint of 5010" in out
+
+
+def test_no_read_of_a_proposal_s_proofs_scans_the_log_or_its_tiles(
+    reviewer_client, tmp_path, keys, store, decided
+):
+    """As many queries is not enough: each must find its rows by an index, or it reads the
+    whole log however few rows it returns (as the proposal's entries once were, by id only)."""
+    directory = grow(other_proposal(store), 300, tmp_path, keys, "plan")
+    settings = {"TOM_AUDIT_PUBLIC_KEY": keys[1], "TOM_AUDIT_CHECKPOINTS": directory}
+    with CaptureQueriesContext(connection) as captured, override_settings(**settings):
+        reviewer_client.get(reverse("memory_app:proposal", args=[decided.pk]))
+        bundle_of(decided, directory)
+        verify_proposal(directory, keys, decided)
+    logs = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "tommemory_audit_log" in q["sql"] or "tommemory_log_tiles" in q["sql"]
+    ]
+    assert len(logs) >= 6
+    for sql in logs:
+        scans = [s for s in table_scans(query_plan(sql)) if "tommemory_" in s]
+        assert scans == [], sql
 
 
 def test_verify_audit_of_one_proposal_finds_a_row_rewritten_with_its_leaf(tmp_path, keys, decided):

@@ -42,6 +42,8 @@ BYTES = "application/octet-stream"
 # public, so only the reader's own cache keeps them. The checkpoint moves on: a few seconds.
 IMMUTABLE = "private, max-age=31536000, immutable"
 MUTABLE = "private, max-age=5"
+# Tile indexes beyond any log's (2**63 entries: a signed 64-bit column) are no tiles.
+LARGEST = 1 << (63 - tiles.HEIGHT)
 
 
 def _token_matches(header: str) -> bool:
@@ -107,6 +109,8 @@ def tile(request: HttpRequest, path: str) -> HttpResponse:
         level, index, width = tiles.parse_path(path)
     except ValueError as error:
         return _missing(str(error))
+    if index >= LARGEST:  # no log holds it, and no database column either
+        return _missing(f"{path} is not in the log.")
     if level is None:
         return entries(index, width)
     found = log_tiles.fetch({(level, index): width}).get((level, index), b"")

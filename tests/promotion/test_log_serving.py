@@ -113,6 +113,9 @@ def test_tiles_are_served_at_the_spec_s_paths_as_stored(auditor_client, store, d
     )
     for missing in ("/log/tile/0/001", "/log/tile/0/001.p/49", "/log/tile/2/000.p/1"):
         assert auditor_client.get(missing).status_code == 404, missing
+    beyond = "/log/tile/{}/x999/x999/x999/x999/x999/x999/x999/999"
+    for huge in (beyond.format(0), beyond.format("entries"), beyond.format(63)):
+        assert auditor_client.get(huge).status_code == 404, huge
     for wrong in ("/log/tile/0/1", "/log/tile/0/x000/001", "/log/tile/0/000.p/256"):
         response = auditor_client.get(wrong)
         assert response.status_code == 404

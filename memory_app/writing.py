@@ -1,12 +1,24 @@
 """What every wing's writer does to rows: fetch one (locked when a write serializes on it),
-finish one, and number the next child without gaps."""
+insert new ones, finish one, and number the next children of a parent without gaps.
+
+Inserting, numbering and finishing run SQL made once per table rather than built by the
+ORM for every call: the runtime wing's writers run them once per row or batch (an OTLP
+request writes hundreds of rows), and building a query costs several times running it.
+They make no savepoint inside a caller's transaction either (on SQLite each one makes the
+search index write out what it holds): a database error in one dooms the caller's
+transaction back to its own savepoint, as an error in Django's ``create`` does, and a
+refusal (``StoreError``) is raised outside, leaving the caller's transaction as it was.
+"""
 
 from __future__ import annotations
 
-from django.db import models, transaction
-from django.db.models import Max
+import functools
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from memory_app.errors import InvalidInput, NotFound
+from memory_app.runtime import bulk
 
 
 def get[M: models.Model](model: type[M], pk: object, *, lock: bool = False) -> M:
@@ -35,17 +47,117 @@ def not_found(model: type[models.Model], pk: object) -> NotFound:
     return NotFound(f"no {model._meta.db_table} row with id {pk!r}")
 
 
+def insert[M: models.Model](
+    model: type[M], rows: list[dict[str, Any]], *, returning: bool = True
+) -> list[M]:
+    """Insert new rows of ``model`` given as their columns' values by attribute name (a
+    column left out takes its field's default: an id a new UUIDv7), each value prepared as
+    ``create`` prepares it, in one statement run once per row (``bulk.insert_rows``), and
+    return them as ``create`` does (none when not ``returning``)."""
+    fields, plain = _columns(model)
+    made, values = [], []
+    connection = connections[DEFAULT_DB_ALIAS]
+    for row in rows:
+        found = [row[f.attname] if f.attname in row else f.get_default() for f in fields]
+        if returning:
+            made.append(model.from_db(DEFAULT_DB_ALIAS, None, found))
+        # A text for a text column, a whole number for an integer one, or NULL is bound as
+        # it is: what ``get_db_prep_save`` would make of it, without its calls per value.
+        values.append(
+            tuple(
+                value
+                if value is None or type(value) is kind
+                else f.get_db_prep_save(value, connection)
+                for f, kind, value in zip(fields, plain, found, strict=True)
+            )
+        )
+    if values:
+        with transaction.mark_for_rollback_on_error():
+            bulk.insert_rows(model, values)
+    return made
+
+
+@functools.cache
+def _columns(model: type[models.Model]) -> tuple[list[models.Field], list[type | None]]:
+    """The model's columns, and the type of value each takes as it is (none: always
+    prepared by its field)."""
+    fields = model._meta.concrete_fields
+    plain = []
+    for field in fields:
+        target = field.target_field if field.is_relation else field
+        internal = target.get_internal_type()
+        plain.append({"TextField": str, "IntegerField": int}.get(internal))
+    return fields, plain
+
+
+def next_position(
+    model: type[models.Model], parent: str, field: str, parent_id: object
+) -> int | None:
+    """Lock the row that rows of ``model`` hang from by ``parent`` (a foreign key) as ``get``
+    locks a parent, and return the position after the highest ``field`` among its rows: 0,
+    1, 2, ... without gaps; None when there is no such row (``not_found`` says so). Run
+    inside the transaction that inserts at it: no other writer appends between the read
+    and the insert."""
+    lock, last = _position_sql(model, parent, field, connections[DEFAULT_DB_ALIAS].vendor)
+    parent_id = checked_id(model._meta.get_field(parent).related_model, parent_id)
+    with transaction.mark_for_rollback_on_error(), connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(lock, [parent_id])
+        if cursor.fetchone() is None:
+            return None
+        cursor.execute(last, [parent_id])
+        (highest,) = cursor.fetchone()
+    return 0 if highest is None else highest + 1
+
+
+@functools.cache
+def _position_sql(
+    model: type[models.Model], parent: str, field: str, vendor: str
+) -> tuple[str, str]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    name = connection.ops.quote_name
+    key = model._meta.get_field(parent)
+    parent_model = key.related_model
+    # SQLite has no FOR UPDATE, nor needs it (see ``get``).
+    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # Identifiers come from the models, never from input; the id is a parameter.
+    return (
+        f"SELECT 1 FROM {name(parent_model._meta.db_table)} "  # noqa: S608
+        f"WHERE {name(parent_model._meta.pk.column)} = %s{for_update}",
+        f"SELECT MAX({name(model._meta.get_field(field).column)}) "  # noqa: S608
+        f"FROM {name(model._meta.db_table)} WHERE {name(key.column)} = %s",
+    )
+
+
 def finish[M: models.Model](model: type[M], pk: str, status: str, time_field: str, when: str) -> M:
-    """Set a row's final status and the time it reached it, in one transaction."""
-    with transaction.atomic():
-        row = get(model, pk, lock=True)
-        row.status = status
-        setattr(row, time_field, when)
-        row.save(update_fields=["status", time_field])
-    return row
+    """Set a row's final status and the time it reached it, in one statement that locks it
+    (as ``get`` locks a parent), and return the row as it is then; NotFound when there is
+    none."""
+    pk = checked_id(model, pk)
+    connection = connections[DEFAULT_DB_ALIAS]
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(_finish_sql(model, time_field, connection.vendor), [status, when, pk])
+        found = cursor.fetchone()
+    if found is None:
+        raise not_found(model, pk)
+    fields = model._meta.concrete_fields
+    return model.from_db(DEFAULT_DB_ALIAS, None, _from_db(fields, found, connection))
 
 
-def next_position(rows: models.QuerySet, field: str) -> int:
-    """The position after the highest ``field`` among rows: 0, 1, 2, ... without gaps."""
-    last = rows.aggregate(last=Max(field))["last"]
-    return 0 if last is None else last + 1
+@functools.cache
+def _finish_sql(model: type[models.Model], time_field: str, vendor: str) -> str:
+    name = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    columns = ", ".join(name(f.column) for f in model._meta.concrete_fields)
+    # Identifiers come from the model, never from input; values are parameters.
+    return (
+        f"UPDATE {name(model._meta.db_table)} SET {name('status')} = %s, "  # noqa: S608
+        f"{name(model._meta.get_field(time_field).column)} = %s "
+        f"WHERE {name(model._meta.pk.column)} = %s RETURNING {columns}"
+    )
+
+
+def _from_db(fields, values, connection) -> list[Any]:
+    """Column values as the ORM reads them (each field's ``from_db_value``)."""
+    return [
+        f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
+        for f, value in zip(fields, values, strict=True)
+    ]

@@ -129,15 +129,27 @@ def insert_rows(
     it, so every trigger (search, the turn hours, change tokens) fires as for a single
     insert."""
     connection = connections[using]
+    sql = _insert_sql(model, connection)
     with connection.cursor() as cursor:
-        cursor.executemany(_insert_sql(model, connection), rows)
+        if len(rows) == 1:  # as a single insert runs, logged as one
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
 
 
 def _insert_sql(model: type[models.Model], connection) -> str:
-    """An INSERT of every column of the model's table, a parameter each."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    fields = model._meta.local_fields
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join("%s" for _ in fields)
-    # Identifiers come from the model, never from input; values are parameters.
-    return f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+    """An INSERT of every column of the model's table, a parameter each (made once per
+    table and engine)."""
+    key = (model, connection.vendor)
+    if key not in _INSERTS:
+        name = connection.ops.quote_name
+        fields = model._meta.local_fields
+        names = ", ".join(name(f.column) for f in fields)
+        placeholders = ", ".join("%s" for _ in fields)
+        # Identifiers come from the model, never from input; values are parameters.
+        table = name(model._meta.db_table)
+        _INSERTS[key] = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+    return _INSERTS[key]
+
+
+_INSERTS: dict[tuple[type[models.Model], str], str] = {}

@@ -4,27 +4,27 @@ events. ``RuntimeMemoryStore`` (memory_app.store) is their front door.
 The batch writers (``append_turns``, ``add_steps``, ``add_events``) write the rows as many
 single calls would, each value checked by the single call's own checks, in one transaction
 with one lock of the parent, one read of its last index and one insert statement run for
-every row (an OTLP request carries hundreds of spans: memory_app/ingest). The insert is
-``bulk.insert_rows``, not ``bulk_insert``: that one is for trusted loads of thousands of
-rows and turns the search triggers off and on around its insert, which a live database's
-readers would pay for on every batch. Nor Django's ``bulk_create``: on PostgreSQL it sends
-a column's values as one typed array, which refuses a token count over 2**31 that a single
-insert stores.
+every row (an OTLP request carries hundreds of spans: memory_app/ingest); a single call is
+a batch of one. The insert is ``writing.insert`` (``bulk.insert_rows``), not
+``bulk.bulk_insert``: that one is for trusted loads of thousands of rows and turns the
+search triggers off and on around its insert, which a live database's readers would pay
+for on every batch. Nor Django's ``bulk_create``: on PostgreSQL it sends a column's values
+as one typed array, which refuses a token count over 2**31 that a single insert stores.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import transaction
 
 from memory_app import checks, writing
 from memory_app.base_models import Level
 from memory_app.errors import InvalidInput, StoreError
-from memory_app.runtime import bulk
 from memory_app.runtime.models import (
     EventType,
     Role,
@@ -48,14 +48,20 @@ def start_session(
     started_at: datetime | str | None = None,
     session_id: str | None = None,
 ) -> Session:
-    return Session.objects.create(
-        **checks.given_id(session_id),
-        actor=checks.text(actor, "actor"),
-        channel=checks.text(channel, "channel", required=False),
-        started_at=checks.when(started_at, "started_at"),
-        status=SessionStatus.ACTIVE,
-        metadata_json=checks.json_object(metadata, "metadata"),
+    (session,) = writing.insert(
+        Session,
+        [
+            {
+                **checks.given_id(session_id),
+                "actor": checks.text(actor, "actor"),
+                "channel": checks.text(channel, "channel", required=False),
+                "started_at": checks.when(started_at, "started_at"),
+                "status": SessionStatus.ACTIVE,
+                "metadata_json": checks.json_object(metadata, "metadata"),
+            }
+        ],
     )
+    return session
 
 
 def end_session(
@@ -87,12 +93,8 @@ def append_turn(
         role, content, token_count=token_count, metadata=metadata, created_at=created_at,
         turn_id=turn_id,
     )  # fmt: skip
-    # No other writer can append between reading the last index and inserting the
-    # next one: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the session.
-    with transaction.atomic():
-        session = writing.get(Session, session_id, lock=True)
-        index = writing.next_position(Turn.objects.filter(session=session), "turn_index")
-        return Turn.objects.create(session=session, turn_index=index, **values)
+    (turn,) = _append(Turn, session_id, [values])
+    return turn
 
 
 def append_turns(session_id: str, turns: Iterable[Mapping[str, Any]]) -> list[Turn]:
@@ -101,13 +103,29 @@ def append_turns(session_id: str, turns: Iterable[Mapping[str, Any]]) -> list[Tu
     after the session (``role``, ``content``, and ``token_count``, ``metadata``,
     ``created_at``, ``turn_id`` when wanted); one that ``append_turn`` would refuse refuses
     them all, naming its place (``turns[2]: ...``), and nothing is written."""
-    values = _each(turns, "turns", _turn_values)
-    with transaction.atomic():
-        session = writing.get(Session, session_id, lock=True)
-        index = writing.next_position(Turn.objects.filter(session=session), "turn_index")
-        return _insert(
-            [Turn(session=session, turn_index=index + n, **v) for n, v in enumerate(values)]
-        )
+    return _append(Turn, session_id, _each(turns, "turns", _turn_values))
+
+
+# The rows appended at their parent's next position: the parent's key and the position.
+APPENDED = {Turn: ("session", "turn_index"), WorkflowStep: ("workflow_run", "step_index")}
+
+
+def _append[M: (Turn, WorkflowStep)](
+    model: type[M], parent_id: str, rows: list[dict[str, Any]]
+) -> list[M]:
+    """Rows at their parent's next positions, in order (gap-free, unique)."""
+    parent, position = APPENDED[model]
+    key = model._meta.get_field(parent).attname
+    # No other writer can append between reading the last index and inserting the next
+    # ones: SQLite's transaction begins IMMEDIATE, PostgreSQL locks the parent. No savepoint
+    # in a caller's transaction (memory_app.writing says why).
+    with transaction.atomic(savepoint=False):
+        first = writing.next_position(model, parent, position, parent_id)
+        if first is not None:
+            return writing.insert(
+                model, [row | {key: parent_id, position: first + n} for n, row in enumerate(rows)]
+            )
+    raise writing.not_found(model._meta.get_field(parent).related_model, parent_id)
 
 
 def _turn_values(
@@ -137,25 +155,6 @@ def _turn_values(
     }
 
 
-def _insert[M: models.Model](rows: list[M]) -> list[M]:
-    """Insert new rows of one model, each value prepared as ``create`` prepares it, and
-    return them as ``create`` would (saved)."""
-    if not rows:
-        return rows
-    connection = connections[DEFAULT_DB_ALIAS]
-    fields = rows[0]._meta.local_fields
-    bulk.insert_rows(
-        type(rows[0]),
-        [
-            tuple(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
-            for row in rows
-        ],
-    )
-    for row in rows:
-        row._state.adding, row._state.db = False, DEFAULT_DB_ALIAS
-    return rows
-
-
 def _each(
     items: Iterable[Mapping[str, Any]], what: str, check: Callable[..., dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -163,20 +162,32 @@ def _each(
     written; the first item refused refuses them all, named by its place in ``what``."""
     if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
         raise InvalidInput(f"{what} must be a list of mappings; got {type(items).__name__}")
-    signature = inspect.signature(check)
+    takes, needs = _arguments(check)
     checked = []
     for n, item in enumerate(items):
         try:
             if not isinstance(item, Mapping):
                 raise InvalidInput(f"must be a mapping of values; got {type(item).__name__}")
-            try:
-                signature.bind(**item)
-            except TypeError as exc:  # a key the single call does not take, or one missing
-                raise InvalidInput(str(exc)) from None
+            if unknown := [key for key in item if key not in takes]:
+                raise InvalidInput(
+                    f"unknown value {unknown[0]!r}; a value is one of {', '.join(takes)}"
+                )
+            if missing := [key for key in needs if key not in item]:
+                raise InvalidInput(f"{missing[0]} is missing")
             checked.append(check(**item))
         except InvalidInput as exc:
             raise InvalidInput(f"{what}[{n}]: {exc}") from None
     return checked
+
+
+@functools.cache
+def _arguments(check: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names a check takes, and those without a default."""
+    parameters = inspect.signature(check).parameters.values()
+    return (
+        tuple(p.name for p in parameters),
+        tuple(p.name for p in parameters if p.default is inspect.Parameter.empty),
+    )
 
 
 def start_workflow_run(
@@ -192,15 +203,21 @@ def start_workflow_run(
     status = checks.choice(status, RunStatus, "workflow status")
     if status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         raise InvalidInput(f"a run starts queued or running; got {status!r}")
-    return WorkflowRun.objects.create(
-        **checks.given_id(run_id),
-        workflow_name=checks.text(workflow_name, "workflow_name"),
-        trigger_source=checks.choice(trigger_source, TriggerSource, "trigger_source"),
-        initiated_by=checks.text(initiated_by, "initiated_by"),
-        status=status,
-        started_at=checks.when(started_at, "started_at"),
-        context_json=checks.json_object(context, "context"),
+    (run,) = writing.insert(
+        WorkflowRun,
+        [
+            {
+                **checks.given_id(run_id),
+                "workflow_name": checks.text(workflow_name, "workflow_name"),
+                "trigger_source": checks.choice(trigger_source, TriggerSource, "trigger_source"),
+                "initiated_by": checks.text(initiated_by, "initiated_by"),
+                "status": status,
+                "started_at": checks.when(started_at, "started_at"),
+                "context_json": checks.json_object(context, "context"),
+            }
+        ],
     )
+    return run
 
 
 def finish_workflow_run(
@@ -226,10 +243,8 @@ def add_step(
     values = _step_values(
         step_name, status=status, details=details, started_at=started_at, step_id=step_id
     )
-    with transaction.atomic():
-        run = writing.get(WorkflowRun, run_id, lock=True)
-        index = writing.next_position(run.steps.all(), "step_index")
-        return WorkflowStep.objects.create(workflow_run=run, step_index=index, **values)
+    (step,) = _append(WorkflowStep, run_id, [values])
+    return step
 
 
 def add_steps(run_id: str, steps: Iterable[Mapping[str, Any]]) -> list[WorkflowStep]:
@@ -239,13 +254,7 @@ def add_steps(run_id: str, steps: Iterable[Mapping[str, Any]]) -> list[WorkflowS
     finished already: given ``finished_at``, it is written as ``add_step`` then
     ``finish_step`` with its status and ``finished_at`` leave it. One step refused refuses
     them all, naming its place (``steps[2]: ...``), and nothing is written."""
-    values = _each(steps, "steps", _finished_step_values)
-    with transaction.atomic():
-        run = writing.get(WorkflowRun, run_id, lock=True)
-        index = writing.next_position(run.steps.all(), "step_index")
-        return WorkflowStep.objects.bulk_create(
-            WorkflowStep(workflow_run=run, step_index=index + n, **v) for n, v in enumerate(values)
-        )
+    return _append(WorkflowStep, run_id, _each(steps, "steps", _finished_step_values))
 
 
 def _step_values(
@@ -308,37 +317,37 @@ def add_event(
     event_id: str | None = None,
 ) -> TaskEvent:
     """Record a task event for a run, one of its steps, or neither (system-wide)."""
-    values = _event_values(
-        event_type, event_level, message, payload=payload, created_at=created_at,
-        event_id=event_id,
+    values = _linked_event_values(
+        event_type, event_level, message, run_id=run_id, step_id=step_id, payload=payload,
+        created_at=created_at, event_id=event_id,
     )  # fmt: skip
-    if run_id is not None:
-        writing.get(WorkflowRun, run_id)  # it must exist
-    step = writing.get(WorkflowStep, step_id) if step_id is not None else None
-    return TaskEvent.objects.create(
-        workflow_run_id=_event_run(run_id, step_id, step and step.workflow_run_id),
-        step=step,
-        **values,
-    )
+    (event,) = _add_events([values], named=False)
+    return event
 
 
 def add_events(events: Iterable[Mapping[str, Any]]) -> list[TaskEvent]:
     """Record task events in the order given: the rows as many ``add_event`` calls write,
-    the runs and steps they name read in one query each and the rows inserted in one. Each
-    event is a mapping of ``add_event``'s arguments (``event_type``, ``event_level``,
-    ``message``, and ``run_id``, ``step_id``, ``payload``, ``created_at``, ``event_id`` when
-    wanted); one refused refuses them all, naming its place (``events[2]: ...``), and
-    nothing is written."""
-    checked = _each(events, "events", _linked_event_values)
-    wanted = {WorkflowRun: set(), WorkflowStep: set()}
-    for values in checked:
-        for model, key in ((WorkflowRun, "workflow_run_id"), (WorkflowStep, "step_id")):
-            if values[key] is not None:
-                wanted[model].add(values[key])
-    runs = set(WorkflowRun.objects.filter(pk__in=wanted[WorkflowRun]).values_list("pk", flat=True))
-    step_runs = dict(
-        WorkflowStep.objects.filter(pk__in=wanted[WorkflowStep]).values_list("pk", "workflow_run")
-    )
+    the runs and steps they name read in one query each and the rows inserted in one
+    statement. Each event is a mapping of ``add_event``'s arguments (``event_type``,
+    ``event_level``, ``message``, and ``run_id``, ``step_id``, ``payload``, ``created_at``,
+    ``event_id`` when wanted); one refused refuses them all, naming its place
+    (``events[2]: ...``), and nothing is written."""
+    return _add_events(_each(events, "events", _linked_event_values))
+
+
+def _add_events(checked: list[dict[str, Any]], *, named: bool = True) -> list[TaskEvent]:
+    """Events whose values are checked: the runs and steps they name must exist, and an
+    event's step must be of the run it names, if it names one; its run is its step's."""
+    runs = {v["workflow_run_id"] for v in checked} - {None}
+    steps = {v["step_id"] for v in checked} - {None}
+    # Read only when some are named: building a query costs more than an event's insert.
+    if runs:
+        runs = set(WorkflowRun.objects.filter(pk__in=runs).values_list("pk", flat=True))
+    step_runs = {}
+    if steps:
+        step_runs = dict(
+            WorkflowStep.objects.filter(pk__in=steps).values_list("pk", "workflow_run")
+        )
     rows = []
     for n, values in enumerate(checked):
         run_id, step_id = values["workflow_run_id"], values["step_id"]
@@ -349,10 +358,14 @@ def add_events(events: Iterable[Mapping[str, Any]]) -> list[TaskEvent]:
                 raise writing.not_found(WorkflowStep, step_id)
             run_id = _event_run(run_id, step_id, step_runs.get(step_id))
         except StoreError as exc:
+            if not named:
+                raise
             raise type(exc)(f"events[{n}]: {exc}") from None
-        rows.append(TaskEvent(**values | {"workflow_run_id": run_id}))
-    with transaction.atomic():
-        return _insert(rows)
+        rows.append(values | {"workflow_run_id": run_id})
+    if not rows:
+        return []
+    with transaction.atomic(savepoint=False):
+        return writing.insert(TaskEvent, rows)
 
 
 def _event_values(

@@ -1,32 +1,38 @@
 """OpenTelemetry GenAI spans onto the v1 tables: what ``/v1/traces`` does with a batch.
 
 ``ingest`` reads every span of an ``ExportTraceServiceRequest`` (``spans.read_span``, the
-messages it carries ``messages.read_messages``), then takes the batch in trace by trace,
-each trace in its own transaction: the spans the ledger (``IngestSpan``) has seen before
-are skipped, so the same batch sent twice writes nothing twice; the others become the
-trace's run and steps (``workflows.Timeline``) and their messages the turns of a session
-(``transcripts.Transcripts``). Every row of v1 is written through ``RuntimeMemoryStore``.
+messages it carries ``messages.read_messages``), then takes the batch in, in one
+transaction: the spans the ledger (``IngestSpan``) has seen before are skipped, so the same
+batch sent twice writes nothing twice; the others become each trace's run and steps
+(``workflows.Timeline``) and their messages the turns of a session
+(``transcripts.Transcripts``). Every row of v1 is written through ``RuntimeMemoryStore``,
+with its batch writers: a trace's steps in one call, its events in one, a session's turns
+in one; what the ingest tables keep of the batch is read and written once for all its
+traces (``_Batch``).
 
 A span that cannot be read is rejected with its reason and writes nothing; when the store
-refuses what a trace's spans would write, the trace is taken again span by span, each in
-its own transaction, and only the span the store refuses is rejected. The rest of the batch
-is taken either way, and ``Outcome`` says what was rejected and why (OTLP's
-``partial_success``). The mapping, as a table: docs/otlp.md.
+refuses what the batch would write, it is taken again trace by trace, each in its own
+transaction, and a trace the store refuses span by span, so only the span the store refuses
+is rejected. The rest of the batch is taken either way, and ``Outcome`` says what was
+rejected and why (OTLP's ``partial_success``). The mapping, as a table: docs/otlp.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DataError, transaction
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from memory_app import writing
 from memory_app.errors import StoreError
 from memory_app.ingest.messages import read_messages
-from memory_app.ingest.models import IngestSpan, IngestToken
+from memory_app.ingest.models import IngestSpan, IngestToken, IngestTrace
 from memory_app.ingest.spans import ReadSpan, Rejected, attributes, iso, read_span
-from memory_app.ingest.transcripts import Transcripts
-from memory_app.ingest.workflows import Timeline
+from memory_app.ingest.transcripts import Conversations, Transcripts
+from memory_app.ingest.workflows import Timeline, chunks
+from memory_app.store import RuntimeMemoryStore
 from memory_app.timeutil import now_iso
 
 # How many rejections an answer names one by one; the rest are counted.
@@ -50,11 +56,8 @@ def ingest(request: ExportTraceServiceRequest, *, token: IngestToken) -> Outcome
     for span in spans:
         by_trace.setdefault(span.trace_id, []).append(span)
     groups = [sorted(group, key=_started) for group in by_trace.values()]
-    unmapped = 0
-    for group in sorted(groups, key=lambda g: _started(g[0])):
-        refused, left = _take(group, token)
-        rejections += refused
-        unmapped += left
+    refused, unmapped = _take(sorted(groups, key=lambda g: _started(g[0])), token)
+    rejections += refused
     return Outcome(
         accepted_spans=total - len(rejections),
         rejected_spans=len(rejections),
@@ -111,22 +114,22 @@ def _label(span) -> str:
     return f"span {span.span_id.hex() or '?'} of trace {span.trace_id.hex() or '?'} ({span.name!r})"
 
 
-def _take(group: list[ReadSpan], token: IngestToken) -> tuple[list[str], int]:
-    """One trace's spans, in one transaction; span by span when the store refuses any.
-    Returns the rejections and how many spans were only acknowledged."""
+def _take(traces: list[list[ReadSpan]], token: IngestToken) -> tuple[list[str], int]:
+    """The traces' spans in one transaction; when the store refuses any, each trace in its
+    own, and a refused trace's spans each in its own, so only what the store refuses is
+    rejected. Returns the rejections and how many spans were only acknowledged."""
     try:
         with transaction.atomic():
-            return [], _write(group, token)
+            return [], _Batch(traces, token).write()
     except (StoreError, DataError) as exc:
-        if len(group) == 1:
-            return [f"{group[0].label}: {_refusal(exc)}"], 0
+        if len(traces) == 1 and len(traces[0]) == 1:
+            return [f"{traces[0][0].label}: {_refusal(exc)}"], 0
+    parts = [[trace] for trace in traces] if len(traces) > 1 else [[[s]] for s in traces[0]]
     rejections, unmapped = [], 0
-    for span in group:
-        try:
-            with transaction.atomic():
-                unmapped += _write([span], token)
-        except (StoreError, DataError) as exc:
-            rejections.append(f"{span.label}: {_refusal(exc)}")
+    for part in parts:
+        refused, left = _take(part, token)
+        rejections += refused
+        unmapped += left
     return rejections, unmapped
 
 
@@ -134,43 +137,86 @@ def _refusal(exc: Exception) -> str:
     return f"the store refused it: {exc}".strip()
 
 
-def _write(group: list[ReadSpan], token: IngestToken) -> int:
-    """Write one trace's spans (sorted by start) not in the ledger yet; how many of them
-    were only acknowledged (no AI instrumentation's attributes, in a trace with no run)."""
-    trace_id = group[0].trace_id
-    seen = set(
-        IngestSpan.objects.filter(
-            trace_id=trace_id, span_id__in=[s.span_id for s in group]
-        ).values_list("span_id", flat=True)
-    )
-    fresh = []
-    for span in group:
-        if span.span_id not in seen:
-            seen.add(span.span_id)
-            fresh.append(span)
-    if not fresh:
-        return 0
-    timeline = Timeline(trace_id, token)
-    steps = {}
-    if timeline.has_run or any(span.is_genai for span in fresh):
-        first = next(span for span in fresh if span.is_genai or timeline.has_run)
-        timeline.start_run(first, iso(fresh[0].start_ns))
-        steps = {span.span_id: timeline.add(span) for span in fresh}
-    turns = Transcripts(timeline, token).record(fresh, steps) if steps else {}
-    timeline.save_trace()
-    received_at = now_iso()
-    IngestSpan.objects.bulk_create(
-        IngestSpan(
-            trace_id=trace_id,
-            span_id=span.span_id,
-            token=token,
-            received_at=received_at,
-            step=steps.get(span.span_id),
-            turns=turns.get(span.span_id, 0),
+class _Batch:
+    """The traces one transaction takes in (each a list of spans sorted by start), and what
+    the ingest tables hold of them, read for all of them at once: the spans the ledger has
+    seen, the traces' rows, and their conversations (``transcripts.Conversations``)."""
+
+    def __init__(self, traces: list[list[ReadSpan]], token: IngestToken) -> None:
+        self.traces, self.token = traces, token
+        ids = [trace[0].trace_id for trace in traces]
+        self.seen: set[tuple[str, str]] = set()
+        self.found: dict[str, IngestTrace] = {}
+        for chunk in chunks(ids):
+            self.seen |= set(
+                IngestSpan.objects.filter(trace_id__in=chunk).values_list("trace_id", "span_id")
+            )
+            self.found |= {
+                row.pk: row
+                for row in IngestTrace.objects.filter(pk__in=chunk).select_related("run")
+            }
+        sessions = {row.session_id for row in self.found.values() if row.session_id}
+        self.conversations = Conversations((s for t in traces for s in t), sessions)
+        self.changed: list[IngestTrace] = []
+        self.ledger: list[dict[str, Any]] = []  # IngestSpan rows, by column
+        self.events: list[dict[str, Any]] = []  # every trace's task events
+
+    def write(self) -> int:
+        """Write every trace's spans not in the ledger yet; how many spans were only
+        acknowledged (no AI instrumentation's attributes, in a trace with no run)."""
+        unmapped = sum(self._trace(trace) for trace in self.traces)
+        RuntimeMemoryStore.add_events(self.events)
+        self.conversations.save()
+        for row in self.changed:
+            if not row._state.adding:
+                row.save()
+        fields = IngestTrace._meta.concrete_fields
+        writing.insert(
+            IngestTrace,
+            [
+                {f.attname: getattr(row, f.attname) for f in fields}
+                for row in self.changed
+                if row._state.adding
+            ],
+            returning=False,
         )
-        for span in fresh
-    )
-    return 0 if steps else len(fresh)
+        writing.insert(IngestSpan, self.ledger, returning=False)
+        return unmapped
+
+    def _trace(self, group: list[ReadSpan]) -> int:
+        trace_id = group[0].trace_id
+        fresh = []
+        for span in group:
+            if (trace_id, span.span_id) not in self.seen:
+                self.seen.add((trace_id, span.span_id))
+                fresh.append(span)
+        if not fresh:
+            return 0
+        timeline = Timeline(trace_id, self.token, self.found.get(trace_id))
+        steps = {}
+        if timeline.has_run or any(span.is_genai for span in fresh):
+            first = next(span for span in fresh if span.is_genai or timeline.has_run)
+            timeline.start_run(first, iso(fresh[0].start_ns))
+            steps = timeline.add(fresh)
+        turns = {}
+        if steps:
+            turns = Transcripts(timeline, self.token, self.conversations).record(fresh, steps)
+        self.events += timeline.events
+        if timeline.changed:
+            self.changed.append(timeline.trace)
+        received_at = now_iso()
+        self.ledger += [
+            {
+                "trace_id": trace_id,
+                "span_id": span.span_id,
+                "token_id": self.token.pk,
+                "received_at": received_at,
+                "step_id": step.pk if (step := steps.get(span.span_id)) else None,
+                "turns": turns.get(span.span_id, 0),
+            }
+            for span in fresh
+        ]
+        return 0 if steps else len(fresh)
 
 
 def _message(rejections: list[str], total: int, unmapped: int) -> str:

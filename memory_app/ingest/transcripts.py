@@ -23,14 +23,17 @@ after it with its own ``created_at`` and ``otlp.arrived_late`` in its metadata.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from itertools import groupby
 from typing import Any
 
 from django.db.models import Count, Max
 
+from memory_app import writing
 from memory_app.ingest.messages import OUTPUT, Message
 from memory_app.ingest.models import IngestConversation, IngestMessage, IngestToken
 from memory_app.ingest.spans import ReadSpan, iso
-from memory_app.ingest.workflows import Timeline, storable
+from memory_app.ingest.workflows import Timeline, chunks, storable
 from memory_app.runtime.models import Turn, WorkflowStep
 from memory_app.store import RuntimeMemoryStore
 from memory_app.timeutil import now_iso
@@ -38,15 +41,69 @@ from memory_app.timeutil import now_iso
 MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "ai.response.model", "ai.model.id")
 
 
+class Conversations:
+    """What the traces of one batch share of the sessions their messages go to, read for
+    the whole batch at once: the session of each conversation its spans name, which
+    sessions a conversation holds already, and each session's fingerprints and latest turn;
+    and the rows it adds to the ingest tables for them, written by ``save``."""
+
+    def __init__(self, spans: Iterable[ReadSpan], trace_sessions: set[str]) -> None:
+        named = {span.conversation_id for span in spans if span.conversation_id}
+        self.links: dict[str, str] = {}  # conversation key -> session id
+        for keys in chunks([IngestConversation.key_of(c) for c in named]):
+            self.links |= dict(
+                IngestConversation.objects.filter(pk__in=keys).values_list("key", "session")
+            )
+        # Sessions a conversation holds: a trace's own session is not taken on by another.
+        self.linked = set(self.links.values())
+        for ids in chunks(trace_sessions - self.linked):
+            self.linked |= set(
+                IngestConversation.objects.filter(session__in=ids).values_list("session", flat=True)
+            )
+        known = set(self.links.values()) | trace_sessions
+        self.counts: dict[str, Counter] = {pk: Counter() for pk in known}  # fingerprint -> n
+        self.last: dict[str, str] = dict.fromkeys(known, "")  # the latest turn's created_at
+        for ids in chunks(known):
+            counted = IngestMessage.objects.filter(session__in=ids).values_list(
+                "session", "fingerprint"
+            )
+            for session_id, fingerprint, n in counted.annotate(n=Count("*")).order_by():
+                self.counts[session_id][fingerprint] = n
+            latest = Turn.objects.filter(session__in=ids).values_list("session")
+            self.last |= {pk: t or "" for pk, t in latest.annotate(t=Max("created_at")).order_by()}
+        # Rows of the ingest tables, by column, for ``save``.
+        self.new_links: list[dict[str, Any]] = []
+        self.fingerprints: list[dict[str, Any]] = []
+
+    def started(self, session_id: str) -> None:
+        """A session the batch made: nothing in it yet."""
+        self.counts[session_id], self.last[session_id] = Counter(), ""
+
+    def link(self, conversation: str, session_id: str, token: IngestToken) -> None:
+        key = IngestConversation.key_of(conversation)
+        self.links[key] = session_id
+        self.linked.add(session_id)
+        self.new_links.append(
+            {
+                "key": key,
+                "conversation_id": conversation,
+                "session_id": session_id,
+                "token_id": token.pk,
+                "created_at": now_iso(),
+            }
+        )
+
+    def save(self) -> None:
+        writing.insert(IngestConversation, self.new_links, returning=False)
+        writing.insert(IngestMessage, self.fingerprints, returning=False)
+
+
 class Transcripts:
     """The sessions one trace's spans write their messages to."""
 
-    def __init__(self, timeline: Timeline, token: IngestToken) -> None:
-        self.timeline, self.token = timeline, token
-        self.counts: dict[str, Counter] = {}  # session id -> fingerprint -> turns
-        self.last: dict[str, str] = {}  # session id -> its latest turn's created_at
+    def __init__(self, timeline: Timeline, token: IngestToken, shared: Conversations) -> None:
+        self.timeline, self.token, self.shared = timeline, token, shared
         self.sessions: dict[str | None, str] = {}  # conversation id -> session id
-        self.fingerprints: list[IngestMessage] = []
 
     def record(self, spans: list[ReadSpan], steps: dict[str, WorkflowStep]) -> dict[str, int]:
         """Write the new messages of ``spans`` (sorted by start); how many turns each span
@@ -62,16 +119,27 @@ class Transcripts:
                 happened.append((key, span, message, seen[message.fingerprint]))
         happened.sort(key=lambda item: item[0])
         added: Counter = Counter()
+        turns: list[tuple[str, dict[str, Any], str]] = []  # session, turn, fingerprint
         for _, span, message, occurrence in happened:
             session_id = self.session_for(span, span.conversation_id or default, message)
-            counts = self._counts(session_id)
+            counts = self.shared.counts[session_id]
             if counts[message.fingerprint] >= occurrence:
                 continue
-            self._append(session_id, span, message, steps.get(span.span_id))
+            turns.append(
+                (session_id, self._turn(session_id, span, message, steps.get(span.span_id)),
+                 message.fingerprint)
+            )  # fmt: skip
             counts[message.fingerprint] += 1
             added[span.span_id] += 1
-        IngestMessage.objects.bulk_create(self.fingerprints)
-        self.fingerprints = []
+        # The turns in the order they happened: a session's turns that follow one another in
+        # one call (a trace's messages mostly go to one session).
+        for session_id, run in groupby(turns, key=lambda turn: turn[0]):
+            run = list(run)
+            written = RuntimeMemoryStore.append_turns(session_id, [turn for _, turn, _ in run])
+            self.shared.fingerprints += [
+                {"turn_id": turn.pk, "session_id": session_id, "fingerprint": fingerprint}
+                for turn, (_, _, fingerprint) in zip(written, run, strict=True)
+            ]
         return dict(added)
 
     def session_for(self, span: ReadSpan, conversation: str | None, first: Message) -> str:
@@ -84,24 +152,12 @@ class Transcripts:
                 self.timeline.changed = True
             session_id = trace.session_id
         else:
-            key = IngestConversation.key_of(conversation)
-            link = IngestConversation.objects.filter(pk=key).first()
-            if link is not None:
-                session_id = link.session_id
-            else:
+            session_id = self.shared.links.get(IngestConversation.key_of(conversation))
+            if session_id is None:
                 session_id = trace.session_id
-                if (
-                    session_id is None
-                    or IngestConversation.objects.filter(session_id=session_id).exists()
-                ):
+                if session_id is None or session_id in self.shared.linked:
                     session_id = self._start(span, {"conversation_id": conversation}, first)
-                IngestConversation.objects.create(
-                    key=key,
-                    conversation_id=conversation,
-                    session_id=session_id,
-                    token=self.token,
-                    created_at=now_iso(),
-                )
+                self.shared.link(conversation, session_id, self.token)
             if trace.session_id is None:
                 trace.session_id, self.timeline.changed = session_id, True
         self.sessions[conversation] = session_id
@@ -114,23 +170,11 @@ class Transcripts:
             metadata={"otlp": about | {"source": self.token.name, "resource": span.resource}},
             started_at=iso(first.time_ns),
         )
-        self.counts[session.pk], self.last[session.pk] = Counter(), ""
+        self.shared.started(session.pk)
         return session.pk
 
-    def _counts(self, session_id: str) -> Counter:
-        if session_id not in self.counts:
-            rows = (
-                IngestMessage.objects.filter(session_id=session_id)
-                .values_list("fingerprint")
-                .annotate(n=Count("*"))
-                .order_by()
-            )
-            self.counts[session_id] = Counter(dict(rows))
-            latest = Turn.objects.filter(session_id=session_id).aggregate(t=Max("created_at"))
-            self.last[session_id] = latest["t"] or ""
-        return self.counts[session_id]
-
-    def _append(self, session_id: str, span: ReadSpan, message: Message, step) -> None:
+    def _turn(self, session_id: str, span: ReadSpan, message: Message, step) -> dict[str, Any]:
+        """The message as a turn's values (``append_turns``)."""
         created_at = iso(message.time_ns)
         otlp: dict[str, Any] = {
             "trace_id": span.trace_id,
@@ -139,7 +183,8 @@ class Transcripts:
         }
         if step is not None:
             otlp |= {"workflow_run_id": step.workflow_run_id, "step_id": step.pk}
-        if created_at < self.last[session_id]:
+        last = self.shared.last
+        if created_at < last[session_id]:
             otlp["arrived_late"] = True
         metadata: dict[str, Any] = {"otlp": otlp, **message.metadata()}
         token_count = None
@@ -153,15 +198,11 @@ class Transcripts:
                 # The output's own size; the input's tokens count the whole history sent,
                 # so they stay in the usage beside it rather than in any one turn.
                 token_count = span.usage.get("output_tokens")
-        turn = RuntimeMemoryStore.append_turn(
-            session_id,
-            message.role,
-            storable(message.content),
-            token_count=token_count,
-            metadata=metadata,
-            created_at=created_at,
-        )
-        self.last[session_id] = max(self.last[session_id], created_at)
-        self.fingerprints.append(
-            IngestMessage(turn=turn, session_id=session_id, fingerprint=message.fingerprint)
-        )
+        last[session_id] = max(last[session_id], created_at)
+        return {
+            "role": message.role,
+            "content": storable(message.content),
+            "token_count": token_count,
+            "metadata": metadata,
+            "created_at": created_at,
+        }

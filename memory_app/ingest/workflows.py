@@ -17,6 +17,7 @@ the span recorded. Every row is written through ``RuntimeMemoryStore``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from memory_app.base_models import Level
@@ -56,24 +57,19 @@ def operation(span: ReadSpan) -> str | None:
 class Timeline:
     """The run of one trace and the steps and events its spans become."""
 
-    def __init__(self, trace_id: str, token: IngestToken) -> None:
+    def __init__(self, trace_id: str, token: IngestToken, found: IngestTrace | None) -> None:
+        """``found``: the trace's row (its run selected with it), when a batch made one."""
         self.trace_id, self.token = trace_id, token
-        found = IngestTrace.objects.filter(pk=trace_id).select_related("run").first()
-        # The trace's row as this batch leaves it, written once by ``save_trace``.
+        # The trace's row as this batch leaves it, written once by the mapping (``changed``).
         self.trace = found or IngestTrace(trace_id=trace_id, token=token, created_at=now_iso())
         self.changed = False
+        self.events: list[dict[str, Any]] = []  # task events' values (``add``)
         self.run: WorkflowRun | None = found.run if found is not None else None
         self.run_resource = self._resource_of(self.run)
 
     @property
     def has_run(self) -> bool:
         return self.run is not None
-
-    def save_trace(self) -> None:
-        """Write the trace's row (its run and session) if this batch made or changed it."""
-        if self.changed:
-            self.trace.save(force_insert=self.trace._state.adding)
-            self.changed = False
 
     def start_run(self, first: ReadSpan, started_at: str) -> WorkflowRun:
         """The trace's run, started at its earliest span known here."""
@@ -96,24 +92,36 @@ class Timeline:
         self.run_resource = first.resource
         return self.run
 
-    def add(self, span: ReadSpan) -> WorkflowStep:
-        """The span as the run's next step, finished, with its events."""
+    def add(self, spans: list[ReadSpan]) -> dict[str, WorkflowStep]:
+        """The spans as the run's next steps, finished, by span id, and their events as
+        ``events`` (the batch writes every trace's at once); the first root span (no
+        parent) among them finishes the run, as the whole trace ends with it."""
         assert self.run is not None
-        status = StepStatus.FAILED if span.failed else StepStatus.SUCCEEDED
-        name = span.name if span.name.strip() else (operation(span) or "span")
-        step = RuntimeMemoryStore.add_step(
-            self.run.pk, storable(name), details=self._details(span), started_at=span.start
-        )
-        step = RuntimeMemoryStore.finish_step(step.pk, status=status, finished_at=span.end)
-        self._events(span, step)
-        if not span.parent_span_id and self.run.status == RunStatus.RUNNING:
-            # The root span ends when the whole trace does.
+        steps = RuntimeMemoryStore.add_steps(self.run.pk, [self._step(span) for span in spans])
+        self.events = [
+            event
+            for span, step in zip(spans, steps, strict=True)
+            for event in self._events(span, step)
+        ]
+        root = next((span for span in spans if not span.parent_span_id), None)
+        if root is not None and self.run.status == RunStatus.RUNNING:
             self.run = RuntimeMemoryStore.finish_workflow_run(
                 self.run.pk,
-                status=RunStatus.FAILED if span.failed else RunStatus.SUCCEEDED,
-                finished_at=span.end,
+                status=RunStatus.FAILED if root.failed else RunStatus.SUCCEEDED,
+                finished_at=root.end,
             )
-        return step
+        return {span.span_id: step for span, step in zip(spans, steps, strict=True)}
+
+    def _step(self, span: ReadSpan) -> dict[str, Any]:
+        """The span as a finished step's values (``add_steps``)."""
+        name = span.name if span.name.strip() else (operation(span) or "span")
+        return {
+            "step_name": storable(name),
+            "status": StepStatus.FAILED if span.failed else StepStatus.SUCCEEDED,
+            "details": self._details(span),
+            "started_at": span.start,
+            "finished_at": span.end,
+        }
 
     def _details(self, span: ReadSpan) -> dict[str, Any]:
         otlp: dict[str, Any] = {
@@ -148,8 +156,10 @@ class Timeline:
         otlp = context.get("otlp")
         return otlp.get("resource") if isinstance(otlp, dict) else None
 
-    def _events(self, span: ReadSpan, step: WorkflowStep) -> None:
+    def _events(self, span: ReadSpan, step: WorkflowStep) -> list[dict[str, Any]]:
+        """The span's events and failure as task events' values (``add_events``)."""
         ids = {"trace_id": span.trace_id, "span_id": span.span_id}
+        events = []
         for event in span.events:
             if event.name in span.consumed:
                 continue
@@ -160,11 +170,10 @@ class Timeline:
                 kind = event.attributes.get("exception.type")
                 message = event.attributes.get("exception.message")
                 said = ": ".join(str(part) for part in (kind, message) if part) or "an exception"
-                self._event(EventType.ERROR, Level.HIGH, said, step, payload, event.time)
+                events.append(_event(EventType.ERROR, Level.HIGH, said, step, payload, event.time))
             else:
-                self._event(
-                    EventType.INFO, Level.LOW, event.name or "event", step, payload, event.time
-                )
+                said = event.name or "event"
+                events.append(_event(EventType.INFO, Level.LOW, said, step, payload, event.time))
         if span.failed:
             error_type = span.attributes.get("error.type")
             said = (
@@ -175,15 +184,25 @@ class Timeline:
             payload = {"otlp": ids | {"status": "ERROR"}}
             if error_type is not None:
                 payload["error.type"] = error_type
-            self._event(EventType.ERROR, Level.HIGH, said, step, payload, span.end)
+            events.append(_event(EventType.ERROR, Level.HIGH, said, step, payload, span.end))
+        return events
 
-    def _event(self, kind: str, level: str, message: str, step, payload, created_at) -> None:
-        text = storable(message)
-        RuntimeMemoryStore.add_event(
-            kind,
-            level,
-            text if text.strip() else "(no message)",
-            step_id=step.pk,
-            payload=payload,
-            created_at=created_at,
-        )
+
+def _event(kind: str, level: str, message: str, step, payload, created_at) -> dict[str, Any]:
+    text = storable(message)
+    return {
+        "event_type": kind,
+        "event_level": level,
+        "message": text if text.strip() else "(no message)",
+        "step_id": step.pk,
+        "payload": payload,
+        "created_at": created_at,
+    }
+
+
+def chunks[T](values: Iterable[T], size: int = 500) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``: the ids one ``IN (...)`` of a batch's reads
+    holds, well below SQLite's limit on parameters whatever the batch."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

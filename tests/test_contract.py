@@ -119,6 +119,10 @@ def insert_row(table: str, row: dict) -> None:
         )
 
 
+# The batch writers' lists of items (appendTurns' turns, addSteps' steps, addEvents' events).
+BATCHES = {"turns", "steps", "events"}
+
+
 def run_scenario(scenario: dict, store: RuntimeMemoryStore, clock=None) -> None:
     saved: dict = {}
     for n, step in enumerate(scenario["steps"]):
@@ -132,6 +136,14 @@ def run_scenario(scenario: dict, store: RuntimeMemoryStore, clock=None) -> None:
         where = f"step {n} ({step['call']})"
         method = getattr(store, snake(step["call"]))
         kwargs = {snake(k): v for k, v in resolve(step.get("args", {}), saved).items()}
+        for batch in BATCHES.intersection(kwargs):
+            # A batch writer's items are objects of a single call's arguments, camelCase
+            # in the scenario as the call's own (their values as given: JSON stays JSON).
+            if isinstance(kwargs[batch], list):
+                kwargs[batch] = [
+                    {snake(k): v for k, v in item.items()} if isinstance(item, dict) else item
+                    for item in kwargs[batch]
+                ]
         if "error" in step:
             with pytest.raises(StoreError) as refused:
                 method(**kwargs)
@@ -164,8 +176,9 @@ def test_every_store_call_is_covered_by_a_scenario():
     steps = [step for p in SCENARIOS for step in json.loads(p.read_text())["steps"]]
     calls = {step["call"] for step in steps if "call" in step}
     api = {
-        "startSession", "endSession", "appendTurn", "startWorkflowRun", "finishWorkflowRun",
-        "addStep", "finishStep", "addEvent", "learnSkill", "draftProposal", "recordValidation",
+        "startSession", "endSession", "appendTurn", "appendTurns", "startWorkflowRun",
+        "finishWorkflowRun", "addStep", "addSteps", "finishStep", "addEvent", "addEvents",
+        "learnSkill", "draftProposal", "recordValidation",
         "recordApproval", "recordDeployOutcome", "publishBehaviorProfile",
         "publishPersonalityProfile", "latestActiveBehaviorProfile",
         "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",

@@ -2,7 +2,7 @@
 import type { Core } from "./core.js";
 import { InvalidInput } from "./errors.js";
 import type { Session, Turn } from "./rows.js";
-import { choice, jsonObject, ROLES, SESSION_STATUSES, text, uuid7 } from "./values.js";
+import { choice, each, jsonObject, ROLES, SESSION_STATUSES, text, uuid7 } from "./values.js";
 
 export interface StartSessionOptions {
   channel?: string | null; metadata?: unknown; startedAt?: string | Date; sessionId?: string;
@@ -40,13 +40,35 @@ export async function endSession(core: Core, sessionId: string, options: EndSess
 export async function appendTurn(
   core: Core, sessionId: string, role: string, content: string, options: AppendTurnOptions = {},
 ): Promise<Turn> {
+  return core.append("conversation_turns", "sessions", sessionId, turnValues(core, role, content, options));
+}
+
+/** A turn of appendTurns: appendTurn's arguments after the session, in one object. */
+export interface TurnInput extends AppendTurnOptions { role: string; content: string }
+const TURN_VALUES = ["role", "content", "tokenCount", "metadata", "createdAt", "turnId"] as const;
+
+/**
+ * Append turns at the session's next turn_indexes in the order given: the rows as many
+ * appendTurn calls write, in one transaction. One turn appendTurn would refuse refuses them
+ * all, naming its place (turns[2]: ...), and nothing is written.
+ */
+export async function appendTurns(core: Core, sessionId: string, turns: TurnInput[]): Promise<Turn[]> {
+  const rows = each(turns, "turns", TURN_VALUES, ["role", "content"], (turn) => {
+    const { role, content, ...options } = turn as unknown as TurnInput;
+    return turnValues(core, role, content, options);
+  });
+  return core.appendAll("conversation_turns", "sessions", sessionId, rows);
+}
+
+/** A turn's columns but its place, checked (one rule for one turn and for many). */
+function turnValues(core: Core, role: string, content: string, options: AppendTurnOptions) {
   const chosenRole = choice(role, ROLES, "role");
   if (typeof content !== "string") throw new InvalidInput(`content must be text; got ${typeof content}`);
   const tokens = options.tokenCount;
   if (tokens !== undefined && tokens !== null && (!Number.isInteger(tokens) || tokens < 0)) {
     throw new InvalidInput(`token_count must be a non-negative integer; got ${JSON.stringify(tokens)}`);
   }
-  const values = {
+  return {
     id: options.turnId === undefined ? uuid7() : text(options.turnId, "id"),
     role: chosenRole,
     content,
@@ -54,7 +76,6 @@ export async function appendTurn(
     created_at: core.when(options.createdAt, "created_at"),
     metadata_json: jsonObject(options.metadata, "metadata"),
   };
-  return core.append("conversation_turns", "sessions", sessionId, values);
 }
 
 /** The session and its turns by turn_index. */

@@ -55,6 +55,28 @@ export class Core {
     return Object.fromEntries((columnsOf(table) as string[]).map((c) => [c, stored[c] ?? null])) as TableRows[T];
   }
 
+  /**
+   * Insert rows at their parent's next indexes, in order, in one transaction: the parent
+   * locked (as ``get`` locks it; NotFound when it does not exist), its children's highest
+   * index read once, each row inserted after (a batch writer's; ``append`` is one row's).
+   */
+  async appendAll<T extends "conversation_turns" | "workflow_steps">(
+    table: T, parentTable: "sessions" | "workflow_runs", parentId: unknown, rows: Row[],
+  ): Promise<TableRows[T][]> {
+    const [parentColumn, indexColumn] = table === "conversation_turns"
+      ? ["session_id", "turn_index"] : ["workflow_run_id", "step_index"];
+    return this.db.write(async (tx) => {
+      await this.get(tx, parentTable, parentId, true);
+      const last = await tx.get(`SELECT MAX("${indexColumn}") AS last FROM "${table}" WHERE "${parentColumn}" = ?`, parentId as string);
+      const first = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+      const stored: TableRows[T][] = [];
+      for (const [n, row] of rows.entries()) {
+        stored.push(await this.insert(tx, table, { ...row, [parentColumn]: parentId, [indexColumn]: first + n }));
+      }
+      return stored;
+    });
+  }
+
   /** Insert a row and return it as stored: every column is given, so no read-back. */
   async insert<T extends Table>(tx: Tx, table: T, row: Row): Promise<TableRows[T]> {
     const columns = columnsOf(table) as string[];

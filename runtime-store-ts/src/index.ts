@@ -14,8 +14,10 @@
  * - engines.ts: SQLite (node:sqlite) and PostgreSQL (pg); contract.ts: the contract files.
  */
 export { CONTRACT_DIR, type Connection, contractConnection, people } from "./contract.js";
-export type { AddEventOptions, AddStepOptions, FinishOptions, StartWorkflowRunOptions, StepReplay, WorkflowReplay } from "./workflows.js";
-export type { AppendTurnOptions, EndSessionOptions, SessionReplay, StartSessionOptions } from "./conversations.js";
+export type {
+  AddEventOptions, AddStepOptions, EventInput, FinishOptions, StartWorkflowRunOptions, StepInput, StepReplay, WorkflowReplay,
+} from "./workflows.js";
+export type { AppendTurnOptions, EndSessionOptions, SessionReplay, StartSessionOptions, TurnInput } from "./conversations.js";
 export type {
   ApprovalOptions, DeployOptions, DraftProposalOptions, LearnSkillOptions, ProposalLineage, RecordedDecision,
   ValidationOptions,

@@ -123,6 +123,15 @@ export class RuntimeMemoryStore {
     return conversations.appendTurn(this.core, sessionId, role, content, options);
   }
 
+  /**
+   * Append turns at the session's next turn_indexes in the order given (each an object of
+   * appendTurn's arguments after the session): the rows as many appendTurn calls write, in
+   * one transaction; one refused refuses them all, naming its place, and nothing is written.
+   */
+  appendTurns(sessionId: string, turns: conversations.TurnInput[]): Promise<Turn[]> {
+    return conversations.appendTurns(this.core, sessionId, turns);
+  }
+
   /** The session and its turns by turn_index. */
   sessionReplay(sessionId: string): Promise<conversations.SessionReplay> {
     return conversations.sessionReplay(this.core, sessionId);
@@ -143,6 +152,15 @@ export class RuntimeMemoryStore {
     return workflows.addStep(this.core, runId, stepName, options);
   }
 
+  /**
+   * Add the run's next steps in the order given (each an object of addStep's arguments after
+   * the run, and finishedAt for a step finished already): the rows as many addStep (and
+   * finishStep) calls write, in one transaction; one refused refuses them all.
+   */
+  addSteps(runId: string, steps: workflows.StepInput[]): Promise<WorkflowStep[]> {
+    return workflows.addSteps(this.core, runId, steps);
+  }
+
   finishStep(stepId: string, options: workflows.FinishOptions): Promise<WorkflowStep> {
     return workflows.finishStep(this.core, stepId, options);
   }
@@ -150,6 +168,14 @@ export class RuntimeMemoryStore {
   /** Record a task event for a run, one of its steps, or neither (system-wide). */
   addEvent(eventType: string, eventLevel: string, message: string, options?: workflows.AddEventOptions): Promise<TaskEvent> {
     return workflows.addEvent(this.core, eventType, eventLevel, message, options);
+  }
+
+  /**
+   * Record task events in the order given (each an object of addEvent's arguments): the rows
+   * as many addEvent calls write, in one transaction; one refused refuses them all.
+   */
+  addEvents(events: workflows.EventInput[]): Promise<TaskEvent[]> {
+    return workflows.addEvents(this.core, events);
   }
 
   /** The run, its steps by step_index with their events, and run-level events. */

@@ -141,3 +141,36 @@ export function strictJsonObject(raw: unknown): Record<string, unknown> {
   const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
   return isObject && depth(value) <= MAX_DEPTH ? (value as Record<string, unknown>) : {};
 }
+
+/**
+ * A batch writer's items (appendTurns, addSteps, addEvents), each checked by ``check`` (the
+ * single call's checks) before anything is written: an item that is no object, names a
+ * value the single call does not take (``takes``) or lacks one it needs (``needs``), or
+ * that ``check`` refuses, refuses the batch, named by its place (``turns[2]: ...``).
+ */
+export function each<T>(
+  items: unknown, what: string, takes: readonly string[], needs: readonly string[],
+  check: (item: Record<string, unknown>) => T,
+): T[] {
+  if (!Array.isArray(items)) {
+    throw new InvalidInput(`${what} must be a list of objects; got ${items === null ? "null" : typeof items}`);
+  }
+  return items.map((item: unknown, n) => {
+    try {
+      if (typeof item !== "object" || item === null || Array.isArray(item)) {
+        throw new InvalidInput(`must be an object of values; got ${Array.isArray(item) ? "a list" : typeof item}`);
+      }
+      const given = item as Record<string, unknown>;
+      const unknown = Object.keys(given).find((key) => !takes.includes(key));
+      if (unknown !== undefined) {
+        throw new InvalidInput(`unknown value ${JSON.stringify(unknown)}; a value is one of ${takes.join(", ")}`);
+      }
+      const missing = needs.find((key) => !(key in given));
+      if (missing !== undefined) throw new InvalidInput(`${missing} is missing`);
+      return check(given);
+    } catch (error) {
+      if (error instanceof InvalidInput) throw new InvalidInput(`${what}[${n}]: ${error.message}`);
+      throw error;
+    }
+  });
+}

@@ -1,9 +1,10 @@
 /** Workflow runs, their steps, and task events (memory_app's runtime wing writes the same rows). */
 import type { Core } from "./core.js";
-import { InvalidInput } from "./errors.js";
+import type { Tx } from "./engines.js";
+import { InvalidInput, StoreError } from "./errors.js";
 import type { TaskEvent, WorkflowRun, WorkflowStep } from "./rows.js";
 import {
-  choice, EVENT_TYPES, jsonObject, LEVELS, RUN_STATUSES, STEP_STATUSES, text, TRIGGER_SOURCES, uuid7,
+  choice, each, EVENT_TYPES, jsonObject, LEVELS, RUN_STATUSES, STEP_STATUSES, text, TRIGGER_SOURCES, uuid7,
 } from "./values.js";
 
 export interface StartWorkflowRunOptions {
@@ -48,14 +49,39 @@ export async function finishWorkflowRun(core: Core, runId: string, options: Fini
 
 /** Add the run's next step (step_index assigned like turn_index). */
 export async function addStep(core: Core, runId: string, stepName: string, options: AddStepOptions = {}): Promise<WorkflowStep> {
-  const values = {
+  return core.append("workflow_steps", "workflow_runs", runId, stepValues(core, stepName, options));
+}
+
+/** A step of addSteps: addStep's arguments after the run, and finishedAt for a step that
+ * is finished already. */
+export interface StepInput extends AddStepOptions { stepName: string; finishedAt?: string | Date }
+const STEP_VALUES = ["stepName", "status", "details", "startedAt", "finishedAt", "stepId"] as const;
+
+/**
+ * Add the run's next steps in the order given: the rows as many addStep calls write, a step
+ * given finishedAt as addStep then finishStep with its status and finishedAt leave it. One
+ * step refused refuses them all, naming its place (steps[2]: ...), and nothing is written.
+ */
+export async function addSteps(core: Core, runId: string, steps: StepInput[]): Promise<WorkflowStep[]> {
+  const rows = each(steps, "steps", STEP_VALUES, ["stepName"], (step) => {
+    const { stepName, finishedAt, ...options } = step as unknown as StepInput;
+    const values = stepValues(core, stepName, options);
+    // finishStep checks the status as addStep does; the time is the one it would write.
+    return finishedAt === undefined || finishedAt === null
+      ? values : { ...values, finished_at: core.when(finishedAt, "finished_at") };
+  });
+  return core.appendAll("workflow_steps", "workflow_runs", runId, rows);
+}
+
+/** A step's columns but its run and place, checked. */
+function stepValues(core: Core, stepName: string, options: AddStepOptions) {
+  return {
     id: options.stepId === undefined ? uuid7() : text(options.stepId, "id"),
     step_name: text(stepName, "step_name"),
     status: choice(options.status ?? "running", STEP_STATUSES, "step status"),
     started_at: core.when(options.startedAt, "started_at"),
     details_json: jsonObject(options.details, "details"),
   };
-  return core.append("workflow_steps", "workflow_runs", runId, values);
 }
 
 export async function finishStep(core: Core, stepId: string, options: FinishOptions): Promise<WorkflowStep> {
@@ -67,6 +93,51 @@ export async function finishStep(core: Core, stepId: string, options: FinishOpti
 export async function addEvent(
   core: Core, eventType: string, eventLevel: string, message: string, options: AddEventOptions = {},
 ): Promise<TaskEvent> {
+  const values = eventValues(core, eventType, eventLevel, message, options);
+  return core.db.write(async (tx) => {
+    const runId = await eventRun(core, tx, options.runId ?? null, options.stepId ?? null, new Map());
+    return core.insert(tx, "task_events", { ...values, workflow_run_id: runId, step_id: options.stepId ?? null });
+  });
+}
+
+/** An event of addEvents: addEvent's arguments in one object. */
+export interface EventInput extends AddEventOptions { eventType: string; eventLevel: string; message: string }
+const EVENT_VALUES = ["eventType", "eventLevel", "message", "runId", "stepId", "payload", "createdAt", "eventId"] as const;
+
+/**
+ * Record task events in the order given: the rows as many addEvent calls write, in one
+ * transaction. One refused refuses them all, naming its place (events[2]: ...), and
+ * nothing is written.
+ */
+export async function addEvents(core: Core, events: EventInput[]): Promise<TaskEvent[]> {
+  const checked = each(events, "events", EVENT_VALUES, ["eventType", "eventLevel", "message"], (event) => {
+    const { eventType, eventLevel, message, ...options } = event as unknown as EventInput;
+    return { options, values: eventValues(core, eventType, eventLevel, message, options) };
+  });
+  if (!checked.length) return [];
+  return core.db.write(async (tx) => {
+    const steps = new Map<string, WorkflowStep>();
+    const rows = [];
+    for (const [n, { options, values }] of checked.entries()) {
+      try {
+        const runId = await eventRun(core, tx, options.runId ?? null, options.stepId ?? null, steps);
+        rows.push({ ...values, workflow_run_id: runId, step_id: options.stepId ?? null });
+      } catch (error) {
+        if (error instanceof StoreError) {
+          const Kind = error.constructor as new (message: string) => StoreError;
+          throw new Kind(`events[${n}]: ${error.message}`);
+        }
+        throw error;
+      }
+    }
+    const stored = [];
+    for (const row of rows) stored.push(await core.insert(tx, "task_events", row));
+    return stored;
+  });
+}
+
+/** An event's columns but its run and step, checked. */
+function eventValues(core: Core, eventType: string, eventLevel: string, message: string, options: AddEventOptions) {
   const values = {
     id: options.eventId === undefined ? uuid7() : text(options.eventId, "id"),
     event_type: choice(eventType, EVENT_TYPES, "event_type"),
@@ -75,19 +146,28 @@ export async function addEvent(
     payload_json: jsonObject(options.payload, "payload"),
     created_at: core.when(options.createdAt, "created_at"),
   };
-  return core.db.write(async (tx) => {
-    let runId = options.runId ?? null;
-    if (runId !== null) await core.get(tx, "workflow_runs", runId);
-    const stepId = options.stepId ?? null;
-    if (stepId !== null) {
-      const step = await core.get(tx, "workflow_steps", stepId);
-      if (runId !== null && step.workflow_run_id !== runId) {
-        throw new InvalidInput(`step '${stepId}' belongs to run '${String(step.workflow_run_id)}'`);
-      }
-      runId = String(step.workflow_run_id);
+  // The ids it names must be ids (whether those rows exist is read in the transaction).
+  for (const [id, table] of [[options.runId, "workflow_runs"], [options.stepId, "workflow_steps"]] as const) {
+    if (id !== undefined && id !== null && (typeof id !== "string" || !id)) {
+      throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
     }
-    return core.insert(tx, "task_events", { ...values, workflow_run_id: runId, step_id: stepId });
-  });
+  }
+  return values;
+}
+
+/** The run an event belongs to: its step's, which must be the run named, if one is; the
+ * run and step named must exist. ``steps``: the steps read so far in this transaction. */
+async function eventRun(
+  core: Core, tx: Tx, runId: string | null, stepId: string | null, steps: Map<string, WorkflowStep>,
+): Promise<string | null> {
+  if (runId !== null) await core.get(tx, "workflow_runs", runId);
+  if (stepId === null) return runId;
+  const step = steps.get(stepId) ?? await core.get(tx, "workflow_steps", stepId);
+  steps.set(stepId, step);
+  if (runId !== null && step.workflow_run_id !== runId) {
+    throw new InvalidInput(`step '${stepId}' belongs to run '${String(step.workflow_run_id)}'`);
+  }
+  return String(step.workflow_run_id);
 }
 
 /** Set a row's final status and the time it reached it. */

@@ -36,12 +36,15 @@ const POSITIONAL: Record<string, string[]> = {
   startSession: ["actor"],
   endSession: ["sessionId"],
   appendTurn: ["sessionId", "role", "content"],
+  appendTurns: ["sessionId", "turns"],
   sessionReplay: ["sessionId"],
   startWorkflowRun: ["workflowName"],
   finishWorkflowRun: ["runId"],
   addStep: ["runId", "stepName"],
+  addSteps: ["runId", "steps"],
   finishStep: ["stepId"],
   addEvent: ["eventType", "eventLevel", "message"],
+  addEvents: ["events"],
   workflowReplay: ["runId"],
   publishBehaviorProfile: ["profileName", "behavior"],
   publishPersonalityProfile: ["profileName", "personality"],
@@ -62,7 +65,10 @@ const POSITIONAL: Record<string, string[]> = {
   annotationsSince: [],
 };
 // Calls whose arguments are all positional (no options object).
-const NO_OPTIONS = new Set(["latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage", "proposalStatus", "annotationsForSession"]);
+const NO_OPTIONS = new Set([
+  "latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",
+  "proposalStatus", "annotationsForSession", "appendTurns", "addSteps", "addEvents",
+]);
 
 const FORMS: Record<string, RegExp> = {
   "<uuid7>": /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

@@ -147,11 +147,11 @@ def traces(request: HttpRequest, media: str | None) -> HttpResponse:
 
 
 def write(export, token: IngestToken) -> Outcome:
-    """The batch's spans through the mapping, which takes each trace in a transaction of
-    its own: SQLite's write lock is held a trace at a time, not a whole batch, so the
-    runtime's and reviewers' writes go in between. A batch that fails midway is answered
+    """The batch's spans through the mapping, in the transactions it chooses (no wider one
+    here: SQLite's write lock is held no longer than the mapping needs it, so the
+    runtime's and reviewers' writes go in between). A batch that fails midway is answered
     503 and sent again; the mapping's ledger skips the spans it had already taken, so
-    nothing is written twice and nothing of a trace is written by halves."""
+    nothing is written twice."""
     try:
         return ingest(export, token=token)
     except (StoreError, DataError) as exc:

@@ -3,6 +3,7 @@ does not allow raises ``InvalidInput`` saying which and why."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,20 @@ from memory_app.timeutil import normalize_iso, now_iso, parse_iso
 
 def choice(value: object, choices: type[models.TextChoices], what: str) -> str:
     """Return value if it is one of the allowed choices."""
-    if value not in choices.values:
-        allowed = ", ".join(choices.values)
-        raise InvalidInput(f"{what} must be one of {allowed}; got {value!r}")
+    try:
+        allowed = value in _values(choices)
+    except TypeError:  # unhashable: no choice
+        allowed = False
+    if not allowed:
+        allowed_ones = ", ".join(choices.values)
+        raise InvalidInput(f"{what} must be one of {allowed_ones}; got {value!r}")
     return str(value)
+
+
+@functools.cache
+def _values(choices: type[models.TextChoices]) -> frozenset[str]:
+    # Django builds ``choices.values`` anew on every read; a write checks several a row.
+    return frozenset(choices.values)
 
 
 def text(value: object, what: str, *, required: bool = True) -> str | None:

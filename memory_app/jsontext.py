@@ -36,18 +36,19 @@ class ParsedJSON:
 
 
 def depth(value: Any) -> int:
-    """How deeply containers nest in a parsed value (iteratively: no recursion limit)."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            level += 1
-            deepest = max(deepest, level)
-            if deepest > MAX_DEPTH:
-                break
-            stack.extend(
-                (child, level) for child in (item.values() if isinstance(item, dict) else item)
-            )
+    """How deeply containers nest in a parsed value, one level at a time (no recursion
+    limit), counting no further than one past ``MAX_DEPTH``. Every write of a JSON column
+    walks its value: a level's containers are gathered without a tuple per value."""
+    level = [value] if isinstance(value, dict | list) else []
+    deepest = 0
+    while level and deepest <= MAX_DEPTH:
+        deepest += 1
+        below = []
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, dict | list):
+                    below.append(child)
+        level = below
     return deepest
 
 

@@ -124,32 +124,37 @@ def insert_rows(
     model: type[models.Model], rows: Sequence[Sequence[Any]], using: str = "default"
 ) -> None:
     """Insert rows given as tuples in the table's column order, each value bound as a single
-    insert binds it, in one statement run once per row: the store's batch writers
-    (memory_app.runtime.writes) after checking every value. Nothing is turned off around
-    it, so every trigger (search, the turn hours, change tokens) fires as for a single
-    insert."""
+    insert binds it, in as few statements as the engine's limit on parameters allows: the
+    store's batch writers (memory_app.runtime.writes) after checking every value. Nothing
+    is turned off around it, so every trigger (search, the turn hours, change tokens) fires
+    as for a single insert. One statement of many rows, not one run per row: on SQLite each
+    statement inside a transaction makes the search indexes (FTS5) write out the terms they
+    hold, a segment each, which cost a turn four times its insert."""
     connection = connections[using]
-    sql = _insert_sql(model, connection)
+    fields = model._meta.local_fields
+    # SQLite's limit on parameters as Django counts it; a thousand rows a statement at most
+    # elsewhere, within PostgreSQL's 65,535 parameters however it binds them.
+    size = max(1, min(connection.ops.bulk_batch_size(fields, rows), 1000))
     with connection.cursor() as cursor:
-        if len(rows) == 1:  # as a single insert runs, logged as one
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, rows)
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            values = [value for row in part for value in row]
+            cursor.execute(_insert_sql(model, connection, len(part)), values)
 
 
-def _insert_sql(model: type[models.Model], connection) -> str:
-    """An INSERT of every column of the model's table, a parameter each (made once per
-    table and engine)."""
-    key = (model, connection.vendor)
+def _insert_sql(model: type[models.Model], connection, count: int = 1) -> str:
+    """An INSERT of ``count`` rows of every column of the model's table, a parameter each
+    (made once per table, engine and count)."""
+    key = (model, connection.vendor, count)
     if key not in _INSERTS:
         name = connection.ops.quote_name
         fields = model._meta.local_fields
         names = ", ".join(name(f.column) for f in fields)
-        placeholders = ", ".join("%s" for _ in fields)
-        # Identifiers come from the model, never from input; values are parameters.
+        row = "(" + ", ".join("%s" for _ in fields) + ")"
         table = name(model._meta.db_table)
-        _INSERTS[key] = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+        # Identifiers come from the model, never from input; values are parameters.
+        _INSERTS[key] = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([row] * count)  # noqa: S608
     return _INSERTS[key]
 
 
-_INSERTS: dict[tuple[type[models.Model], str], str] = {}
+_INSERTS: dict[tuple[type[models.Model], str, int], str] = {}

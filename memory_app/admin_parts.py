@@ -197,6 +197,12 @@ class ReadOnlyInline(ShowsValuesAsStored, admin.TabularInline):
     show_change_link = True
     formset = FirstRowsFormSet
 
+    def view_on_site(self, row):
+        """The row's dashboard page, linked directly: the admin's own "view on site"
+        redirect cannot be reversed for an id another writer gave a newline."""
+        page = getattr(row, "get_absolute_url", None)
+        return page() if page else None
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -4,6 +4,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
+from django.db import connection
 from django.urls import reverse
 
 from memory_app.admin_parts import EstimatedCountPaginator
@@ -114,6 +115,21 @@ def test_lineage_links_and_inlines(superuser_client, lineage):
     assert session_page.count('class="field-turn_index_as_stored"') == 50  # the first 50 inline
     turns = body(superuser_client.get(reverse("admin:memory_app_turn_changelist")))
     assert change_url(lineage["session"]) in turns
+
+
+def test_an_inline_row_whose_id_holds_a_newline_links_to_its_page(superuser_client, lineage):
+    """The admin's own "view on site" address cannot hold such an id (its pattern stops at
+    a newline): the inline links to the row's dashboard page instead."""
+    with connection.cursor() as cursor:  # another writer's proposal of the same skill
+        cursor.execute(
+            "INSERT INTO skill_to_logic_proposals (id, skill_id, proposed_by, proposal_type, "
+            "proposal_json, risk_level, status, created_at, updated_at) VALUES (%s, %s, "
+            "'oxide', 'config_change', '{}', 'low', 'drafted', '2026-12-01', '2026-12-01')",
+            ["p\n1", lineage["proposal"].skill_id],
+        )
+    response = superuser_client.get(change_url(Skill.objects.get()))
+    assert response.status_code == 200
+    assert reverse("memory_app:proposal", args=["p\n1"]) in body(response)
 
 
 def test_admin_lists_do_not_count_a_whole_table(superuser_client, lineage):

@@ -211,6 +211,9 @@ def withdrawable(
         raise NotFound(f"{name} has no v{number}")
     if target.pk in withdrawn:
         raise InvalidInput(f"{name} v{number} is already withdrawn")
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        # Another writer's version text: no withdrawal (nor its URL) can name it.
+        raise InvalidInput(f"{name} v{number!r} is not a version number: it cannot be withdrawn")
     latest = next(v for v in versions if v.pk not in withdrawn)
     if latest is not target:
         raise InvalidInput(

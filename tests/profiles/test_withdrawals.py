@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from memory_app.models import BehaviorProfile, ProfileWithdrawal
 from memory_app.store import InvalidInput
-from tests.helpers import body, count_queries, days_ahead
+from tests.helpers import audit_triggers_lifted, body, count_queries, days_ahead
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +115,18 @@ def test_a_profile_admin_withdraws_a_scheduled_version(admin_client, tom, store,
     assert "overlap" not in page  # an empty window is no overlap
     assert "gap:" not in page
     assert f'action="{withdraw_url(2)}"' not in page  # nothing left to withdraw
+
+
+def test_a_scheduled_version_another_writer_numbered_with_text_is_offered_no_withdrawal(
+    admin_client, tom
+):
+    """No withdrawal (nor its URL, whose version is a number) can name it: the page says
+    nothing of withdrawing instead of failing to build the form's address."""
+    with audit_triggers_lifted() as cursor:
+        cursor.execute("UPDATE behavior_profiles SET version = 'two' WHERE version = 2")
+    response = admin_client.get(profile_url())
+    assert response.status_code == 200
+    assert 'class="withdraw"' not in body(response)
 
 
 def test_only_profile_admins_withdraw(reviewer_client, client, ops, tom):

@@ -32,7 +32,7 @@ from memory_app.review import queues as review_queues
 from memory_app.review import reads as review_reads
 from memory_app.review import writes as review_writes
 from memory_app.review.reads import AnnotationRead, AnnotationsSince
-from memory_app.runtime import bulk, replays
+from memory_app.runtime import batch_writes, bulk, replays
 from memory_app.runtime import writes as runtime_writes
 from memory_app.runtime.replays import SessionReplay, StepReplay, WorkflowReplay
 
@@ -90,14 +90,21 @@ class RuntimeMemoryStore:
     start_session = staticmethod(runtime_writes.start_session)
     end_session = staticmethod(runtime_writes.end_session)
     append_turn = staticmethod(runtime_writes.append_turn)
-    append_turns = staticmethod(runtime_writes.append_turns)
     start_workflow_run = staticmethod(runtime_writes.start_workflow_run)
     finish_workflow_run = staticmethod(runtime_writes.finish_workflow_run)
     add_step = staticmethod(runtime_writes.add_step)
-    add_steps = staticmethod(runtime_writes.add_steps)
     finish_step = staticmethod(runtime_writes.finish_step)
     add_event = staticmethod(runtime_writes.add_event)
-    add_events = staticmethod(runtime_writes.add_events)
+
+    # --- the same rows, many a call (memory_app.runtime.batch_writes) --------------------
+    start_sessions = staticmethod(batch_writes.start_sessions)
+    append_turns = staticmethod(batch_writes.append_turns)
+    append_turns_across = staticmethod(batch_writes.append_turns_across)
+    start_workflow_runs = staticmethod(batch_writes.start_workflow_runs)
+    finish_workflow_runs = staticmethod(batch_writes.finish_workflow_runs)
+    add_steps = staticmethod(batch_writes.add_steps)
+    add_steps_across = staticmethod(batch_writes.add_steps_across)
+    add_events = staticmethod(batch_writes.add_events)
 
     # --- skills, proposals and governed rows (memory_app.promotion.writes) --------------
     learn_skill = staticmethod(promotion_writes.learn_skill)

@@ -13,6 +13,7 @@ refusal (``StoreError``) is raised outside, leaving the caller's transaction as 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -90,42 +91,58 @@ def _columns(model: type[models.Model]) -> tuple[list[models.Field], list[type |
     return fields, plain
 
 
-def next_position(
-    model: type[models.Model], parent: str, field: str, parent_id: object
-) -> int | None:
-    """Lock the row that rows of ``model`` hang from by ``parent`` (a foreign key) as ``get``
-    locks a parent, and return the position after the highest ``field`` among its rows: 0,
-    1, 2, ... without gaps; None when there is no such row (``not_found`` says so). Run
-    inside the transaction that inserts at it: no other writer appends between the read
-    and the insert."""
-    lock, last = _position_sql(model, parent, field, connections[DEFAULT_DB_ALIAS].vendor)
-    parent_id = checked_id(model._meta.get_field(parent).related_model, parent_id)
-    with transaction.mark_for_rollback_on_error(), connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(lock, [parent_id])
-        if cursor.fetchone() is None:
-            return None
-        cursor.execute(last, [parent_id])
-        (highest,) = cursor.fetchone()
-    return 0 if highest is None else highest + 1
-
-
-@functools.cache
-def _position_sql(
-    model: type[models.Model], parent: str, field: str, vendor: str
-) -> tuple[str, str]:
+def locked(model: type[models.Model], ids: Iterable[str]) -> set[str]:
+    """Lock the rows of these ids, as ``get`` locks a parent, and return those that exist,
+    in one statement for up to 500 ids; locked in the order of their ids, so two writers
+    of the same rows never each hold one the other waits for."""
+    ids = sorted(set(ids))
     connection = connections[DEFAULT_DB_ALIAS]
     name = connection.ops.quote_name
-    key = model._meta.get_field(parent)
-    parent_model = key.related_model
     # SQLite has no FOR UPDATE, nor needs it (see ``get``).
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    # Identifiers come from the models, never from input; the id is a parameter.
-    return (
-        f"SELECT 1 FROM {name(parent_model._meta.db_table)} "  # noqa: S608
-        f"WHERE {name(parent_model._meta.pk.column)} = %s{for_update}",
-        f"SELECT MAX({name(model._meta.get_field(field).column)}) "  # noqa: S608
-        f"FROM {name(model._meta.db_table)} WHERE {name(key.column)} = %s",
-    )
+    table, pk = name(model._meta.db_table), name(model._meta.pk.column)
+    found: set[str] = set()
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            # Identifiers come from the model, never from input; ids are parameters.
+            cursor.execute(
+                f"SELECT {pk} FROM {table} WHERE {pk} IN ({marks}) ORDER BY {pk}{for_update}",  # noqa: S608
+                chunk,
+            )
+            found.update(row[0] for row in cursor.fetchall())
+    return found
+
+
+def next_positions(
+    model: type[models.Model], parent: str, field: str, parent_ids: Iterable[str]
+) -> dict[str, int]:
+    """Lock the rows that rows of ``model`` hang from by ``parent`` (a foreign key)
+    (``locked``) and return for each the position after the highest ``field`` among its
+    rows: 0, 1, 2, ... without gaps. A parent that does not exist is left out
+    (``not_found`` says so). Run inside the transaction that inserts at them: no other
+    writer appends between the read and the insert."""
+    key = model._meta.get_field(parent)
+    found = dict.fromkeys(locked(key.related_model, parent_ids), 0)
+    connection = connections[DEFAULT_DB_ALIAS]
+    name = connection.ops.quote_name
+    parents, fk = sorted(found), name(key.column)
+    column, children = name(model._meta.get_field(field).column), name(model._meta.db_table)
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        for start in range(0, len(parents), 500):
+            chunk = parents[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            # Identifiers come from the models, never from input; ids are parameters.
+            cursor.execute(
+                f"SELECT {fk}, MAX({column}) FROM {children} "  # noqa: S608
+                f"WHERE {fk} IN ({marks}) GROUP BY {fk}",
+                chunk,
+            )
+            for parent_id, highest in cursor.fetchall():
+                if highest is not None:
+                    found[parent_id] = highest + 1
+    return found
 
 
 def finish[M: models.Model](model: type[M], pk: str, status: str, time_field: str, when: str) -> M:

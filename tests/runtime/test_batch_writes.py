@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from memory_app.errors import InvalidInput, NotFound, StoreError
 from memory_app.models import Turn, WorkflowStep
-from memory_app.runtime.models import EventType, Role, StepStatus
+from memory_app.runtime.models import EventType, Role, StepStatus, TriggerSource
 from memory_app.store import RuntimeMemoryStore
 from tests.helpers import TEST_NOW
 
@@ -145,6 +145,122 @@ def test_add_steps_writes_the_rows_add_step_and_finish_step_write(clock, before,
     singles = rolled_back(lambda: write(batch=False))
     assert rolled_back(lambda: write(batch=True)) == singles
     assert singles[0] == list(range(before, before + len(values)))
+
+
+session_starts = given_values(
+    st.fixed_dictionaries({
+        "actor": names, "channel": st.none() | names, "metadata": objects, "started_at": times,
+        "session_id": ids,
+    })
+)  # fmt: skip
+run_starts = given_values(
+    st.fixed_dictionaries({
+        "workflow_name": names, "trigger_source": st.sampled_from(TriggerSource.values),
+        "initiated_by": names, "status": st.none() | st.sampled_from(["queued", "running"]),
+        "context": objects, "started_at": times, "run_id": ids,
+    })
+)  # fmt: skip
+
+
+@given(
+    sessions=st.lists(session_starts, max_size=5, unique_by=distinct_ids("session_id")),
+    runs=st.lists(run_starts, max_size=5, unique_by=distinct_ids("run_id")),
+)
+def test_starting_sessions_and_runs_writes_the_rows_the_single_calls_write(clock, sessions, runs):
+    clock.set(TEST_NOW, ticking=False)
+    given_ids = {v.get("session_id") for v in sessions} | {v.get("run_id") for v in runs}
+
+    def write(batch: bool):
+        if batch:
+            made = store.start_sessions(sessions), store.start_workflow_runs(runs)
+        else:
+            made = (
+                [store.start_session(**v) for v in sessions],
+                [store.start_workflow_run(**v) for v in runs],
+            )
+        return (
+            rows("sessions", [s.pk for s in made[0]], given_ids),
+            rows("workflow_runs", [r.pk for r in made[1]], given_ids),
+        )
+
+    assert rolled_back(lambda: write(batch=True)) == rolled_back(lambda: write(batch=False))
+
+
+FINISHES = st.fixed_dictionaries(
+    {"run_id": st.sampled_from(["r-1", "r-2"]),
+     "status": st.sampled_from(["failed", "succeeded", "aborted"]), "finished_at": times},
+)  # fmt: skip
+
+
+@given(finishes=st.lists(given_values(FINISHES), max_size=4))
+def test_finishing_runs_writes_what_finish_workflow_run_writes_in_turn(clock, finishes):
+    clock.set(TEST_NOW, ticking=False)
+
+    def write(batch: bool):
+        for run_id in ("r-1", "r-2"):
+            store.start_workflow_run("w", trigger_source="cron", initiated_by="t", run_id=run_id)
+        if batch:
+            written = store.finish_workflow_runs(finishes)
+        else:
+            written = [store.finish_workflow_run(**v) for v in finishes]
+        return [bulk_row(r) for r in written], rows("workflow_runs", ["r-1", "r-2"], {"r-1", "r-2"})
+
+    assert rolled_back(lambda: write(batch=True)) == rolled_back(lambda: write(batch=False))
+
+
+def bulk_row(row) -> dict:
+    return {f.column: getattr(row, f.attname) for f in row._meta.concrete_fields}
+
+
+@given(values=st.lists(
+    st.tuples(st.sampled_from(["s-1", "s-2"]), turns), max_size=8,
+    unique_by=lambda pair: pair[1].get("turn_id") or object(),
+))  # fmt: skip
+def test_turns_across_sessions_are_the_rows_append_turn_writes(clock, values):
+    clock.set(TEST_NOW, ticking=False)
+    given_ids = {v["turn_id"] for _, v in values if "turn_id" in v}
+
+    def write(batch: bool):
+        for session_id in ("s-1", "s-2"):
+            store.start_session("tom", session_id=session_id)
+            store.append_turn(session_id, "user", "earlier")
+        if batch:
+            written = store.append_turns_across([v | {"session_id": s} for s, v in values])
+        else:
+            written = [store.append_turn(s, **v) for s, v in values]
+        made = [turn.pk for turn in written]
+        return rows("conversation_turns", made, given_ids), turn_hours()
+
+    assert rolled_back(lambda: write(batch=True)) == rolled_back(lambda: write(batch=False))
+
+
+@given(values=st.lists(
+    st.tuples(st.sampled_from(["r-1", "r-2"]), steps), max_size=8,
+    unique_by=lambda pair: pair[1].get("step_id") or object(),
+))  # fmt: skip
+def test_steps_across_runs_are_the_rows_add_step_and_finish_step_write(clock, values):
+    clock.set(TEST_NOW, ticking=False)
+    given_ids = {v["step_id"] for _, v in values if "step_id" in v}
+
+    def single(run_id: str, value: dict) -> WorkflowStep:
+        value = dict(value)
+        finished_at = value.pop("finished_at", None)
+        step = store.add_step(run_id, **value)
+        if finished_at is None:
+            return step
+        status = value.get("status", StepStatus.RUNNING)
+        return store.finish_step(step.pk, status=status, finished_at=finished_at)
+
+    def write(batch: bool):
+        for run_id in ("r-1", "r-2"):
+            store.start_workflow_run("w", trigger_source="cron", initiated_by="t", run_id=run_id)
+        if batch:
+            written = store.add_steps_across([v | {"run_id": r} for r, v in values])
+        else:
+            written = [single(r, v) for r, v in values]
+        return rows("workflow_steps", [step.pk for step in written], given_ids)
+
+    assert rolled_back(lambda: write(batch=True)) == rolled_back(lambda: write(batch=False))
 
 
 def event_values(links):
@@ -340,3 +456,37 @@ def test_a_batch_that_is_no_list_is_refused(parents):
     ):
         with pytest.raises(InvalidInput, match="must be a list of mappings"):
             call()
+
+
+def test_a_parent_missing_from_a_batch_across_parents_is_named_by_the_item_and_nothing_written(
+    parents,
+):
+    before = written_rows()
+    turns = [{"session_id": parents, "role": "user", "content": "x"},
+             {"session_id": "gone", "role": "user", "content": "y"}]  # fmt: skip
+    with pytest.raises(NotFound, match=r"^turns\[1\]: no sessions row with id 'gone'$"):
+        store.append_turns_across(turns)
+    with pytest.raises(NotFound, match=r"^steps\[0\]: no workflow_runs row with id 'gone'$"):
+        store.add_steps_across([{"run_id": "gone", "step_name": "x"}])
+    finishes = [{"run_id": "r-1", "status": "succeeded"}, {"run_id": "gone", "status": "failed"}]
+    with pytest.raises(NotFound, match=r"^runs\[1\]: no workflow_runs row with id 'gone'$"):
+        store.finish_workflow_runs(finishes)
+    with pytest.raises(InvalidInput, match=r"^turns\[0\]: session_id is missing$"):
+        store.append_turns_across([{"role": "user", "content": "x"}])
+    with pytest.raises(InvalidInput, match=r"^runs\[0\]: a run finishes failed, succeeded"):
+        store.finish_workflow_runs([{"run_id": "r-1", "status": "running"}])
+    with pytest.raises(InvalidInput, match=r"^sessions\[1\]: actor must be a non-empty text"):
+        store.start_sessions([{"actor": "tom"}, {"actor": " "}])
+    with pytest.raises(InvalidInput, match=r"^runs\[0\]: a run starts queued or running"):
+        store.start_workflow_runs(
+            [
+                {
+                    "workflow_name": "w",
+                    "trigger_source": "cron",
+                    "initiated_by": "t",
+                    "status": "failed",
+                }
+            ]
+        )
+    assert written_rows() == before
+    assert store.workflow_replay("r-1").run.status == "running"

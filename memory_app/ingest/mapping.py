@@ -31,8 +31,7 @@ from memory_app.ingest.messages import read_messages
 from memory_app.ingest.models import IngestSpan, IngestToken, IngestTrace
 from memory_app.ingest.spans import ReadSpan, Rejected, attributes, iso, read_span
 from memory_app.ingest.transcripts import Conversations, Transcripts
-from memory_app.ingest.workflows import Timeline, chunks
-from memory_app.store import RuntimeMemoryStore
+from memory_app.ingest.workflows import Rows, Timeline, chunks
 from memory_app.timeutil import now_iso
 
 # How many rejections an answer names one by one; the rest are counted.
@@ -140,7 +139,9 @@ def _refusal(exc: Exception) -> str:
 class _Batch:
     """The traces one transaction takes in (each a list of spans sorted by start), and what
     the ingest tables hold of them, read for all of them at once: the spans the ledger has
-    seen, the traces' rows, and their conversations (``transcripts.Conversations``)."""
+    seen, the traces' rows, and their conversations (``transcripts.Conversations``). What
+    the traces write is gathered by kind (``workflows.Rows``) and written once all are
+    read, each kind in one call of the store's batch writers."""
 
     def __init__(self, traces: list[list[ReadSpan]], token: IngestToken) -> None:
         self.traces, self.token = traces, token
@@ -157,15 +158,15 @@ class _Batch:
             }
         sessions = {row.session_id for row in self.found.values() if row.session_id}
         self.conversations = Conversations((s for t in traces for s in t), sessions)
+        self.rows = Rows()
         self.changed: list[IngestTrace] = []
         self.ledger: list[dict[str, Any]] = []  # IngestSpan rows, by column
-        self.events: list[dict[str, Any]] = []  # every trace's task events
 
     def write(self) -> int:
         """Write every trace's spans not in the ledger yet; how many spans were only
         acknowledged (no AI instrumentation's attributes, in a trace with no run)."""
         unmapped = sum(self._trace(trace) for trace in self.traces)
-        RuntimeMemoryStore.add_events(self.events)
+        self.rows.write()
         self.conversations.save()
         for row in self.changed:
             if not row._state.adding:
@@ -192,7 +193,7 @@ class _Batch:
                 fresh.append(span)
         if not fresh:
             return 0
-        timeline = Timeline(trace_id, self.token, self.found.get(trace_id))
+        timeline = Timeline(trace_id, self.token, self.found.get(trace_id), self.rows)
         steps = {}
         if timeline.has_run or any(span.is_genai for span in fresh):
             first = next(span for span in fresh if span.is_genai or timeline.has_run)
@@ -200,8 +201,8 @@ class _Batch:
             steps = timeline.add(fresh)
         turns = {}
         if steps:
-            turns = Transcripts(timeline, self.token, self.conversations).record(fresh, steps)
-        self.events += timeline.events
+            transcripts = Transcripts(timeline, self.token, self.conversations, self.rows)
+            turns = transcripts.record(fresh, steps)
         if timeline.changed:
             self.changed.append(timeline.trace)
         received_at = now_iso()
@@ -211,7 +212,7 @@ class _Batch:
                 "span_id": span.span_id,
                 "token_id": self.token.pk,
                 "received_at": received_at,
-                "step_id": step.pk if (step := steps.get(span.span_id)) else None,
+                "step_id": steps.get(span.span_id),
                 "turns": turns.get(span.span_id, 0),
             }
             for span in fresh

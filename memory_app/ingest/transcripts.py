@@ -24,18 +24,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from itertools import groupby
 from typing import Any
 
 from django.db.models import Count, Max
 
 from memory_app import writing
+from memory_app.ids import new_id
 from memory_app.ingest.messages import OUTPUT, Message
 from memory_app.ingest.models import IngestConversation, IngestMessage, IngestToken
 from memory_app.ingest.spans import ReadSpan, iso
-from memory_app.ingest.workflows import Timeline, chunks, storable
-from memory_app.runtime.models import Turn, WorkflowStep
-from memory_app.store import RuntimeMemoryStore
+from memory_app.ingest.workflows import Rows, Timeline, chunks, storable
+from memory_app.runtime.models import Turn
 from memory_app.timeutil import now_iso
 
 MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "ai.response.model", "ai.model.id")
@@ -101,13 +100,15 @@ class Conversations:
 class Transcripts:
     """The sessions one trace's spans write their messages to."""
 
-    def __init__(self, timeline: Timeline, token: IngestToken, shared: Conversations) -> None:
-        self.timeline, self.token, self.shared = timeline, token, shared
+    def __init__(
+        self, timeline: Timeline, token: IngestToken, shared: Conversations, rows: Rows
+    ) -> None:
+        self.timeline, self.token, self.shared, self.rows = timeline, token, shared, rows
         self.sessions: dict[str | None, str] = {}  # conversation id -> session id
 
-    def record(self, spans: list[ReadSpan], steps: dict[str, WorkflowStep]) -> dict[str, int]:
-        """Write the new messages of ``spans`` (sorted by start); how many turns each span
-        added, by span id."""
+    def record(self, spans: list[ReadSpan], steps: dict[str, str]) -> dict[str, int]:
+        """The new messages of ``spans`` (sorted by start) as turns (``Rows``), ``steps``
+        the step id of each span; how many turns each span added, by span id."""
         default = next((s.conversation_id for s in spans if s.conversation_id), None)
         happened = []
         for span in spans:
@@ -119,27 +120,22 @@ class Transcripts:
                 happened.append((key, span, message, seen[message.fingerprint]))
         happened.sort(key=lambda item: item[0])
         added: Counter = Counter()
-        turns: list[tuple[str, dict[str, Any], str]] = []  # session, turn, fingerprint
         for _, span, message, occurrence in happened:
             session_id = self.session_for(span, span.conversation_id or default, message)
             counts = self.shared.counts[session_id]
             if counts[message.fingerprint] >= occurrence:
                 continue
-            turns.append(
-                (session_id, self._turn(session_id, span, message, steps.get(span.span_id)),
-                 message.fingerprint)
-            )  # fmt: skip
+            turn = self._turn(session_id, span, message, steps.get(span.span_id))
+            self.rows.turns.append(turn)
+            self.shared.fingerprints.append(
+                {
+                    "turn_id": turn["turn_id"],
+                    "session_id": session_id,
+                    "fingerprint": message.fingerprint,
+                }
+            )
             counts[message.fingerprint] += 1
             added[span.span_id] += 1
-        # The turns in the order they happened: a session's turns that follow one another in
-        # one call (a trace's messages mostly go to one session).
-        for session_id, run in groupby(turns, key=lambda turn: turn[0]):
-            run = list(run)
-            written = RuntimeMemoryStore.append_turns(session_id, [turn for _, turn, _ in run])
-            self.shared.fingerprints += [
-                {"turn_id": turn.pk, "session_id": session_id, "fingerprint": fingerprint}
-                for turn, (_, _, fingerprint) in zip(written, run, strict=True)
-            ]
         return dict(added)
 
     def session_for(self, span: ReadSpan, conversation: str | None, first: Message) -> str:
@@ -164,25 +160,33 @@ class Transcripts:
         return session_id
 
     def _start(self, span: ReadSpan, about: dict[str, Any], first: Message) -> str:
-        session = RuntimeMemoryStore.start_session(
-            storable(span.service or self.token.name),
-            channel="api",
-            metadata={"otlp": about | {"source": self.token.name, "resource": span.resource}},
-            started_at=iso(first.time_ns),
+        session_id = new_id()
+        self.rows.sessions.append(
+            {
+                "actor": storable(span.service or self.token.name),
+                "channel": "api",
+                "metadata": {
+                    "otlp": about | {"source": self.token.name, "resource": span.resource}
+                },
+                "started_at": iso(first.time_ns),
+                "session_id": session_id,
+            }
         )
-        self.shared.started(session.pk)
-        return session.pk
+        self.shared.started(session_id)
+        return session_id
 
-    def _turn(self, session_id: str, span: ReadSpan, message: Message, step) -> dict[str, Any]:
-        """The message as a turn's values (``append_turns``)."""
+    def _turn(
+        self, session_id: str, span: ReadSpan, message: Message, step_id: str | None
+    ) -> dict[str, Any]:
+        """The message as a turn's values (``append_turns_across``)."""
         created_at = iso(message.time_ns)
         otlp: dict[str, Any] = {
             "trace_id": span.trace_id,
             "span_id": span.span_id,
             "source": message.source,
         }
-        if step is not None:
-            otlp |= {"workflow_run_id": step.workflow_run_id, "step_id": step.pk}
+        if step_id is not None:
+            otlp |= {"workflow_run_id": self.timeline.run_id, "step_id": step_id}
         last = self.shared.last
         if created_at < last[session_id]:
             otlp["arrived_late"] = True
@@ -200,9 +204,11 @@ class Transcripts:
                 token_count = span.usage.get("output_tokens")
         last[session_id] = max(last[session_id], created_at)
         return {
+            "session_id": session_id,
             "role": message.role,
             "content": storable(message.content),
             "token_count": token_count,
             "metadata": metadata,
             "created_at": created_at,
+            "turn_id": new_id(),
         }

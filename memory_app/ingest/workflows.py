@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from memory_app.base_models import Level
+from memory_app.ids import new_id
 from memory_app.ingest.models import IngestToken, IngestTrace
 from memory_app.ingest.spans import ReadSpan
 from memory_app.jsontext import strict_json_object
@@ -30,7 +31,6 @@ from memory_app.runtime.models import (
     StepStatus,
     TriggerSource,
     WorkflowRun,
-    WorkflowStep,
 )
 from memory_app.store import RuntimeMemoryStore
 from memory_app.timeutil import now_iso
@@ -54,68 +54,101 @@ def operation(span: ReadSpan) -> str | None:
     return None
 
 
-class Timeline:
-    """The run of one trace and the steps and events its spans become."""
+class Rows:
+    """What a batch's traces write through the store, by kind, each a call's items: the
+    mapping writes them kind by kind once every trace is read (``write``), so each kind is
+    one call and one statement of many rows for the whole batch, and the search index takes
+    all its turns at once. The rows name one another by the ids given them here."""
 
-    def __init__(self, trace_id: str, token: IngestToken, found: IngestTrace | None) -> None:
+    def __init__(self) -> None:
+        self.sessions: list[dict[str, Any]] = []  # start_sessions
+        self.runs: list[dict[str, Any]] = []  # start_workflow_runs
+        self.steps: list[dict[str, Any]] = []  # add_steps_across
+        self.events: list[dict[str, Any]] = []  # add_events
+        self.finished: list[dict[str, Any]] = []  # finish_workflow_runs
+        self.turns: list[dict[str, Any]] = []  # append_turns_across
+
+    def write(self) -> None:
+        """In the order the rows name one another: a step its run, a turn its step."""
+        RuntimeMemoryStore.start_sessions(self.sessions)
+        RuntimeMemoryStore.start_workflow_runs(self.runs)
+        RuntimeMemoryStore.add_steps_across(self.steps)
+        RuntimeMemoryStore.add_events(self.events)
+        RuntimeMemoryStore.finish_workflow_runs(self.finished)
+        RuntimeMemoryStore.append_turns_across(self.turns)
+
+
+class Timeline:
+    """The run of one trace and the steps and events its spans become (``Rows``)."""
+
+    def __init__(
+        self, trace_id: str, token: IngestToken, found: IngestTrace | None, rows: Rows
+    ) -> None:
         """``found``: the trace's row (its run selected with it), when a batch made one."""
-        self.trace_id, self.token = trace_id, token
+        self.trace_id, self.token, self.rows = trace_id, token, rows
         # The trace's row as this batch leaves it, written once by the mapping (``changed``).
         self.trace = found or IngestTrace(trace_id=trace_id, token=token, created_at=now_iso())
         self.changed = False
-        self.events: list[dict[str, Any]] = []  # task events' values (``add``)
-        self.run: WorkflowRun | None = found.run if found is not None else None
-        self.run_resource = self._resource_of(self.run)
+        run: WorkflowRun | None = found.run if found is not None else None
+        self.run_id = run.pk if run is not None else None
+        self.running = run is not None and run.status == RunStatus.RUNNING
+        self.run_resource = self._resource_of(run)
 
     @property
     def has_run(self) -> bool:
-        return self.run is not None
+        return self.run_id is not None
 
-    def start_run(self, first: ReadSpan, started_at: str) -> WorkflowRun:
-        """The trace's run, started at its earliest span known here."""
-        if self.run is not None:
-            return self.run
-        self.run = RuntimeMemoryStore.start_workflow_run(
-            storable(first.service or self.token.name),
-            trigger_source=TriggerSource.AGENT,
-            initiated_by=storable(self.token.name),
-            context={
-                "otlp": {
-                    "trace_id": self.trace_id,
-                    "source": self.token.name,
-                    "resource": first.resource,
-                }
-            },
-            started_at=started_at,
+    def start_run(self, first: ReadSpan, started_at: str) -> str:
+        """The trace's run, started at its earliest span known here: its id."""
+        if self.run_id is not None:
+            return self.run_id
+        self.run_id, self.running = new_id(), True
+        self.rows.runs.append(
+            {
+                "workflow_name": storable(first.service or self.token.name),
+                "trigger_source": TriggerSource.AGENT,
+                "initiated_by": storable(self.token.name),
+                "context": {
+                    "otlp": {
+                        "trace_id": self.trace_id,
+                        "source": self.token.name,
+                        "resource": first.resource,
+                    }
+                },
+                "started_at": started_at,
+                "run_id": self.run_id,
+            }
         )
-        self.trace.run, self.changed = self.run, True
+        self.trace.run_id, self.changed = self.run_id, True
         self.run_resource = first.resource
-        return self.run
+        return self.run_id
 
-    def add(self, spans: list[ReadSpan]) -> dict[str, WorkflowStep]:
-        """The spans as the run's next steps, finished, by span id, and their events as
-        ``events`` (the batch writes every trace's at once); the first root span (no
-        parent) among them finishes the run, as the whole trace ends with it."""
-        assert self.run is not None
-        steps = RuntimeMemoryStore.add_steps(self.run.pk, [self._step(span) for span in spans])
-        self.events = [
-            event
-            for span, step in zip(spans, steps, strict=True)
-            for event in self._events(span, step)
-        ]
+    def add(self, spans: list[ReadSpan]) -> dict[str, str]:
+        """The spans as the run's next steps, finished, with their events; their step ids by
+        span id. The first root span (no parent) among them finishes the run, as the whole
+        trace ends with it."""
+        assert self.run_id is not None
+        steps = {span.span_id: new_id() for span in spans}
+        for span in spans:
+            self.rows.steps.append(self._step(span) | {"step_id": steps[span.span_id]})
+            self.rows.events += self._events(span, steps[span.span_id])
         root = next((span for span in spans if not span.parent_span_id), None)
-        if root is not None and self.run.status == RunStatus.RUNNING:
-            self.run = RuntimeMemoryStore.finish_workflow_run(
-                self.run.pk,
-                status=RunStatus.FAILED if root.failed else RunStatus.SUCCEEDED,
-                finished_at=root.end,
+        if root is not None and self.running:
+            self.rows.finished.append(
+                {
+                    "run_id": self.run_id,
+                    "status": RunStatus.FAILED if root.failed else RunStatus.SUCCEEDED,
+                    "finished_at": root.end,
+                }
             )
-        return {span.span_id: step for span, step in zip(spans, steps, strict=True)}
+            self.running = False
+        return steps
 
     def _step(self, span: ReadSpan) -> dict[str, Any]:
-        """The span as a finished step's values (``add_steps``)."""
+        """The span as a finished step's values (``add_steps_across``)."""
         name = span.name if span.name.strip() else (operation(span) or "span")
         return {
+            "run_id": self.run_id,
             "step_name": storable(name),
             "status": StepStatus.FAILED if span.failed else StepStatus.SUCCEEDED,
             "details": self._details(span),
@@ -156,7 +189,7 @@ class Timeline:
         otlp = context.get("otlp")
         return otlp.get("resource") if isinstance(otlp, dict) else None
 
-    def _events(self, span: ReadSpan, step: WorkflowStep) -> list[dict[str, Any]]:
+    def _events(self, span: ReadSpan, step_id: str) -> list[dict[str, Any]]:
         """The span's events and failure as task events' values (``add_events``)."""
         ids = {"trace_id": span.trace_id, "span_id": span.span_id}
         events = []
@@ -170,10 +203,12 @@ class Timeline:
                 kind = event.attributes.get("exception.type")
                 message = event.attributes.get("exception.message")
                 said = ": ".join(str(part) for part in (kind, message) if part) or "an exception"
-                events.append(_event(EventType.ERROR, Level.HIGH, said, step, payload, event.time))
+                events.append(
+                    _event(EventType.ERROR, Level.HIGH, said, step_id, payload, event.time)
+                )
             else:
                 said = event.name or "event"
-                events.append(_event(EventType.INFO, Level.LOW, said, step, payload, event.time))
+                events.append(_event(EventType.INFO, Level.LOW, said, step_id, payload, event.time))
         if span.failed:
             error_type = span.attributes.get("error.type")
             said = (
@@ -184,17 +219,17 @@ class Timeline:
             payload = {"otlp": ids | {"status": "ERROR"}}
             if error_type is not None:
                 payload["error.type"] = error_type
-            events.append(_event(EventType.ERROR, Level.HIGH, said, step, payload, span.end))
+            events.append(_event(EventType.ERROR, Level.HIGH, said, step_id, payload, span.end))
         return events
 
 
-def _event(kind: str, level: str, message: str, step, payload, created_at) -> dict[str, Any]:
+def _event(kind: str, level: str, message: str, step_id, payload, created_at) -> dict[str, Any]:
     text = storable(message)
     return {
         "event_type": kind,
         "event_level": level,
         "message": text if text.strip() else "(no message)",
-        "step_id": step.pk,
+        "step_id": step_id,
         "payload": payload,
         "created_at": created_at,
     }

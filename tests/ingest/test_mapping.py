@@ -290,14 +290,14 @@ def test_a_span_the_store_refuses_writes_nothing_and_the_rest_of_its_trace_is_ta
     from memory_app.ingest import workflows
     from memory_app.store import InvalidInput, RuntimeMemoryStore
 
-    add_steps = RuntimeMemoryStore.add_steps
+    add_steps = RuntimeMemoryStore.add_steps_across
 
-    def refusing(run_id, steps):
+    def refusing(steps):
         if any(step["step_name"] == "execute_tool get_weather" for step in steps):
             raise InvalidInput("no tools today")
-        return add_steps(run_id, steps)
+        return add_steps(steps)
 
-    monkeypatch.setattr(workflows.RuntimeMemoryStore, "add_steps", staticmethod(refusing))
+    monkeypatch.setattr(workflows.RuntimeMemoryStore, "add_steps_across", staticmethod(refusing))
     outcome = ingest(otlp_payload("openai_agents.json"), token=ingest_token())
     assert outcome.rejected_spans == 1
     assert "span b2c3d4e5f6071829" in outcome.error_message

@@ -119,23 +119,24 @@ def test_a_batch_is_one_transaction_of_a_few_statements_a_span():
     statements = [q["sql"] for q in captured.captured_queries]
     # The batch's own savepoint (this test runs in a transaction): no store call makes one.
     assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 1
-    # A trace: its session, its run, its steps (lock, last index, insert), the run
-    # finished, its turns (lock, last index, insert); the batch: reads and writes of the
-    # ledger, the events in one insert. It was 71 for such a trace, one call a row.
-    assert len(statements) <= 9 * 20 + 16, "\n".join(statements)
+    # Each kind of row in one statement for the whole batch (the ledger read, the sessions,
+    # runs, steps, events and turns written, each parent locked and its last index read
+    # once), and each run finished by one UPDATE: a trace of four spans was 71 statements,
+    # one store call a row, and 9 with a batch writer's call per trace.
+    assert len(statements) <= 25 + 20, "\n".join(statements)
 
 
 def test_a_span_the_store_refuses_is_rejected_alone_and_the_rest_of_the_batch_is_taken(
     monkeypatch,
 ):
-    add_steps = RuntimeMemoryStore.add_steps
+    add_steps = RuntimeMemoryStore.add_steps_across
 
-    def refusing(run_id, steps):
+    def refusing(steps):
         if any(step["step_name"] == "execute_tool weigh" for step in steps):
             raise InvalidInput("no weighing today")
-        return add_steps(run_id, steps)
+        return add_steps(steps)
 
-    monkeypatch.setattr(RuntimeMemoryStore, "add_steps", staticmethod(refusing))
+    monkeypatch.setattr(RuntimeMemoryStore, "add_steps_across", staticmethod(refusing))
     outcome = ingest(
         batch(agent_turn(1, "a"), agent_turn(2, "b", tool="weigh"), agent_turn(3, "c")),
         token=ingest_token(),

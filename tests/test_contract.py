@@ -119,8 +119,9 @@ def insert_row(table: str, row: dict) -> None:
         )
 
 
-# The batch writers' lists of items (appendTurns' turns, addSteps' steps, addEvents' events).
-BATCHES = {"turns", "steps", "events"}
+# The batch writers' lists of items (appendTurns' turns, addSteps' steps, addEvents' events,
+# startSessions' sessions, startWorkflowRuns' and finishWorkflowRuns' runs).
+BATCHES = {"turns", "steps", "events", "sessions", "runs"}
 
 
 def run_scenario(scenario: dict, store: RuntimeMemoryStore, clock=None) -> None:
@@ -176,9 +177,10 @@ def test_every_store_call_is_covered_by_a_scenario():
     steps = [step for p in SCENARIOS for step in json.loads(p.read_text())["steps"]]
     calls = {step["call"] for step in steps if "call" in step}
     api = {
-        "startSession", "endSession", "appendTurn", "appendTurns", "startWorkflowRun",
-        "finishWorkflowRun", "addStep", "addSteps", "finishStep", "addEvent", "addEvents",
-        "learnSkill", "draftProposal", "recordValidation",
+        "startSession", "startSessions", "endSession", "appendTurn", "appendTurns",
+        "appendTurnsAcross", "startWorkflowRun", "startWorkflowRuns", "finishWorkflowRun",
+        "finishWorkflowRuns", "addStep", "addSteps", "addStepsAcross", "finishStep",
+        "addEvent", "addEvents", "learnSkill", "draftProposal", "recordValidation",
         "recordApproval", "recordDeployOutcome", "publishBehaviorProfile",
         "publishPersonalityProfile", "latestActiveBehaviorProfile",
         "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",

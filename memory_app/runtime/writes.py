@@ -241,10 +241,11 @@ def finished_run(
     status = checks.choice(status, RunStatus, "workflow status")
     if status in (RunStatus.QUEUED, RunStatus.RUNNING):
         raise InvalidInput(f"a run finishes failed, succeeded or aborted; got {status!r}")
+    finished_at = checks.when(finished_at, "finished_at")
     return {
         "run_id": writing.checked_id(WorkflowRun, run_id),
         "status": status,
-        "finished_at": checks.when(finished_at, "finished_at"),
+        "finished_at": finished_at,
     }
 
 

@@ -2,7 +2,7 @@
 import type { Core } from "./core.js";
 import { InvalidInput } from "./errors.js";
 import type { Session, Turn } from "./rows.js";
-import { choice, each, jsonObject, ROLES, SESSION_STATUSES, text, uuid7 } from "./values.js";
+import { choice, each, jsonObject, parentId, ROLES, SESSION_STATUSES, text, uuid7 } from "./values.js";
 
 export interface StartSessionOptions {
   channel?: string | null; metadata?: unknown; startedAt?: string | Date; sessionId?: string;
@@ -14,7 +14,30 @@ export interface AppendTurnOptions {
 export interface SessionReplay { session: Session; turns: Turn[] }
 
 export async function startSession(core: Core, actor: string, options: StartSessionOptions = {}): Promise<Session> {
-  const row = {
+  const row = sessionValues(core, actor, options);
+  return core.db.write((tx) => core.insert(tx, "sessions", row));
+}
+
+/** A session of startSessions: startSession's arguments in one object. */
+export interface SessionInput extends StartSessionOptions { actor: string }
+const SESSION_VALUES = ["actor", "channel", "metadata", "startedAt", "sessionId"] as const;
+
+/** Start sessions: the rows as many startSession calls write, in one transaction; one
+ * refused refuses them all, naming its place (sessions[2]: ...). */
+export async function startSessions(core: Core, sessions: SessionInput[]): Promise<Session[]> {
+  const rows = each(sessions, "sessions", SESSION_VALUES, ["actor"], (session) => {
+    const { actor, ...options } = session as unknown as SessionInput;
+    return sessionValues(core, actor, options);
+  });
+  return core.db.write(async (tx) => {
+    const stored = [];
+    for (const row of rows) stored.push(await core.insert(tx, "sessions", row));
+    return stored;
+  });
+}
+
+function sessionValues(core: Core, actor: string, options: StartSessionOptions) {
+  return {
     id: options.sessionId === undefined ? uuid7() : text(options.sessionId, "id"),
     actor: text(actor, "actor"),
     channel: text(options.channel, "channel", false),
@@ -22,7 +45,6 @@ export async function startSession(core: Core, actor: string, options: StartSess
     status: "active",
     metadata_json: jsonObject(options.metadata, "metadata"),
   };
-  return core.db.write((tx) => core.insert(tx, "sessions", row));
 }
 
 export async function endSession(core: Core, sessionId: string, options: EndSessionOptions = {}): Promise<Session> {
@@ -57,7 +79,25 @@ export async function appendTurns(core: Core, sessionId: string, turns: TurnInpu
     const { role, content, ...options } = turn as unknown as TurnInput;
     return turnValues(core, role, content, options);
   });
-  return core.appendAll("conversation_turns", "sessions", sessionId, rows);
+  return core.appendRows("conversation_turns", "sessions", rows.map((row) => [sessionId, row]), { parent: sessionId });
+}
+
+/** A turn of appendTurnsAcross: all of appendTurn's arguments, its session's id too. */
+export interface SessionTurnInput extends TurnInput { sessionId: string }
+
+/**
+ * Append turns to any sessions, each naming its own (sessionId): the rows as many
+ * appendTurn calls write, each session's at its next turn_indexes in the order given, in
+ * one transaction. One refused, or one whose session does not exist, refuses them all,
+ * naming its place (turns[2]: ...), and nothing is written.
+ */
+export async function appendTurnsAcross(core: Core, turns: SessionTurnInput[]): Promise<Turn[]> {
+  const rows = each(turns, "turns", ["sessionId", ...TURN_VALUES], ["sessionId", "role", "content"], (turn) => {
+    const { sessionId, role, content, ...options } = turn as unknown as SessionTurnInput;
+    const values = turnValues(core, role, content, options);
+    return [parentId("sessions", sessionId), values] as [string, ReturnType<typeof turnValues>];
+  });
+  return core.appendRows("conversation_turns", "sessions", rows, { what: "turns" });
 }
 
 /** A turn's columns but its place, checked (one rule for one turn and for many). */

@@ -56,25 +56,73 @@ export class Core {
   }
 
   /**
-   * Insert rows at their parent's next indexes, in order, in one transaction: the parent
-   * locked (as ``get`` locks it; NotFound when it does not exist), its children's highest
-   * index read once, each row inserted after (a batch writer's; ``append`` is one row's).
+   * Insert rows at their parents' next indexes, in order, in one transaction (a batch
+   * writer's; ``append`` is one row's): each row with its parent's id, the parents locked
+   * (``locked``) and their children's highest indexes read once. ``parent``: the one parent
+   * of a batch for one parent, which must exist even with no rows (NotFound as ``get``
+   * says it); otherwise a missing parent is named by its first row's place in ``what``.
    */
-  async appendAll<T extends "conversation_turns" | "workflow_steps">(
-    table: T, parentTable: "sessions" | "workflow_runs", parentId: unknown, rows: Row[],
+  async appendRows<T extends "conversation_turns" | "workflow_steps">(
+    table: T, parentTable: "sessions" | "workflow_runs", rows: [unknown, Row][],
+    { parent, what }: { parent?: unknown; what?: string } = {},
   ): Promise<TableRows[T][]> {
     const [parentColumn, indexColumn] = table === "conversation_turns"
       ? ["session_id", "turn_index"] : ["workflow_run_id", "step_index"];
+    const parents = [...(parent === undefined ? [] : [parent]), ...rows.map(([id]) => id)];
+    for (const id of parents) {
+      if (typeof id !== "string" || !id) {
+        throw new InvalidInput(`${parentTable} id must be a non-empty text, got ${JSON.stringify(id)}`);
+      }
+    }
+    const ids = [...new Set(parents as string[])].sort();
     return this.db.write(async (tx) => {
-      await this.get(tx, parentTable, parentId, true);
-      const last = await tx.get(`SELECT MAX("${indexColumn}") AS last FROM "${table}" WHERE "${parentColumn}" = ?`, parentId as string);
-      const first = last?.last === null || last?.last === undefined ? 0 : Number(last.last) + 1;
+      const found = await this.locked(tx, parentTable, ids);
+      if (parent !== undefined && !found.has(parent as string)) {
+        throw new NotFound(`no ${parentTable} row with id '${String(parent)}'`);
+      }
+      const place = rows.findIndex(([id]) => !found.has(id as string));
+      if (place >= 0) {
+        throw new NotFound(`${what}[${place}]: no ${parentTable} row with id '${String(rows[place]?.[0])}'`);
+      }
+      const next = new Map<string, number>();
+      for (let start = 0; start < ids.length; start += 500) {
+        const chunk = ids.slice(start, start + 500);
+        const highest = await tx.all(
+          `SELECT "${parentColumn}" AS parent, MAX("${indexColumn}") AS last FROM "${table}" ` +
+          `WHERE "${parentColumn}" IN (${chunk.map(() => "?").join(", ")}) GROUP BY "${parentColumn}"`,
+          ...chunk,
+        );
+        for (const { parent: id, last } of highest) {
+          if (last !== null && last !== undefined) next.set(String(id), Number(last) + 1);
+        }
+      }
       const stored: TableRows[T][] = [];
-      for (const [n, row] of rows.entries()) {
-        stored.push(await this.insert(tx, table, { ...row, [parentColumn]: parentId, [indexColumn]: first + n }));
+      for (const [id, row] of rows) {
+        const index = next.get(id as string) ?? 0;
+        next.set(id as string, index + 1);
+        stored.push(await this.insert(tx, table, { ...row, [parentColumn]: id, [indexColumn]: index }));
       }
       return stored;
     });
+  }
+
+  /**
+   * Lock the rows of these ids (as ``get`` locks a parent) and return those that exist;
+   * locked in the order of their ids, so two writers of the same rows never each hold one
+   * the other waits for (the Python store's writing.locked).
+   */
+  async locked(tx: Tx, table: Table, ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const sorted = [...new Set(ids)].sort();
+    for (let start = 0; start < sorted.length; start += 500) {
+      const chunk = sorted.slice(start, start + 500);
+      const rows = await tx.all(
+        `SELECT id FROM "${table}" WHERE id IN (${chunk.map(() => "?").join(", ")}) ORDER BY id${tx.forUpdate}`,
+        ...chunk,
+      );
+      for (const row of rows) found.add(String(row.id));
+    }
+    return found;
   }
 
   /** Insert a row and return it as stored: every column is given, so no read-back. */

@@ -15,9 +15,12 @@
  */
 export { CONTRACT_DIR, type Connection, contractConnection, people } from "./contract.js";
 export type {
-  AddEventOptions, AddStepOptions, EventInput, FinishOptions, StartWorkflowRunOptions, StepInput, StepReplay, WorkflowReplay,
+  AddEventOptions, AddStepOptions, EventInput, FinishOptions, FinishRunInput, RunInput, RunStepInput, StartWorkflowRunOptions,
+  StepInput, StepReplay, WorkflowReplay,
 } from "./workflows.js";
-export type { AppendTurnOptions, EndSessionOptions, SessionReplay, StartSessionOptions, TurnInput } from "./conversations.js";
+export type {
+  AppendTurnOptions, EndSessionOptions, SessionInput, SessionReplay, SessionTurnInput, StartSessionOptions, TurnInput,
+} from "./conversations.js";
 export type {
   ApprovalOptions, DeployOptions, DraftProposalOptions, LearnSkillOptions, ProposalLineage, RecordedDecision,
   ValidationOptions,

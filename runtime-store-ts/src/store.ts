@@ -114,6 +114,12 @@ export class RuntimeMemoryStore {
     return conversations.startSession(this.core, actor, options);
   }
 
+  /** Start sessions (each an object of startSession's arguments): the rows as many
+   * startSession calls write, in one transaction; one refused refuses them all. */
+  startSessions(sessions: conversations.SessionInput[]): Promise<Session[]> {
+    return conversations.startSessions(this.core, sessions);
+  }
+
   endSession(sessionId: string, options?: conversations.EndSessionOptions): Promise<Session> {
     return conversations.endSession(this.core, sessionId, options);
   }
@@ -132,6 +138,12 @@ export class RuntimeMemoryStore {
     return conversations.appendTurns(this.core, sessionId, turns);
   }
 
+  /** Append turns to any sessions, each naming its own (sessionId), each session's at its
+   * next turn_indexes in the order given: the rows as many appendTurn calls write. */
+  appendTurnsAcross(turns: conversations.SessionTurnInput[]): Promise<Turn[]> {
+    return conversations.appendTurnsAcross(this.core, turns);
+  }
+
   /** The session and its turns by turn_index. */
   sessionReplay(sessionId: string): Promise<conversations.SessionReplay> {
     return conversations.sessionReplay(this.core, sessionId);
@@ -143,8 +155,19 @@ export class RuntimeMemoryStore {
     return workflows.startWorkflowRun(this.core, workflowName, options);
   }
 
+  /** Start runs (each an object of startWorkflowRun's arguments), in one transaction. */
+  startWorkflowRuns(runs: workflows.RunInput[]): Promise<WorkflowRun[]> {
+    return workflows.startWorkflowRuns(this.core, runs);
+  }
+
   finishWorkflowRun(runId: string, options: workflows.FinishOptions): Promise<WorkflowRun> {
     return workflows.finishWorkflowRun(this.core, runId, options);
+  }
+
+  /** Finish runs (each an object of finishWorkflowRun's arguments), each as
+   * finishWorkflowRun finishes it, in one transaction; one refused refuses them all. */
+  finishWorkflowRuns(runs: workflows.FinishRunInput[]): Promise<WorkflowRun[]> {
+    return workflows.finishWorkflowRuns(this.core, runs);
   }
 
   /** Add the run's next step (step_index assigned like turn_index). */
@@ -159,6 +182,12 @@ export class RuntimeMemoryStore {
    */
   addSteps(runId: string, steps: workflows.StepInput[]): Promise<WorkflowStep[]> {
     return workflows.addSteps(this.core, runId, steps);
+  }
+
+  /** Add steps to any runs, each naming its own (runId), each run's at its next
+   * step_indexes in the order given: the rows as many addStep (and finishStep) calls write. */
+  addStepsAcross(steps: workflows.RunStepInput[]): Promise<WorkflowStep[]> {
+    return workflows.addStepsAcross(this.core, steps);
   }
 
   finishStep(stepId: string, options: workflows.FinishOptions): Promise<WorkflowStep> {

@@ -174,3 +174,11 @@ export function each<T>(
     }
   });
 }
+
+/** The id of the row a batch's item hangs from (its session, its run), as core.get checks it. */
+export function parentId(table: string, id: unknown): string {
+  if (typeof id !== "string" || !id) {
+    throw new InvalidInput(`${table} id must be a non-empty text, got ${JSON.stringify(id)}`);
+  }
+  return id;
+}

@@ -1,10 +1,10 @@
 /** Workflow runs, their steps, and task events (memory_app's runtime wing writes the same rows). */
 import type { Core } from "./core.js";
 import type { Tx } from "./engines.js";
-import { InvalidInput, StoreError } from "./errors.js";
+import { InvalidInput, NotFound, StoreError } from "./errors.js";
 import type { TaskEvent, WorkflowRun, WorkflowStep } from "./rows.js";
 import {
-  choice, each, EVENT_TYPES, jsonObject, LEVELS, RUN_STATUSES, STEP_STATUSES, text, TRIGGER_SOURCES, uuid7,
+  choice, each, EVENT_TYPES, jsonObject, LEVELS, parentId, RUN_STATUSES, STEP_STATUSES, text, TRIGGER_SOURCES, uuid7,
 } from "./values.js";
 
 export interface StartWorkflowRunOptions {
@@ -23,11 +23,34 @@ export interface StepReplay { step: WorkflowStep; events: TaskEvent[] }
 export interface WorkflowReplay { run: WorkflowRun; steps: StepReplay[]; runEvents: TaskEvent[] }
 
 export async function startWorkflowRun(core: Core, workflowName: string, options: StartWorkflowRunOptions): Promise<WorkflowRun> {
+  const row = runValues(core, workflowName, options);
+  return core.db.write((tx) => core.insert(tx, "workflow_runs", row));
+}
+
+/** A run of startWorkflowRuns: startWorkflowRun's arguments in one object. */
+export interface RunInput extends StartWorkflowRunOptions { workflowName: string }
+const RUN_VALUES = ["workflowName", "triggerSource", "initiatedBy", "status", "context", "startedAt", "runId"] as const;
+
+/** Start runs: the rows as many startWorkflowRun calls write, in one transaction; one
+ * refused refuses them all, naming its place (runs[2]: ...). */
+export async function startWorkflowRuns(core: Core, runs: RunInput[]): Promise<WorkflowRun[]> {
+  const rows = each(runs, "runs", RUN_VALUES, ["workflowName", "triggerSource", "initiatedBy"], (run) => {
+    const { workflowName, ...options } = run as unknown as RunInput;
+    return runValues(core, workflowName, options);
+  });
+  return core.db.write(async (tx) => {
+    const stored = [];
+    for (const row of rows) stored.push(await core.insert(tx, "workflow_runs", row));
+    return stored;
+  });
+}
+
+function runValues(core: Core, workflowName: string, options: StartWorkflowRunOptions) {
   const status = choice(options.status ?? "running", RUN_STATUSES, "workflow status");
   if (status !== "queued" && status !== "running") {
     throw new InvalidInput(`a run starts queued or running; got '${status}'`);
   }
-  const row = {
+  return {
     id: options.runId === undefined ? uuid7() : text(options.runId, "id"),
     workflow_name: text(workflowName, "workflow_name"),
     trigger_source: choice(options.triggerSource, TRIGGER_SOURCES, "trigger_source"),
@@ -36,15 +59,42 @@ export async function startWorkflowRun(core: Core, workflowName: string, options
     started_at: core.when(options.startedAt, "started_at"),
     context_json: jsonObject(options.context, "context"),
   };
-  return core.db.write((tx) => core.insert(tx, "workflow_runs", row));
 }
 
 export async function finishWorkflowRun(core: Core, runId: string, options: FinishOptions): Promise<WorkflowRun> {
+  const { status, finishedAt } = finishedRun(core, options);
+  return finish(core, "workflow_runs", runId, status, finishedAt);
+}
+
+/** A run of finishWorkflowRuns: finishWorkflowRun's arguments in one object. */
+export interface FinishRunInput extends FinishOptions { runId: string }
+
+/** Finish runs, each as finishWorkflowRun finishes it, in order, in one transaction: all
+ * locked first, so a missing one refuses them all (runs[2]: ...) before any is finished. */
+export async function finishWorkflowRuns(core: Core, runs: FinishRunInput[]): Promise<WorkflowRun[]> {
+  const finished = each(runs, "runs", ["runId", "status", "finishedAt"], ["runId", "status"], (run) => {
+    const { runId, ...options } = run as unknown as FinishRunInput;
+    return { ...finishedRun(core, options), runId: parentId("workflow_runs", runId) };
+  });
+  return core.db.write(async (tx) => {
+    const found = await core.locked(tx, "workflow_runs", finished.map((f) => f.runId));
+    const place = finished.findIndex((f) => !found.has(f.runId));
+    if (place >= 0) throw new NotFound(`runs[${place}]: no workflow_runs row with id '${finished[place]?.runId}'`);
+    const stored = [];
+    for (const { runId, status, finishedAt } of finished) {
+      await tx.run(`UPDATE "workflow_runs" SET status = ?, finished_at = ? WHERE id = ?`, status, finishedAt, runId);
+      stored.push(await core.get(tx, "workflow_runs", runId));
+    }
+    return stored;
+  });
+}
+
+function finishedRun(core: Core, options: FinishOptions) {
   const status = choice(options.status, RUN_STATUSES, "workflow status");
   if (status === "queued" || status === "running") {
     throw new InvalidInput(`a run finishes failed, succeeded or aborted; got '${status}'`);
   }
-  return finish(core, "workflow_runs", runId, status, core.when(options.finishedAt, "finished_at"));
+  return { status, finishedAt: core.when(options.finishedAt, "finished_at") };
 }
 
 /** Add the run's next step (step_index assigned like turn_index). */
@@ -64,13 +114,37 @@ const STEP_VALUES = ["stepName", "status", "details", "startedAt", "finishedAt",
  */
 export async function addSteps(core: Core, runId: string, steps: StepInput[]): Promise<WorkflowStep[]> {
   const rows = each(steps, "steps", STEP_VALUES, ["stepName"], (step) => {
-    const { stepName, finishedAt, ...options } = step as unknown as StepInput;
-    const values = stepValues(core, stepName, options);
-    // finishStep checks the status as addStep does; the time is the one it would write.
-    return finishedAt === undefined || finishedAt === null
-      ? values : { ...values, finished_at: core.when(finishedAt, "finished_at") };
+    const { stepName, ...options } = step as unknown as StepInput;
+    return finishedStepValues(core, stepName, options);
   });
-  return core.appendAll("workflow_steps", "workflow_runs", runId, rows);
+  return core.appendRows("workflow_steps", "workflow_runs", rows.map((row) => [runId, row]), { parent: runId });
+}
+
+/** A step of addStepsAcross: all of addStep's arguments, its run's id too. */
+export interface RunStepInput extends StepInput { runId: string }
+
+/**
+ * Add steps to any runs, each naming its own (runId): the rows as many addStep (and
+ * finishStep) calls write, each run's at its next step_indexes in the order given, in one
+ * transaction. One refused, or one whose run does not exist, refuses them all, naming its
+ * place (steps[2]: ...), and nothing is written.
+ */
+export async function addStepsAcross(core: Core, steps: RunStepInput[]): Promise<WorkflowStep[]> {
+  const rows = each(steps, "steps", ["runId", ...STEP_VALUES], ["runId", "stepName"], (step) => {
+    const { runId, stepName, ...options } = step as unknown as RunStepInput;
+    const values = finishedStepValues(core, stepName, options);
+    return [parentId("workflow_runs", runId), values] as [string, typeof values];
+  });
+  return core.appendRows("workflow_steps", "workflow_runs", rows, { what: "steps" });
+}
+
+/** A step that may be finished already: addStep's values, and the time finishStep would
+ * give it (finishStep checks the status as addStep does). */
+function finishedStepValues(core: Core, stepName: string, options: Omit<StepInput, "stepName">) {
+  const { finishedAt, ...rest } = options;
+  const values = stepValues(core, stepName, rest);
+  return finishedAt === undefined || finishedAt === null
+    ? values : { ...values, finished_at: core.when(finishedAt, "finished_at") };
 }
 
 /** A step's columns but its run and place, checked. */

@@ -37,11 +37,16 @@ const POSITIONAL: Record<string, string[]> = {
   endSession: ["sessionId"],
   appendTurn: ["sessionId", "role", "content"],
   appendTurns: ["sessionId", "turns"],
+  appendTurnsAcross: ["turns"],
+  startSessions: ["sessions"],
+  startWorkflowRuns: ["runs"],
+  finishWorkflowRuns: ["runs"],
   sessionReplay: ["sessionId"],
   startWorkflowRun: ["workflowName"],
   finishWorkflowRun: ["runId"],
   addStep: ["runId", "stepName"],
   addSteps: ["runId", "steps"],
+  addStepsAcross: ["steps"],
   finishStep: ["stepId"],
   addEvent: ["eventType", "eventLevel", "message"],
   addEvents: ["events"],
@@ -67,7 +72,8 @@ const POSITIONAL: Record<string, string[]> = {
 // Calls whose arguments are all positional (no options object).
 const NO_OPTIONS = new Set([
   "latestActiveBehaviorProfile", "latestActivePersonalityProfile", "sessionReplay", "workflowReplay", "proposalLineage",
-  "proposalStatus", "annotationsForSession", "appendTurns", "addSteps", "addEvents",
+  "proposalStatus", "annotationsForSession", "appendTurns", "addSteps", "addEvents", "appendTurnsAcross",
+  "addStepsAcross", "startSessions", "startWorkflowRuns", "finishWorkflowRuns",
 ]);
 
 const FORMS: Record<string, RegExp> = {

@@ -172,6 +172,38 @@ def _finish_sql(model: type[models.Model], time_field: str, vendor: str) -> str:
     )
 
 
+def finish_each[M: models.Model](
+    model: type[M], finished: list[tuple[str, str, str]], time_field: str
+) -> list[M]:
+    """``finish`` for each (id, status, time), in order, of rows the caller has locked and
+    found (``locked``); the rows as each then is. One UPDATE for many rows when no row is
+    finished twice (the last would win, as ``finish`` in turn makes it; then one each)."""
+    if len({pk for pk, _, _ in finished}) < len(finished):
+        return [finish(model, pk, status, time_field, when) for pk, status, when in finished]
+    connection = connections[DEFAULT_DB_ALIAS]
+    name = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    pk = name(model._meta.pk.column)
+    columns = ", ".join(f"{name(model._meta.db_table)}.{name(f.column)}" for f in fields)
+    stored: dict[str, M] = {}
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        for start in range(0, len(finished), 300):
+            chunk = finished[start : start + 300]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            # Identifiers come from the model, never from input; values are parameters.
+            # A VALUES list's columns are column1, column2, ... on both engines.
+            cursor.execute(
+                f"UPDATE {name(model._meta.db_table)} SET {name('status')} = v.column2, "  # noqa: S608
+                f"{name(model._meta.get_field(time_field).column)} = v.column3 "
+                f"FROM (VALUES {values}) AS v WHERE {pk} = v.column1 RETURNING {columns}",
+                [value for row in chunk for value in row],
+            )
+            for found in cursor.fetchall():
+                row = model.from_db(DEFAULT_DB_ALIAS, None, _from_db(fields, found, connection))
+                stored[row.pk] = row
+    return [stored[pk] for pk, _, _ in finished]
+
+
 def _from_db(fields, values, connection) -> list[Any]:
     """Column values as the ORM reads them (each field's ``from_db_value``)."""
     return [

@@ -430,11 +430,10 @@ def finish_runs(finished: list[dict[str, Any]], *, what: str) -> list[WorkflowRu
         found = writing.locked(WorkflowRun, [f["run_id"] for f in finished])
         missing = next((n for n, f in enumerate(finished) if f["run_id"] not in found), None)
         if missing is None:
-            return [
-                writing.finish(
-                    WorkflowRun, f["run_id"], f["status"], "finished_at", f["finished_at"]
-                )
-                for f in finished
-            ]
+            return writing.finish_each(
+                WorkflowRun,
+                [(f["run_id"], f["status"], f["finished_at"]) for f in finished],
+                "finished_at",
+            )
     run_id = finished[missing]["run_id"]
     raise NotFound(f"{what}[{missing}]: {writing.not_found(WorkflowRun, run_id)}")

@@ -6,9 +6,10 @@ transaction: the spans the ledger (``IngestSpan``) has seen before are skipped, 
 batch sent twice writes nothing twice; the others become each trace's run and steps
 (``workflows.Timeline``) and their messages the turns of a session
 (``transcripts.Transcripts``). Every row of v1 is written through ``RuntimeMemoryStore``,
-with its batch writers: a trace's steps in one call, its events in one, a session's turns
-in one; what the ingest tables keep of the batch is read and written once for all its
-traces (``_Batch``).
+with its batch writers: the batch's rows are gathered by kind as its traces are read
+(``workflows.Rows``) and each kind written in one call for the whole batch (its sessions,
+runs, steps, events, finished runs, turns); what the ingest tables keep of the batch is
+read and written once for all its traces (``_Batch``).
 
 A span that cannot be read is rejected with its reason and writes nothing; when the store
 refuses what the batch would write, it is taken again trace by trace, each in its own

@@ -114,7 +114,7 @@ def test_runtime_made_database_is_adopted_with_fake_initial(runtime_made_db):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM approvals")
     assert "approvals_append_only_delete" in triggers
-    assert groups == {"reviewer", "ops", "profile-admin", "review-admin"}
+    assert groups == {"reviewer", "ops", "profile-admin", "review-admin", "auditor"}
     assert "idx_approvals_proposal" in indexes
     assert searchable == [("t1",)]  # rows already there are indexed for search
     check = manage(runtime_made_db, "migrate", "--check")

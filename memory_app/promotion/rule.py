@@ -176,7 +176,7 @@ class Verdict:
             not key
             or kind not in self.missing
             or self.approval_refusal
-            or any(people.same_person(person, p) for p in self.proposers)
+            or proposer_named(self.proposers, person) is not None
         ):
             return False
         with_it = {t: list(keys) for t, keys in self.approvers.items()}
@@ -463,14 +463,19 @@ def own_proposal_refusal(proposal, approver: str) -> str:
     """Why ``approver`` may not approve this proposal, or "": nobody approves what they
     proposed (one of its ``proposers``, compared as people are); they may still reject
     it."""
-    for proposer in proposers(proposal):
-        if people.same_person(proposer, approver):
-            return (
-                f"{_as_named(approver, proposer)} proposed this and cannot approve their "
-                "own proposal: another person approves it (a rejection can still be "
-                "recorded)."
-            )
-    return ""
+    proposer = proposer_named(proposers(proposal), approver)
+    if proposer is None:
+        return ""
+    return (
+        f"{_as_named(approver, proposer)} proposed this and cannot approve their own "
+        "proposal: another person approves it (a rejection can still be recorded)."
+    )
+
+
+def proposer_named(named: tuple[str, ...], who: object) -> str | None:
+    """The one of ``named`` (``proposers``) that ``who`` is, compared as people are, or
+    None."""
+    return next((p for p in named if people.same_person(p, who)), None)
 
 
 def _as_named(name: object, other: object) -> str:
@@ -492,9 +497,8 @@ def _unfit_approver(named: tuple[str, ...], who: object) -> str:
     who = text_of(who)
     if not people.person_key(who):
         return f"not counted: {who!r} has no visible characters, so it names no person"
-    for proposer in named:
-        if people.same_person(proposer, who):
-            return f"not counted: {_as_named(who, proposer)} proposed this and cannot approve it"
+    if (proposer := proposer_named(named, who)) is not None:
+        return f"not counted: {_as_named(who, proposer)} proposed this and cannot approve it"
     return ""
 
 
